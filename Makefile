@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+DB      := data/warehouse.duckdb
+EXPORT  := data/export
+PORT    ?= 8501
+N       ?= 3000
+SEED    ?= 7
+
+.PHONY: install demo data test lint bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data: $(STAMP)
+	$(BIN)/peer-outcomes synth --participants $(N) --seed $(SEED) --out $(EXPORT)
+	$(BIN)/peer-outcomes etl $(EXPORT) --db $(DB)
+
+demo: data
+	$(BIN)/peer-outcomes dashboard --db $(DB) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_etl.py
+	$(PY) benchmarks/bench_analysis.py
+	$(PY) benchmarks/bench_dashboard.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,25 @@
+"""Paths and settings shared by every layer, each overridable by an environment variable.
+
+Defaults keep generated data under `data/` (git-ignored) and the pseudonym key outside the repo.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_DB = Path(os.environ.get("PEER_OUTCOMES_DB", "data/warehouse.duckdb"))
+DEFAULT_KEY_FILE = Path(
+    os.environ.get("PEER_OUTCOMES_KEY_FILE", Path.home() / ".config" / "peer-outcomes" / "pseudonym.key")
+)
+KEY_ENV = "PEER_OUTCOMES_KEY"  # a hex key in the environment wins over the key file
+
+GAP_DAYS = 30  # no attended session for this many days = disengaged (docs/outcomes.md)
+MIN_CELL = 11  # smallest number of people anything published may describe (docs/privacy.md)
+MILESTONE_DAYS = (30, 60, 90, 180, 365, 730)
+HEADLINE_DAYS = (30, 90, 180, 365)
+
+
+def min_cell() -> int:
+    """The suppression threshold: `PEER_OUTCOMES_MIN_CELL` may raise it, never lower it below 11."""
+    return max(MIN_CELL, int(os.environ.get("PEER_OUTCOMES_MIN_CELL", MIN_CELL)))

@@ -1,0 +1,203 @@
+"""The export contract: entities, columns, types, allowed values and natural keys.
+
+This module is the single source of truth for what a program's export may contain; `docs/data-contract.md`
+describes it in prose. Only the columns listed here (and covariates declared in a mapping) ever reach the
+warehouse: an allowlist, never a blocklist (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+CONTRACT_VERSION = "1.0"
+
+Kind = Literal["text", "date", "int", "bool", "enum", "id"]
+
+GENDERS = ("female", "male", "nonbinary", "other", "unknown")
+SUBSTANCES = ("alcohol", "opioids", "stimulants", "cannabis", "sedatives", "polysubstance", "other", "unknown")
+REFERRALS = ("self", "treatment_program", "court", "hospital", "community", "other")
+HOUSING = ("stable", "unstable", "homeless", "unknown")
+END_REASONS = ("completed", "rematched", "participant_left", "mentor_left", "other")
+FORMATS = ("one_on_one", "group", "online", "workshop")
+ATTENDANCE_STATUSES = ("attended", "no_show", "cancelled", "excused")
+USE_KINDS = ("lapse", "relapse")
+USE_SOURCES = ("self_report", "test", "collateral", "other")
+EXIT_REASONS = ("completed", "dropped_out", "transferred", "moved", "incarcerated", "deceased", "other")
+
+AGE_TOP_CODE = 90  # ages over 89 are stored as 90 (HIPAA safe-harbor style top-coding)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One contract column: its kind, whether it is required, and its rules."""
+
+    name: str
+    kind: Kind
+    required: bool = False
+    values: tuple[str, ...] = ()  # allowed values for kind == "enum"
+    min: int | None = None
+    max: int | None = None
+    default: str | None = None  # value used when an optional enum is blank
+    ref: str | None = None  # "entity.column" this id must exist in
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One export file: its columns and the natural key a corrected re-export upserts on."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    required: bool = False
+    note: str = ""
+    # Columns that are read from the export only to derive a contract column, never stored.
+    derived_from: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        Entity(
+            "participants",
+            required=True,
+            key=("participant_id",),
+            note="one row per person enrolled",
+            derived_from={"age_at_enrollment": ("date_of_birth", "birth_year")},
+            columns=(
+                Column("participant_id", "id", True, note="pseudonymized on load, never stored as given"),
+                Column("site", "text", True),
+                Column("enrolled_on", "date", True),
+                Column("program_track", "text"),
+                Column("age_at_enrollment", "int", min=12, max=110, note="or date_of_birth / birth_year"),
+                Column("gender", "enum", values=GENDERS),
+                Column("race_ethnicity", "text"),
+                Column("primary_substance", "enum", values=SUBSTANCES),
+                Column("referral_source", "enum", values=REFERRALS),
+                Column("recovery_start_on", "date"),
+                Column("prior_treatment_episodes", "int", min=0, max=200),
+                Column("housing_at_intake", "enum", values=HOUSING),
+                Column("employed_at_intake", "bool"),
+            ),
+        ),
+        Entity(
+            "mentors",
+            key=("mentor_id",),
+            note="peer mentors with lived experience",
+            columns=(
+                Column("mentor_id", "id", True, note="pseudonymized on load"),
+                Column("site", "text", True),
+                Column("started_on", "date", True),
+                Column("recovery_start_on", "date"),
+                Column("certified_on", "date"),
+                Column("gender", "enum", values=GENDERS),
+                Column("primary_substance", "enum", values=SUBSTANCES),
+            ),
+        ),
+        Entity(
+            "matches",
+            key=("participant_id", "mentor_id", "matched_on"),
+            note="mentor-mentee pairings, rematches included",
+            columns=(
+                Column("participant_id", "id", True, ref="participants.participant_id"),
+                Column("mentor_id", "id", True, ref="mentors.mentor_id"),
+                Column("matched_on", "date", True),
+                Column("ended_on", "date"),
+                Column("end_reason", "enum", values=END_REASONS),
+            ),
+        ),
+        Entity(
+            "sessions",
+            key=("session_id",),
+            note="one-on-one meetings, groups, online support, workshops and events",
+            columns=(
+                Column("session_id", "text", True),
+                Column("site", "text", True),
+                Column("session_date", "date", True, note="a datetime is reduced to its date"),
+                Column("format", "enum", True, values=FORMATS),
+                Column("mentor_id", "id", ref="mentors.mentor_id"),
+                Column("duration_minutes", "int", min=1, max=1440),
+                Column("topic", "text", note="a short code, never free-text notes"),
+            ),
+        ),
+        Entity(
+            "attendance",
+            key=("session_id", "participant_id"),
+            note="who was expected at which session",
+            columns=(
+                Column("session_id", "text", True, ref="sessions.session_id"),
+                Column("participant_id", "id", True, ref="participants.participant_id"),
+                Column("status", "enum", True, values=ATTENDANCE_STATUSES),
+            ),
+        ),
+        Entity(
+            "milestones",
+            key=("participant_id", "milestone_days"),
+            note="sobriety milestones reached",
+            columns=(
+                Column("participant_id", "id", True, ref="participants.participant_id"),
+                Column("milestone_days", "int", True, min=1, max=36500),
+                Column("achieved_on", "date", True),
+            ),
+        ),
+        Entity(
+            "substance_use",
+            key=("participant_id", "event_on", "kind"),
+            note="lapses and relapses after enrollment",
+            columns=(
+                Column("participant_id", "id", True, ref="participants.participant_id"),
+                Column("event_on", "date", True),
+                Column("kind", "enum", values=USE_KINDS, default="relapse"),
+                Column("substance", "enum", values=SUBSTANCES),
+                Column("source", "enum", values=USE_SOURCES),
+            ),
+        ),
+        Entity(
+            "exits",
+            key=("participant_id",),
+            note="leaving the program",
+            columns=(
+                Column("participant_id", "id", True, ref="participants.participant_id"),
+                Column("exit_on", "date", True),
+                Column("reason", "enum", True, values=EXIT_REASONS),
+            ),
+        ),
+    )
+}
+
+# Load order: an entity comes after every entity it references.
+LOAD_ORDER: tuple[str, ...] = (
+    "participants",
+    "mentors",
+    "matches",
+    "sessions",
+    "attendance",
+    "milestones",
+    "substance_use",
+    "exits",
+)
+
+# Column names that are direct identifiers. They are never loaded anyway (allowlist); this list only
+# lets the load report say *why* a dropped column matters, and lets tests plant them.
+IDENTIFIER_HINTS = (
+    "name",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "address",
+    "zip",
+    "ssn",
+    "notes",
+    "date_of_birth",
+    "birth_year",
+    "medicaid_id",
+)

@@ -1,0 +1,108 @@
+-- The warehouse's core tables: pseudonymized contract rows, lineage and quarantine.
+-- Facts carry integer surrogate keys; the keyed pseudonym lives once, on the person's row.
+create table if not exists settings (
+    as_of date not null,            -- data cutoff used by the marts
+    gap_days integer not null,      -- disengagement rule
+    key_id varchar not null,        -- id of the pseudonym key (first 16 hex of sha256(key))
+    contract_version varchar not null,
+    data_version varchar not null,  -- sha256 over the load batches' file hashes: changes when data does
+    built_at timestamp not null
+);
+
+create table if not exists participants (
+    participant_key integer primary key,
+    participant_pid varchar not null unique,   -- HMAC-SHA256 pseudonym, 64 hex
+    site varchar not null,
+    enrolled_on date not null,
+    program_track varchar,
+    age_at_enrollment smallint,                -- top-coded at 90
+    gender varchar,
+    race_ethnicity varchar,
+    primary_substance varchar,
+    referral_source varchar,
+    recovery_start_on date,
+    prior_treatment_episodes integer,
+    housing_at_intake varchar,
+    employed_at_intake boolean
+    -- declared covariates from mapping.yaml are appended as extra columns
+);
+
+create table if not exists mentors (
+    mentor_key integer primary key,
+    mentor_pid varchar not null unique,
+    site varchar not null,
+    started_on date not null,
+    recovery_start_on date,
+    certified_on date,
+    gender varchar,
+    primary_substance varchar
+);
+
+create table if not exists matches (
+    participant_key integer not null,
+    mentor_key integer not null,
+    matched_on date not null,
+    ended_on date,
+    end_reason varchar
+);
+
+create table if not exists sessions (
+    session_key integer primary key,
+    session_id varchar not null unique,        -- the program's session id (not a person identifier)
+    site varchar not null,
+    session_date date not null,
+    format varchar not null,                   -- one_on_one, group, online, workshop
+    mentor_key integer,
+    duration_minutes integer,
+    topic varchar
+);
+
+create table if not exists attendance (
+    session_key integer not null,
+    participant_key integer not null,
+    status varchar not null                    -- attended, no_show, cancelled, excused
+);
+
+create table if not exists milestones (
+    participant_key integer not null,
+    milestone_days integer not null,
+    achieved_on date not null
+);
+
+create table if not exists substance_use (
+    participant_key integer not null,
+    event_on date not null,
+    kind varchar not null,                     -- lapse, relapse
+    substance varchar,
+    source varchar
+);
+
+create table if not exists exits (
+    participant_key integer not null,
+    exit_on date not null,
+    reason varchar not null
+);
+
+create table if not exists load_batches (
+    batch_id varchar not null,                 -- one id per ETL run
+    entity varchar not null,
+    file_name varchar not null,                -- base name only
+    sha256 varchar not null,
+    rows_read bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    dropped_columns varchar[],
+    started_at timestamp not null,
+    finished_at timestamp,
+    status varchar not null                    -- loaded, unchanged, failed
+);
+
+create table if not exists quarantine (
+    batch_id varchar not null,
+    entity varchar not null,
+    file_name varchar not null,
+    line bigint not null,                      -- spreadsheet row: header is line 1
+    column_name varchar,
+    value varchar,                             -- null for identifiers and dropped columns
+    reason varchar not null                    -- plain words a coordinator understands
+);

@@ -1,0 +1,67 @@
+"""The only door to the warehouse file: short read-only connections, the data version, the atomic swap.
+
+DuckDB allows one writing process or many readers per file, never both. The ETL therefore never writes
+the live file: it builds a new one beside it and swaps it in with `os.replace` (atomic on POSIX). Readers
+open read-only per query and close at once, so an open reader never blocks a load and a new connection
+sees the new file (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.errors import UserError
+
+
+class WarehouseError(UserError):
+    """A problem with the warehouse file that the user can fix; the message is one plain sentence."""
+
+
+@contextmanager
+def connect_readonly(db: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse read-only for one unit of work and always close it."""
+    path = Path(db)
+    if not path.exists():
+        raise WarehouseError(f"No warehouse at {path}: run `peer-outcomes etl EXPORT_DIR --db {path}` first.")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseError(f"The warehouse {path} is locked by another process; try again shortly.") from exc
+        raise WarehouseError(f"The warehouse {path} could not be opened: it is not a DuckDB file.") from exc
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def query(db: str | os.PathLike[str], sql: str, params: list | dict | None = None) -> pd.DataFrame:
+    """Run one read-only query and return a DataFrame (a connection per call, closed at once)."""
+    with connect_readonly(db) as con:
+        return con.execute(sql, params or []).df()
+
+
+def data_version(db: str | os.PathLike[str]) -> str:
+    """An id that changes whenever a load changes the data: the key for every cache."""
+    path = Path(db)
+    if not path.exists():
+        return "missing"
+    with connect_readonly(path) as con:
+        row = con.execute("select data_version, as_of from settings").fetchone()
+    return f"{row[0]}:{row[1]}" if row else "empty"
+
+
+def swap_in(new: str | os.PathLike[str], current: str | os.PathLike[str]) -> None:
+    """Replace the live warehouse with a freshly built, checkpointed and closed file, atomically."""
+    new_path, current_path = Path(new), Path(current)
+    wal = new_path.with_name(new_path.name + ".wal")
+    if wal.exists():  # a closed, checkpointed file has no WAL; one here means the build did not finish
+        raise WarehouseError(f"The new warehouse {new_path} was not checkpointed; the live one was kept.")
+    current_path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(new_path, current_path)

@@ -1,0 +1,44 @@
+"""Shared fixtures: a throwaway pseudonym key, and real synthetic exports and warehouses in tmp dirs.
+
+Everything is real: the synthetic generator writes CSV files, the real ETL loads them into a real DuckDB
+file. Session-scoped fixtures are built once per test run and must be treated as read-only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SMALL_N = 1500
+SMALL_SEED = 11
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pseudonym_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh key file for the whole run, so no test ever touches a developer's real key."""
+    key = tmp_path_factory.mktemp("key") / "pseudonym.key"
+    os.environ["PEER_OUTCOMES_KEY_FILE"] = str(key)
+    os.environ.pop("PEER_OUTCOMES_KEY", None)
+    return key
+
+
+@pytest.fixture(scope="session")
+def synth_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean synthetic export of SMALL_N participants (CSV files + truth.json)."""
+    from pipelines.synth import generate
+
+    out = tmp_path_factory.mktemp("export")
+    generate(out, participants=SMALL_N, seed=SMALL_SEED)
+    return out
+
+
+@pytest.fixture(scope="session")
+def synth_warehouse(synth_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The warehouse the real ETL builds from `synth_export` (read-only for tests)."""
+    from pipelines.etl import run_etl
+
+    db = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
+    run_etl(synth_export, db)
+    return db
