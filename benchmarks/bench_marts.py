@@ -1,0 +1,120 @@
+"""How long `build_marts` takes at 100,000 participants and 5 M attendance rows (it runs in every ETL).
+
+The data are random rows made in DuckDB (no export, no ETL), shaped like a large program: 20 sites,
+two years of enrollment, sessions every ~4 days over a random engagement span, exits, relapses, matches and milestones.
+The baseline, measured in the same run, is copying the attendance table joined to sessions once
+(`create table as select`): the ratio says how many such passes the marts cost.
+
+    .venv/bin/python benchmarks/bench_marts.py [--participants 100000] [--attendance 5000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.marts import MART_ORDER, build_marts, mart_sql
+
+WAREHOUSE_SQL = Path(__file__).resolve().parents[1] / "pipelines" / "sql" / "warehouse.sql"
+
+
+def make_warehouse(con: duckdb.DuckDBPyConnection, participants: int, attendance: int) -> None:
+    """Fill the core tables with random but plausible rows (seeded)."""
+    con.execute(WAREHOUSE_SQL.read_text())
+    con.execute("select setseed(0.42)")
+    per_person = max(attendance // participants, 1)
+    n_mentors = max(participants // 50, 20)
+    con.execute(
+        f"""
+        insert into settings values (date '2026-06-30', 30, 'bench', '1.0', 'bench', now());
+        insert into participants (participant_key, participant_pid, site, enrolled_on, program_track,
+                                  age_at_enrollment, gender, primary_substance, recovery_start_on)
+        select i, md5(i::varchar), 'S' || (i % 20), date '2024-07-01' + (random() * 720)::int,
+               ['long', 'short'][1 + i % 2], 18 + (random() * 60)::int,
+               ['female', 'male', 'unknown'][1 + floor(random() * 3)::int],
+               ['alcohol', 'opioids', 'stimulants', 'unknown'][1 + floor(random() * 4)::int],
+               case when random() < 0.5 then date '2024-01-01' + (random() * 900)::int end
+        from range({participants}) t(i);
+        insert into mentors (mentor_key, mentor_pid, site, started_on, recovery_start_on, certified_on, gender,
+                             primary_substance)
+        select i, md5('m' || i), 'S' || (i % 20), date '2020-01-01', date '2010-01-01' + (random() * 4000)::int,
+               case when random() < 0.7 then date '2023-01-01' + (random() * 900)::int end,
+               ['female', 'male'][1 + i % 2], ['alcohol', 'opioids', 'stimulants'][1 + i % 3]
+        from range({n_mentors}) t(i);
+        insert into sessions (session_key, session_id, site, session_date, format)
+        select (s * 730 + d) * 4 + f, 's' || s || '-' || d || '-' || f, 'S' || s, date '2024-07-01' + d::int,
+               ['one_on_one', 'group', 'online', 'workshop'][1 + f]
+        from range(20) a(s), range(730) b(d), range(4) c(f);
+        -- each person attends every ~4 days for an engagement span of 1 to {2 * per_person} visits
+        create temp table span as
+        select participant_key, participant_key % 20 as s, enrolled_on - date '2024-07-01' as d0,
+               1 + floor(random() * {2 * per_person})::int as visits
+        from participants;
+        insert into attendance
+        select ((s * 730 + least(d0 + j * 4 + floor(random() * 4)::int, 729)) * 4 + floor(random() * 4)::int)::int,
+               participant_key,
+               ['attended', 'attended', 'attended', 'attended', 'no_show', 'excused'][1 + floor(random() * 6)::int]
+        from span, range({2 * per_person}) t(j)
+        where j < visits;
+        insert into exits
+        select participant_key, enrolled_on + (random() * 400)::int,
+               ['completed', 'dropped_out', 'moved', 'other'][1 + floor(random() * 4)::int]
+        from participants where random() < 0.5;
+        insert into substance_use
+        select distinct on (participant_key, event_on, kind) participant_key,
+               enrolled_on + (random() * 500)::int as event_on, ['lapse', 'relapse'][1 + floor(random() * 2)::int] as kind,
+               null, null
+        from participants, range(3) where random() < 0.3;
+        insert into matches
+        select distinct on (participant_key, mentor_key, matched_on) participant_key,
+               (random() * ({n_mentors} - 1))::int as mentor_key, enrolled_on + (random() * 30)::int as matched_on,
+               null, null
+        from participants, range(2) where random() < 0.6;
+        insert into milestones
+        select participant_key, d, coalesce(recovery_start_on, enrolled_on) + d
+        from participants, (select unnest([30, 60, 90, 180, 365, 730]) as d) where random() < 0.4;
+        """
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=100_000)
+    parser.add_argument("--attendance", type=int, default=5_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        con = duckdb.connect(str(Path(tmp) / "bench.duckdb"))
+        make_warehouse(con, args.participants, args.attendance)
+        con.execute("checkpoint")
+        (n_attendance,) = con.execute("select count(*) from attendance").fetchone()
+
+        t0 = time.perf_counter()
+        con.execute("create table baseline as select * from attendance join sessions using (session_key)")
+        baseline = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        build_marts(con)
+        total = time.perf_counter() - t0
+
+        # Per mart, rebuilt one by one (without the checks), to show where the time goes.
+        per_mart = {}
+        for name in MART_ORDER:
+            t1 = time.perf_counter()
+            con.execute(f"create or replace table marts.{name} as\n{mart_sql(name)}")
+            per_mart[name] = time.perf_counter() - t1
+        rows = {n: con.execute(f"select count(*) from marts.{n}").fetchone()[0] for n in MART_ORDER}
+        con.close()
+
+    print(f"participants {args.participants:,}  attendance rows {n_attendance:,}")
+    print(f"baseline (attendance join sessions, one copy): {baseline:.2f} s")
+    print(f"build_marts incl. checks: {total:.2f} s  = {total / baseline:.1f}x baseline")
+    for name in MART_ORDER:
+        print(f"  {name:22s} {per_mart[name]:6.2f} s  {rows[name]:>10,} rows")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+-- one row per participant enrolled by as_of and milestone in (30, 60, 90, 180, 365, 730); origin recovery_start_on, else enrolled_on; achieved when the milestones table has it on or after origin and by as_of; observable when origin + milestone_days <= as_of
+with
+
+settings as (
+    select as_of from main.settings
+),
+
+people as (
+    select
+        p.participant_key, p.site, p.program_track, p.enrolled_on,
+        coalesce(p.recovery_start_on, p.enrolled_on) as origin_on,
+        (p.recovery_start_on is not null)::integer as is_recovery_origin
+    from main.participants as p, settings as s
+    where p.enrolled_on <= s.as_of
+),
+
+grid as (
+    select p.*, m.milestone_days
+    from people as p
+    cross join (select unnest([30, 60, 90, 180, 365, 730]) as milestone_days) as m
+),
+
+achieved as (
+    select m.participant_key, m.milestone_days, min(m.achieved_on) as achieved_on
+    from main.milestones as m
+    join people as p using (participant_key)
+    cross join settings as s
+    where m.achieved_on between p.origin_on and s.as_of
+    group by m.participant_key, m.milestone_days
+),
+
+final as (
+    select
+        g.participant_key,
+        g.site,
+        g.program_track,
+        g.enrolled_on,
+        g.origin_on,
+        g.is_recovery_origin,
+        g.milestone_days,
+        a.achieved_on,
+        (a.achieved_on - g.origin_on)::integer as days_to_achieve,
+        (a.achieved_on is not null)::integer as is_achieved,
+        (g.origin_on + g.milestone_days <= s.as_of)::integer as is_observable,
+        (g.origin_on + g.milestone_days < g.enrolled_on)::integer as is_before_enrollment
+    from grid as g
+    left join achieved as a using (participant_key, milestone_days)
+    cross join settings as s
+)
+
+select * from final

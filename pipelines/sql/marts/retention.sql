@@ -1,0 +1,126 @@
+-- one row per participant enrolled by as_of; origin enrolled_on; event disengaged (exit dropped_out, or the first gap of >= gap_days without an attended session, dated at the attended session or enrollment before it); completion competing; censored at any other exit or at as_of
+-- Follow-up runs from enrolled_on to the exit (if on or after enrollment and not after as_of) or as_of.
+-- Sessions before enrollment or after the end of follow-up are ignored (docs/outcomes.md#retention).
+with
+
+settings as (
+    select as_of, gap_days from main.settings
+),
+
+people as (
+    select p.participant_key, p.site, p.program_track, p.enrolled_on
+    from main.participants as p, settings as s
+    where p.enrolled_on <= s.as_of
+),
+
+exit_in_follow_up as (
+    -- the program's exit, when it falls inside [enrolled_on, as_of]; one exit per participant by contract
+    select e.participant_key, e.exit_on, e.reason
+    from main.exits as e
+    join people as p using (participant_key)
+    cross join settings as s
+    where e.exit_on between p.enrolled_on and s.as_of
+    qualify row_number() over (partition by e.participant_key order by e.exit_on, e.reason) = 1
+),
+
+follow_up as (
+    select
+        p.*,
+        x.exit_on,
+        x.reason as exit_reason,
+        coalesce(x.exit_on, s.as_of) as follow_up_end_on,
+        s.gap_days
+    from people as p
+    left join exit_in_follow_up as x using (participant_key)
+    cross join settings as s
+),
+
+attended as (
+    -- one row per attended session inside follow-up
+    select a.participant_key, s.session_date
+    from main.attendance as a
+    join main.sessions as s using (session_key)
+    join follow_up as f using (participant_key)
+    where a.status = 'attended'
+      and s.session_date between f.enrolled_on and f.follow_up_end_on
+),
+
+attended_summary as (
+    select participant_key, count(*) as n_attended, max(session_date) as last_attended_on
+    from attended
+    group by participant_key
+),
+
+points as (
+    -- the dates between which a gap is measured: enrollment, each attended day, the end of follow-up
+    select participant_key, enrolled_on as point_on, 0 as is_end from follow_up
+    union all
+    select distinct participant_key, session_date, 0 from attended
+    union all
+    select participant_key, follow_up_end_on, 1 from follow_up
+),
+
+gaps as (
+    select
+        participant_key,
+        lag(point_on) over (partition by participant_key order by point_on, is_end) as gap_from_on,
+        point_on as gap_to_on
+    from points
+),
+
+first_gap as (
+    select g.participant_key, min(g.gap_from_on) as gap_on
+    from gaps as g
+    join follow_up as f using (participant_key)
+    where g.gap_to_on - g.gap_from_on >= f.gap_days
+    group by g.participant_key
+),
+
+ends as (
+    select
+        f.*,
+        a.n_attended,
+        a.last_attended_on,
+        g.gap_on,
+        case
+            when f.exit_reason = 'dropped_out' then least(f.exit_on, coalesce(g.gap_on, f.exit_on))
+            when g.gap_on is not null then g.gap_on
+            else f.follow_up_end_on
+        end as end_on,
+        case
+            when f.exit_reason = 'dropped_out' or g.gap_on is not null then 'disengaged'
+            when f.exit_reason = 'completed' then 'completed'
+            else 'censored'
+        end as retention_outcome
+    from follow_up as f
+    left join attended_summary as a using (participant_key)
+    left join first_gap as g using (participant_key)
+),
+
+final as (
+    select
+        participant_key,
+        site,
+        program_track,
+        enrolled_on,
+        date_trunc('month', enrolled_on)::date as cohort_month,
+        last_attended_on,
+        end_on,
+        (end_on - enrolled_on)::integer as retention_days,
+        (retention_outcome = 'disengaged')::integer as is_disengaged,
+        (retention_outcome = 'completed')::integer as is_completed,
+        retention_outcome,
+        case
+            when retention_outcome <> 'censored' then null
+            when exit_reason is not null then 'exit_' || exit_reason
+            else 'as_of'
+        end as censor_reason,
+        exit_on,
+        exit_reason,
+        follow_up_end_on,
+        (follow_up_end_on - enrolled_on)::integer as follow_up_days,
+        coalesce(n_attended, 0)::integer as n_attended
+    from ends
+)
+
+select * from final
