@@ -1,0 +1,180 @@
+"""The evidence pack's words: key findings, the headline table, the methods paragraph and limitations.
+
+Everything is written from published (already suppressed) frames; a number that was hidden reads "not
+shown" and is never re-derived. Outcome definitions are quoted from the mart spec (marts.yml), the one
+place they live, so the methods paragraph cannot drift from the SQL.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis.published import SUPPRESSION, Published
+from pipelines.marts import load_spec
+
+NOT_SHOWN = "not shown"
+
+
+def pct(v: float) -> str:
+    return NOT_SHOWN if v is None or pd.isna(v) else f"{100 * v:.0f}%"
+
+
+def ci(lo: float, hi: float, fmt=pct) -> str:
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return "–"
+    return f"{fmt(lo)} to {fmt(hi)}"
+
+
+def days(v: float) -> str:
+    return NOT_SHOWN if v is None or pd.isna(v) else f"{v:,.0f} days"
+
+
+def _rate(pub: Published, t: int) -> pd.Series | None:
+    rates = pub.frames.get("rates", pd.DataFrame())
+    row = rates[(rates["group"] == "All") & (rates["time"] == t)] if len(rates) else rates
+    return row.iloc[0] if len(row) else None
+
+
+def _median(pub: Published) -> pd.Series | None:
+    s = pub.frames.get("summary", pd.DataFrame())
+    return s.iloc[0] if len(s) else None
+
+
+def cif_at(pub: Published, t: int) -> dict[str, pd.Series]:
+    """Cumulative incidence of each cause at day t, if the (truncated) curve reaches that far."""
+    cif = pub.frames.get("cif", pd.DataFrame())
+    out = {}
+    for cause, d in cif.groupby("cause") if len(cif) else []:
+        if d["time"].max() >= t:
+            out[str(cause)] = d[d["time"] <= t].iloc[-1]
+    return out
+
+
+def cif_horizon(pub: Published) -> tuple[int, dict[str, pd.Series]]:
+    """The latest of 365, 180 and 90 days that every cause's (truncated) incidence curve reaches."""
+    for t in (365, 180, 90):
+        found = cif_at(pub, t)
+        if found and len(found) == pub.frames["cif"]["cause"].nunique():
+            return t, found
+    return 0, {}
+
+
+def headline_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
+    """(measure, estimate, 95% CI) rows for the report's table and headline.csv."""
+    tiles = r["headline"].frames.get("tiles", pd.DataFrame()).set_index("key")
+    rows: list[tuple[str, str, str]] = []
+    n = tiles["value"].get("enrolled", math.nan) if len(tiles) else math.nan
+    rows.append(("Participants", NOT_SHOWN if pd.isna(n) else f"{n:,.0f}", "–"))
+    for t in (30, 90, 180, 365):
+        if (row := _rate(r["retention"], t)) is not None:
+            rows.append((f"Still engaged at {t} days", pct(row["survival"]), ci(row["lower_95"], row["upper_95"])))
+    if (m := _median(r["retention"])) is not None:
+        rows.append(("Median time engaged", days(m["median"]), ci(m["median_lower_95"], m["median_upper_95"], days)))
+    for t in (90, 180, 365):
+        if (row := _rate(r["relapse_free"], t)) is not None:
+            rows.append((f"Relapse-free at {t} days", pct(row["survival"]), ci(row["lower_95"], row["upper_95"])))
+    horizon, first = cif_horizon(r["competing"])
+    for cause, row in first.items():
+        rows.append((f"{cause.capitalize()} first, within {horizon} days", pct(row["cif"]),
+                     ci(row["lower_95"], row["upper_95"])))  # fmt: skip
+    if len(tiles) and "matched" in tiles.index:
+        rows.append(("Matched with a mentor", pct(tiles["value"]["matched"]), "–"))
+    att = r["milestones"].frames.get("attainment", pd.DataFrame())
+    for _, row in att[att["milestone_days"].isin([90, 365])].iterrows() if len(att) else []:
+        rows.append((f"Reached {int(row['milestone_days'])} days sober", pct(row["share"]), "–"))
+    return rows
+
+
+def findings(r: dict[str, Published]) -> list[str]:
+    """Four to six sentences in plain words, each carrying its uncertainty."""
+    out = []
+    tiles = r["headline"].frames.get("tiles", pd.DataFrame()).set_index("key")
+    if len(tiles):
+        n = tiles["value"].get("enrolled")
+        out.append(f"The program enrolled {n:,.0f} participants in this period." if pd.notna(n) else
+                   "Fewer than 11 participants match this selection.")  # fmt: skip
+    if (row := _rate(r["retention"], 90)) is not None and pd.notna(row["survival"]):
+        m = _median(r["retention"])
+        half = (f" Half had disengaged by day {m['median']:,.0f}." if m is not None and pd.notna(m["median"])
+                else " More than half were still engaged at the end of follow-up.")  # fmt: skip
+        out.append(f"{pct(row['survival'])} (95% CI {ci(row['lower_95'], row['upper_95'])}) were still engaged "
+                   f"90 days after enrolling.{half}")  # fmt: skip
+    if (row := _rate(r["relapse_free"], 180)) is not None and pd.notna(row["survival"]):
+        out.append(f"{pct(row['survival'])} (95% CI {ci(row['lower_95'], row['upper_95'])}) had not relapsed "
+                   "180 days after enrolling, counting only relapses reported while in contact.")  # fmt: skip
+    horizon, first = cif_horizon(r["competing"])
+    if first:
+        what = {"relapse": "relapsed", "dropout": "dropped out", "completion": "completed the program"}
+        parts = [f"{pct(v['cif'])} {what.get(k, k)}" for k, v in first.items()]
+        out.append(f"Within {horizon} days of enrolling, before anything else happened: " + ", ".join(parts) + ".")
+    forest = r["cox"].frames.get("forest", pd.DataFrame())
+    if len(forest):
+        clear = forest[forest["p"] < 0.05].assign(dist=lambda d: (d["hr"].map(math.log)).abs())
+        clear = clear.sort_values("dist", ascending=False).head(3)
+        if clear.empty:
+            out.append("No characteristic in the relapse model was clearly associated with time to relapse "
+                       "(every p ≥ 0.05).")  # fmt: skip
+        for _, t in clear.iterrows():
+            way = "higher" if t["hr"] > 1 else "lower"
+            out.append(f"The relapse hazard was {way} for {t['label']} (hazard ratio {t['hr']:.2f}, 95% CI "
+                       f"{t['hr_lower_95']:.2f} to {t['hr_upper_95']:.2f}); an association, not a cause.")  # fmt: skip
+    return out
+
+
+def _definition(mart: str) -> str:
+    spec = {m["name"]: m for m in load_spec()["marts"]}
+    text = " ".join(str(spec.get(f"marts.{mart}", {}).get("description", "")).split()).rstrip(".")
+    return text[:1].upper() + text[1:] if text else ""
+
+
+def methods(r: dict[str, Published], settings: dict, period: tuple[object, object]) -> list[str]:
+    """The methods paragraphs: population and period, outcomes, models, censoring, suppression."""
+    strip = lambda s: s.replace(SUPPRESSION, "").strip()  # noqa: E731 - said once at the end instead
+    pop = r["headline"].population
+    lo, hi = (pd.Timestamp(d).strftime("%Y-%m-%d") for d in period)
+    out = [
+        f"Population: {pop}; enrolled from {lo} to {hi}, followed up to the data cutoff (as_of) "
+        f"{pd.Timestamp(settings.get('as_of')):%Y-%m-%d}. A participant "
+        f"disengages at a dropout exit or after {settings.get('gap_days')} days without an attended session. "
+        f"Numbers of events: {_events(r)}.",
+        f"Retention: {_definition('retention')}. Relapse: {_definition('relapse')}. Competing outcomes: "
+        f"{_definition('competing')}. Milestones: {_definition('milestones')}.",
+        f"Retention and relapse-free survival: {strip(r['retention'].methods)} Competing outcomes: "
+        f"{strip(r['competing'].methods)} Relapse model: {strip(r['cox'].methods)}",
+        f"Milestones: {strip(r['milestones'].methods)} Reach: {strip(r['served'].methods)}",
+        f"Disclosure control: {SUPPRESSION} Only published aggregates appear in this pack; no row-level data "
+        "and no pseudonyms.",
+    ]
+    return out
+
+
+def _events(r: dict[str, Published]) -> str:
+    parts = []
+    for key, what in (("retention", "disengagements"), ("relapse_free", "first relapses")):
+        s = r[key].frames.get("summary", pd.DataFrame())
+        if len(s):
+            e = s["events"].iloc[0]
+            parts.append(f"{what} {e:,.0f}" if pd.notna(e) else f"{what} {NOT_SHOWN}")
+    return ", ".join(parts) or NOT_SHOWN
+
+
+def limitations(r: dict[str, Published], tracks: list[str]) -> list[str]:
+    """Plain-words limits of what these numbers can show."""
+    out = ["These are observational data from the program's own records: they show associations, not the "
+           "effect of mentoring. People who stay, or who are matched sooner, may differ in ways not recorded."]  # fmt: skip
+    if len(tracks) > 1:
+        out.append(f"Tracks ({', '.join(tracks)}) are compared, but people were not assigned to them at random; "
+                   "differences between tracks may reflect who joined each.")  # fmt: skip
+    else:
+        out.append("There is no comparison arm: the curves describe participants in the program, not what would "
+                   "have happened without it.")  # fmt: skip
+    out += [
+        "Relapse is known only when reported (self-report, tests, collateral) while a participant is in contact; "
+        "follow-up for relapse ends at the last contact, so relapses after disengagement are not seen.",
+        "Recent enrollees have short follow-up: estimates at later times rest on fewer, earlier participants, and "
+        "curves stop where fewer than 11 remain at risk.",
+        "Groups with fewer than 11 people are left out of curves and models, and counts of 1–10 are hidden.",
+    ]
+    return out

@@ -1,0 +1,157 @@
+"""The evidence pack's PDF report: a few A4 pages a director or funder can read without the dashboard.
+
+Layout: page 1 holds the title, population, key findings in plain words and the headline table with
+95% confidence intervals; then the charts, two to a page, each with its caption; the last page holds the
+methods paragraph and the limitations. It only lays out what it is given: every number arrives already
+suppressed from `analysis.published`, every image already rendered by kaleido from `dashboard.charts`.
+fpdf2 with a Unicode TrueType font (Liberation Sans or DejaVu Sans from Debian) so "–", "≥" and "< 11"
+print as written; without one it falls back to Helvetica and replaces what Latin-1 cannot show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fpdf import FPDF
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation2"), Path("/usr/share/fonts/truetype/liberation"))
+FONT_FILES = {"": "LiberationSans-Regular.ttf", "B": "LiberationSans-Bold.ttf", "I": "LiberationSans-Italic.ttf"}
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+DEJAVU_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
+INK = (33, 37, 41)
+MUTED = (108, 117, 125)
+ACCENT = (31, 119, 180)
+
+
+@dataclass
+class Chart:
+    """One chart for the report: a title, the PNG to embed, its pixel aspect and a one-line caption."""
+
+    title: str
+    png: Path
+    width_px: int
+    height_px: int
+    caption: str = ""
+
+
+@dataclass
+class Report:
+    """Everything the PDF shows, as plain text and small tables (all numbers already published-safe)."""
+
+    title: str
+    population: str
+    findings: list[str]
+    headline: list[tuple[str, str, str]]  # (measure, estimate, 95% CI)
+    charts: list[Chart]
+    methods: list[str]  # paragraphs
+    limitations: list[str]
+    footer: str = ""
+    notes: list[str] = field(default_factory=list)  # privacy notes (groups left out, ...)
+
+
+class _PDF(FPDF):
+    footer_text = ""
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(self.font_family, "", 8)
+        self.set_text_color(*MUTED)
+        self.cell(0, 6, self.footer_text, align="L")
+        self.cell(0, 6, f"page {self.page_no()}/{{nb}}", align="R")
+
+
+def _font(pdf: _PDF) -> tuple[str, bool]:
+    """Register a Unicode font; returns (family, unicode_ok)."""
+    for folder, files in [*((d, FONT_FILES) for d in FONT_DIRS), (DEJAVU, DEJAVU_FILES)]:
+        if all((folder / f).exists() for f in files.values()):
+            for style, f in files.items():
+                pdf.add_font("body", style, str(folder / f))
+            return "body", True
+    return "helvetica", False
+
+
+def write_report(report: Report, path: Path) -> int:
+    """Write the report as a PDF at `path`; returns the number of pages."""
+    pdf = _PDF(orientation="portrait", unit="mm", format="A4")
+    pdf.footer_text = report.footer
+    pdf.set_auto_page_break(auto=True, margin=16)
+    pdf.set_margins(18, 16, 18)
+    family, unicode_ok = _font(pdf)
+
+    def text(s: str) -> str:
+        return s if unicode_ok else s.encode("latin-1", "replace").decode("latin-1")
+
+    def heading(s: str, size: float = 13) -> None:
+        pdf.set_font(family, "B", size)
+        pdf.set_text_color(*INK)
+        pdf.multi_cell(0, size * 0.5, text(s), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1.5)
+
+    def para(s: str, size: float = 10, color: tuple[int, int, int] = INK, style: str = "") -> None:
+        pdf.set_font(family, style, size)
+        pdf.set_text_color(*color)
+        pdf.multi_cell(0, size * 0.48, text(s), new_x="LMARGIN", new_y="NEXT", align="L")
+        pdf.ln(1.2)
+
+    pdf.add_page()
+    pdf.set_font(family, "B", 20)
+    pdf.set_text_color(*ACCENT)
+    pdf.multi_cell(0, 10, text(report.title), new_x="LMARGIN", new_y="NEXT")
+    para(report.population, 10, MUTED)
+    pdf.ln(2)
+    heading("Key findings")
+    for line in report.findings:
+        para(f"•  {line}")
+    pdf.ln(2)
+    heading("Headline numbers")
+    _table(pdf, family, text, ["Measure", "Estimate", "95% CI"], report.headline, widths=(0.5, 0.2, 0.3))
+    pdf.ln(1.5)
+    para("“not shown”: fewer than 11 people at risk or in the cell (or not yet observable). 95% CI: the "
+         "95% confidence interval.", 8.5, MUTED, "I")
+    if report.notes:
+        for note in report.notes:
+            para(note, 8.5, MUTED, "I")
+
+    usable = pdf.w - pdf.l_margin - pdf.r_margin
+    for i, chart in enumerate(report.charts):
+        if i % 2 == 0:
+            pdf.add_page()
+        h = usable * chart.height_px / chart.width_px
+        if pdf.get_y() + h + 14 > pdf.h - 16:
+            pdf.add_page()
+        pdf.image(str(chart.png), x=pdf.l_margin, w=usable, h=h)  # the image carries its own title
+        pdf.ln(1.5)
+        para(f"Figure {i + 1}. {chart.title}. {chart.caption}".strip(), 8.5, MUTED)
+        pdf.ln(5)
+
+    if report.charts and pdf.get_y() > pdf.h * 0.55:  # methods follow the last chart when there is room
+        pdf.add_page()
+    elif not report.charts:
+        pdf.ln(4)
+    heading("Methods")
+    for p in report.methods:
+        para(p, 9)
+    pdf.ln(2)
+    heading("Limitations")
+    for line in report.limitations:
+        para(f"•  {line}", 9)
+    pdf.output(str(path))
+    return pdf.pages_count
+
+
+def _table(pdf: _PDF, family: str, text, header: list[str], rows: list[tuple[str, ...]], widths) -> None:
+    """A plain ruled table; column widths as shares of the text width."""
+    usable = pdf.w - pdf.l_margin - pdf.r_margin
+    cols = [usable * w for w in widths]
+    pdf.set_font(family, "B", 9.5)
+    pdf.set_text_color(*INK)
+    pdf.set_draw_color(200, 200, 200)
+    for w, h in zip(cols, header, strict=True):
+        pdf.cell(w, 7, text(h), border="B")
+    pdf.ln(7)
+    pdf.set_font(family, "", 9.5)
+    for row in rows:
+        for w, v in zip(cols, row, strict=True):
+            pdf.cell(w, 6.5, text(str(v)), border="B")
+        pdf.ln(6.5)

@@ -1,0 +1,181 @@
+"""The evidence pack, opened as a reader would: PNGs decode at print size, SVGs parse, the PDF has its pages
+and words, CSVs show no count of 1–10 and no pseudonym, and the manifest's hashes match the files and the
+warehouse's load batches (real synthetic warehouse, real kaleido/chromium, real fpdf2 output)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+import duckdb
+import pandas as pd
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from analysis import published, suppress
+from analysis.queries import Filters
+from dashboard.evidence import PNG_SCALE, WIDTH, build_pack, pack_zip_bytes
+
+CHARTS = ["retention_curve", "relapse_free_curve", "competing_risks", "relapse_cox", "milestones",
+          "participants_served", "sessions_by_format"]  # fmt: skip
+COUNT_COLUMNS = re.compile(r"^(n|events|n_.*|day_\d+)$")
+
+
+@pytest.fixture(scope="module")
+def pack(synth_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("evidence") / "pack"
+    build_pack(synth_warehouse, out, Filters())
+    return out
+
+
+def warehouse(db: Path, sql: str) -> pd.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.mark.parametrize("stem", CHARTS)
+def test_every_key_chart_is_a_print_resolution_png_and_a_parseable_svg(pack: Path, stem: str) -> None:
+    svg = ElementTree.parse(pack / "charts" / f"{stem}.svg").getroot()
+    assert svg.tag.endswith("svg")
+    w, h = int(float(svg.get("width"))), int(float(svg.get("height")))
+    assert w == WIDTH and h >= 300
+    assert png_size(pack / "charts" / f"{stem}.png") == (w * PNG_SCALE, h * PNG_SCALE)
+    with Image.open(pack / "charts" / f"{stem}.png") as img:
+        img.load()  # decodes every row: a truncated file fails here
+        assert len(img.convert("L").getcolors(maxcolors=1 << 16) or []) > 10  # drawn, not a blank canvas
+
+
+def test_report_has_its_pages_sections_and_one_image_per_chart(pack: Path, synth_warehouse: Path) -> None:
+    reader = PdfReader(pack / "report.pdf")
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert len(reader.pages) == manifest["report_pages"]
+    assert 4 <= len(reader.pages) <= 8
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    for words in ["Key findings", "Headline numbers", "Methods", "Limitations", "95% CI", "Efron",
+                  "Kaplan–Meier", "< 11", "observational", "Figure 7."]:  # fmt: skip
+        assert words in text, words
+    (n,) = warehouse(synth_warehouse, "select count(*) from participants").iloc[0]
+    assert f"N = {n:,} participants" in text
+    assert sum(len(p.images) for p in reader.pages) == len(CHARTS)
+
+
+def test_pdf_pages_render_with_poppler(pack: Path, tmp_path: Path) -> None:
+    subprocess.run(["pdftoppm", "-r", "30", "-png", pack / "report.pdf", tmp_path / "page"], check=True, timeout=60)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) == len(PdfReader(pack / "report.pdf").pages)
+
+
+def test_csvs_show_no_count_between_1_and_10_and_no_pseudonym(pack: Path, synth_warehouse: Path) -> None:
+    pids = set(warehouse(synth_warehouse, "select participant_pid as v from participants union all "
+                                          "select mentor_pid from mentors")["v"])  # fmt: skip
+    csvs = sorted((pack / "data").glob("*.csv"))
+    assert len(csvs) >= len(CHARTS)
+    checked = 0
+    for path in csvs:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        assert not set(frame.to_numpy().ravel()) & pids, path.name
+        for column in [c for c in frame.columns if COUNT_COLUMNS.match(c)]:
+            values = pd.to_numeric(frame[column], errors="coerce")
+            small = values[(values >= 1) & (values <= 10)]
+            assert small.empty, f"{path.name}.{column} shows {small.tolist()}"
+            checked += values.notna().sum()
+    assert checked > 20  # the rule was actually exercised on real counts
+
+
+def test_csvs_are_the_dashboards_suppressed_frames(pack: Path, synth_warehouse: Path) -> None:
+    rates = published.retention(synth_warehouse, Filters()).frames["rates"]
+    expected = suppress.label(rates, ("survival", "lower_95", "upper_95"))
+    got = pd.read_csv(pack / "data" / "retention_rates.csv")
+    pd.testing.assert_frame_equal(got, pd.read_csv(io.StringIO(expected.to_csv(index=False))))
+    events = pd.read_csv(pack / "data" / "competing_events.csv", dtype=str)
+    assert all(v == "< 11" or re.fullmatch(r"\d+", v) for v in events["n"])  # counts as 19, hidden as "< 11"
+
+
+def test_manifest_hashes_match_the_files_and_the_warehouse_load_batches(pack: Path, synth_warehouse: Path) -> None:
+    manifest = json.loads((pack / "manifest.json").read_text())
+    on_disk = {p.relative_to(pack).as_posix() for p in pack.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(manifest["files"]) == on_disk
+    for name, entry in manifest["files"].items():
+        assert hashlib.sha256((pack / name).read_bytes()).hexdigest() == entry["sha256"], name
+    batches = warehouse(synth_warehouse, "select file_name, sha256 from load_batches")
+    assert {(b["file_name"], b["sha256"]) for b in manifest["data"]["load_batches"]} == set(
+        zip(batches["file_name"], batches["sha256"], strict=True))
+    (version,) = warehouse(synth_warehouse, "select data_version from settings").iloc[0]
+    assert manifest["data"]["data_version"] == version
+    assert manifest["code"]["version"] and manifest["parameters"]["min_cell"] >= 11
+
+
+def test_a_filtered_pack_records_its_parameters(synth_warehouse: Path, tmp_path: Path) -> None:
+    site = warehouse(synth_warehouse, "select site from participants group by site order by count(*) desc")["site"][0]
+    manifest = build_pack(synth_warehouse, tmp_path / "p", Filters(sites=(site,)))
+    assert manifest["parameters"]["sites"] == [site]
+    assert f"sites {site}" in PdfReader(tmp_path / "p" / "report.pdf").pages[0].extract_text()
+
+
+def test_the_one_click_zip_holds_the_whole_pack(synth_warehouse: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(pack_zip_bytes(synth_warehouse, Filters()))) as z:
+        names = set(z.namelist())
+        manifest = json.loads(z.read("manifest.json"))
+        assert names == set(manifest["files"]) | {"manifest.json"}
+        assert hashlib.sha256(z.read("report.pdf")).hexdigest() == manifest["files"]["report.pdf"]["sha256"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2024-13-01"], "Error: --from must be a date written YYYY-MM-DD, e.g. 2025-01-31."),
+        (["--sites", "NOPE"], "Error: Unknown site code(s) NOPE; the warehouse has"),
+    ],
+)
+def test_evidence_cli_mistakes_end_with_one_sentence(synth_warehouse: Path, tmp_path: Path, args, message) -> None:
+    cli = Path(sys.executable).parent / "peer-outcomes"
+    run = subprocess.run([cli, "evidence", "--out", tmp_path / "p", "--db", synth_warehouse, *args],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 1
+    assert " ".join(run.stderr.split()).startswith(message)
+    assert "Traceback" not in run.stderr
+
+
+def test_a_selection_of_fewer_than_11_people_publishes_nothing(synth_warehouse: Path, tmp_path: Path) -> None:
+    (last,) = warehouse(synth_warehouse, "select max(enrolled_on) from participants").iloc[0]
+    (n,) = warehouse(synth_warehouse, f"select count(*) from participants where enrolled_on >= '{last}'").iloc[0]
+    assert 1 <= n < 11
+    cli = Path(sys.executable).parent / "peer-outcomes"
+    run = subprocess.run([cli, "evidence", "--out", tmp_path / "p", "--db", synth_warehouse, "--from", str(last)[:10]],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 1
+    assert " ".join(run.stderr.split()) == (
+        "Error: Fewer than 11 participants match these filters, so there is nothing to publish.")
+    assert not (tmp_path / "p").exists()
+
+
+def test_evidence_page_offers_the_zip_download(synth_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PEER_OUTCOMES_DB", str(synth_warehouse))
+    at = AppTest.from_file("../dashboard/app.py", default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/evidence.py")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Evidence pack"
+    buttons = [e for e in at.get("download_button") if "evidence" in e.proto.label.lower()]
+    assert len(buttons) == 1
