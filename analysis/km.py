@@ -1,0 +1,276 @@
+"""Kaplan–Meier survival curves, in pandas/numpy (`fit_km`) and in DuckDB SQL (`km_sql`), matching R.
+
+Conventions, all as R `survival::survfit(Surv(time, event) ~ group)` with its defaults:
+- one row per distinct observed time (event or censoring), with the number at risk just before it;
+- Greenwood variance of the cumulative hazard, and the "log" confidence interval
+  (`conf.type = "log"`, R's default): exp(log S ± z·se), the upper limit capped at 1, and no interval
+  once the curve reaches 0; `conf_type="log-log"` gives R's `conf.type = "log-log"` instead (no
+  interval while the curve is at 1 or 0);
+- the median (and its CI, read off the CI curves) as R's `quantile.survfit`: where the curve sits at
+  exactly 0.5 (within sqrt(machine epsilon)) the median is the midpoint between that time and the next
+  time the curve drops.
+Every curve starts with a time-0 row (survival 1, everyone at risk) so it plots from the origin; events at
+time 0 follow in their own row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from analysis.frames import AnalysisInputError, dropped_note, survival_frame
+
+CURVE_COLUMNS = ["group", "time", "n_at_risk", "n_events", "n_censored", "survival", "lower_95", "upper_95"]
+TOL = float(np.sqrt(np.finfo(float).eps))  # R's quantile.survfit tolerance
+CONF_TYPES = ("log", "log-log")
+
+
+@dataclass(frozen=True)
+class KMResult:
+    """A fitted Kaplan–Meier estimate: `.curve` (step rows), `.summary` (median per group), n, events."""
+
+    curve: pd.DataFrame
+    summary: pd.DataFrame
+    n: int
+    events: int
+    method: str
+
+    def at(self, times: Iterable[float]) -> pd.DataFrame:
+        """Survival with its CI at given times, per group, as R `summary(fit, times = ...)`.
+
+        The value at t is the curve's last step at or before t; `n_at_risk` counts those still followed
+        at t. Beyond a group's last observed time the estimate is undefined and shown as NaN.
+        """
+        rows = []
+        for group, g in self.curve.groupby("group", sort=False):
+            steps = g.iloc[1:]  # without the time-0 anchor row
+            last = float(steps["time"].max()) if len(steps) else 0.0
+            for t in times:
+                t = float(t)
+                upto = g[g["time"] <= t]
+                row = upto.iloc[-1]
+                later = steps[steps["time"] >= t]
+                at_risk = int(later["n_at_risk"].iloc[0]) if len(later) else 0
+                undefined = t > last
+                rows.append(
+                    {
+                        "group": group,
+                        "time": t,
+                        "survival": np.nan if undefined else row["survival"],
+                        "lower_95": np.nan if undefined else row["lower_95"],
+                        "upper_95": np.nan if undefined else row["upper_95"],
+                        "n_at_risk": at_risk,
+                    }
+                )
+        return pd.DataFrame(rows, columns=["group", "time", "survival", "lower_95", "upper_95", "n_at_risk"])
+
+
+def _limits(log_s: np.ndarray, se: np.ndarray, z: float, conf_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """CI limits from log S and the Greenwood SE of the cumulative hazard, as R survfit_confint."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if conf_type == "log":
+            dead = np.isneginf(log_s)
+            return (np.where(dead, np.nan, np.exp(log_s - z * se)),
+                    np.where(dead, np.nan, np.minimum(1.0, np.exp(log_s + z * se))))
+        # log-log: undefined where S is 0 or 1
+        ok = np.isfinite(log_s) & (log_s < 0)
+        ll = np.log(-np.where(ok, log_s, -1.0))
+        lower = np.exp(-np.exp(ll - z * se / np.where(ok, log_s, -1.0)))
+        upper = np.exp(-np.exp(ll + z * se / np.where(ok, log_s, -1.0)))
+        return np.where(ok, lower, np.nan), np.where(ok, upper, np.nan)
+
+
+def _check_conf_type(conf_type: str) -> None:
+    if conf_type not in CONF_TYPES:
+        raise AnalysisInputError(f"conf_type must be one of {', '.join(CONF_TYPES)}.")
+
+
+def _curve_one(t: np.ndarray, e: np.ndarray, z: float, conf_type: str = "log") -> pd.DataFrame:
+    """The KM step table for one group (time-0 anchor first)."""
+    times, inv = np.unique(t, return_inverse=True)
+    d = np.bincount(inv, weights=e).astype(float)
+    total = np.bincount(inv).astype(float)
+    n = total[::-1].cumsum()[::-1]
+    surv = np.cumprod(1.0 - d / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(d > 0, d / (n * (n - d)), 0.0)  # inf where everyone left at risk has the event
+    se = np.sqrt(np.cumsum(term))
+    with np.errstate(divide="ignore"):
+        lower, upper = _limits(np.log(surv), se, z, conf_type)
+    body = pd.DataFrame(
+        {
+            "time": times.astype(float),
+            "n_at_risk": n.astype(int),
+            "n_events": d.astype(int),
+            "n_censored": (total - d).astype(int),
+            "survival": surv,
+            "lower_95": lower,
+            "upper_95": upper,
+        }
+    )
+    anchor = pd.DataFrame(
+        {"time": [0.0], "n_at_risk": [len(t)], "n_events": [0], "n_censored": [0], "survival": [1.0],
+         "lower_95": [1.0], "upper_95": [1.0]}
+    )
+    return pd.concat([anchor, body], ignore_index=True)
+
+
+def quantile_time(times: np.ndarray, surv: np.ndarray, p: float = 0.5, tol: float = TOL) -> float:
+    """The time the curve first reaches 1 - p, as R `survival:::findq` (midpoint rule on a flat 0.5).
+
+    `times`/`surv` are the step rows without the time-0 anchor; NaN values (a CI curve past 0) are
+    ignored as R's `approx` does.
+    """
+    x = np.r_[0.0, np.asarray(times, float)]
+    y = np.r_[0.0, 1.0 - np.asarray(surv, float)]
+    if np.all(np.isnan(y)) or np.nanmax(y) < p:
+        return float("nan")
+    xmax = x[-1]
+    keep, seen, seen_nan = [], set(), False  # R duplicated(): first occurrence of each value (NaN once)
+    for i, v in enumerate(y):
+        if np.isnan(v):
+            if not seen_nan:
+                keep.append(i)
+            seen_nan = True
+        elif v not in seen:
+            seen.add(v)
+            keep.append(i)
+    x, y = x[keep], y[keep]
+    ok = ~np.isnan(y)
+
+    def first_at_least(shift: float) -> int | None:
+        knots = np.flatnonzero(ok)
+        vals = y[knots] + shift
+        if p > vals.max() or p < vals.min():
+            return None
+        return int(knots[np.argmax(vals >= p)])
+
+    i1, i2 = first_at_least(tol), first_at_least(-tol)
+    if not np.isnan(y[-1]) and abs(p - y[-1]) < tol and i1 is not None:
+        return float((x[i1] + xmax) / 2)
+    if i1 is None or i2 is None:
+        return float("nan")
+    return float((x[i1] + x[i2]) / 2)
+
+
+def fit_km(
+    df: pd.DataFrame,
+    duration: str,
+    event: str,
+    group: str | None = None,
+    alpha: float = 0.05,
+    conf_type: str = "log",
+) -> KMResult:
+    """Kaplan–Meier curve(s) with CIs and medians, as R `survfit` (see module docstring).
+
+    `conf_type="log-log"` gives R's `conf.type = "log-log"` (lifelines' and Stata's default) instead.
+    """
+    _check_conf_type(conf_type)
+    data, dropped = survival_frame(df, duration, event, [group] if group else [])
+    z = float(norm.ppf(1 - alpha / 2))
+    labels = data[group].astype(str) if group else pd.Series("All", index=data.index)
+    curves, summaries = [], []
+    for label in sorted(labels.unique()):
+        part = data[labels == label]
+        c = _curve_one(part[duration].to_numpy(float), part[event].to_numpy(float), z, conf_type)
+        c.insert(0, "group", label)
+        curves.append(c)
+        steps = c.iloc[1:]
+        summaries.append(
+            {
+                "group": label,
+                "n": len(part),
+                "events": int(part[event].sum()),
+                "median": quantile_time(steps["time"], steps["survival"]),
+                "median_lower_95": quantile_time(steps["time"], steps["lower_95"]),
+                "median_upper_95": quantile_time(steps["time"], steps["upper_95"]),
+            }
+        )
+    curve = pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
+    by = f" by {group}" if group else ""
+    method = (
+        f"Kaplan–Meier estimates{by} with Greenwood variance and {conf_type}-transformed "
+        f"{100 * (1 - alpha):.0f}% confidence intervals; medians by R's quantile.survfit convention, "
+        f"as R survfit(conf.type='{conf_type}')"
+        f"{dropped_note(dropped)}."
+    )
+    return KMResult(curve, pd.DataFrame(summaries), len(data), int(data[event].sum()), method)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def km_sql(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    duration: str,
+    event: str,
+    group: str | None = None,
+    alpha: float = 0.05,
+    conf_type: str = "log",
+) -> pd.DataFrame:
+    """The same curve as `fit_km(...).curve`, computed inside DuckDB (what the dashboard uses at large N).
+
+    Per-time counts, at-risk as a descending window sum, survival as exp(Σ ln(1 - d/n)), Greenwood
+    variance as a running sum. `relation` is a table or view name, or a parenthesised subquery.
+    """
+    _check_conf_type(conf_type)
+    z = float(norm.ppf(1 - alpha / 2))
+    if conf_type == "log":
+        lower = f"exp(log_s - {z!r} * sqrt(greenwood))"
+        upper = f"least(1.0, exp(log_s + {z!r} * sqrt(greenwood)))"
+    else:  # log-log, undefined while the curve is still at 1
+        lower = f"case when log_s < 0 then exp(-exp(ln(-log_s) - {z!r} * sqrt(greenwood) / log_s)) end"
+        upper = f"case when log_s < 0 then exp(-exp(ln(-log_s) + {z!r} * sqrt(greenwood) / log_s)) end"
+    grp = f"cast({_ident(group)} as varchar)" if group else "'All'"
+    notnull = f" and {_ident(group)} is not null" if group else ""
+    sql = f"""
+    with base as (
+        select {grp} as grp, cast({_ident(duration)} as double) as t, cast({_ident(event)} as integer) as e
+        from {relation}
+        where {_ident(duration)} is not null and {_ident(event)} is not null{notnull}
+    ),
+    per_time as (
+        select grp, t, cast(sum(e) as double) as d, cast(count(*) as double) as total
+        from base group by grp, t
+    ),
+    risk as (
+        select grp, t, d, total - d as c,
+               sum(total) over (partition by grp order by t desc
+                                rows between unbounded preceding and current row) as n
+        from per_time
+    ),
+    steps as (
+        select *,
+               sum(case when d >= n then 1 else 0 end) over w as n_dead,
+               sum(case when d < n then ln(1 - d / n) else 0 end) over w as log_s,
+               sum(case when d > 0 and d < n then d / (n * (n - d)) else 0 end) over w as greenwood
+        from risk
+        window w as (partition by grp order by t rows between unbounded preceding and current row)
+    ),
+    final as (
+        select grp, 0 as ord, 0.0 as time, cast(sum(total) as bigint) as n_at_risk, 0 as n_events,
+               0 as n_censored, 1.0 as survival, 1.0 as lower_95, 1.0 as upper_95
+        from per_time group by grp
+        union all
+        select grp, 1, t, cast(n as bigint), cast(d as bigint), cast(c as bigint),
+               case when n_dead > 0 then 0.0 else exp(log_s) end,
+               case when n_dead > 0 then null else {lower} end,
+               case when n_dead > 0 then null else {upper} end
+        from steps
+    )
+    select grp as "group", time, n_at_risk, n_events, n_censored, survival, lower_95, upper_95
+    from final order by grp, ord, time
+    """
+    out = con.execute(sql).df()
+    for col in ("n_at_risk", "n_events", "n_censored"):
+        out[col] = out[col].astype(int)
+    for col in ("time", "survival", "lower_95", "upper_95"):
+        out[col] = out[col].astype(float)
+    return out[CURVE_COLUMNS]
