@@ -1,0 +1,403 @@
+"""Published results: query the marts, fit the model, suppress, and return tidy frames + methods text.
+
+This is the only door from analysis to anything that leaves the program (dashboard, evidence pack, CSV
+downloads): every frame a function here returns has already been through `analysis.suppress`. One
+function per published result; each returns a `Published` with the frames, one methods sentence, notes
+(e.g. groups left out for privacy) and a population line for chart titles.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis import queries, suppress
+from analysis.queries import Filters
+from pipelines.config import HEADLINE_DAYS, min_cell
+
+Db = str | os.PathLike[str]
+GROUPINGS = {"site": "Site", "program_track": "Track", "main_format": "Main format", "cohort_quarter": "Cohort"}
+CAUSES = {1: "relapse", 2: "dropout", 3: "completion"}
+COX_COVARIATES = ["program_track", "age_group", "gender", "primary_substance", "housing_at_intake"]
+DOSE_COX_MAX_ROWS = 300_000  # above this the time-varying Cox belongs in the evidence pack, not a page rerun
+SUPPRESSION = (
+    "Counts of 1–10 people are shown as “< 11” (with complementary suppression); curves stop where fewer "
+    "than 11 remain at risk and numbers at risk are rounded to 5."
+)
+
+
+@dataclass
+class Published:
+    """One published result: suppressed frames, a methods sentence, privacy notes, the population."""
+
+    frames: dict[str, pd.DataFrame]
+    methods: str
+    population: str
+    n: float  # participants described (NaN when suppressed)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.methods = suppress.methods_text(self.methods)  # e.g. "3 rows with missing values" -> "< 11 rows"
+
+    @property
+    def empty(self) -> bool:
+        return all(df.empty for df in self.frames.values())
+
+
+def _population(db: Db, f: Filters, n: int) -> str:
+    as_of = queries.settings(db).get("as_of")
+    shown = f"{n:,}" if n >= min_cell() else suppress.mask_text()
+    return f"N = {shown} participants, {f.describe()}; data to {pd.Timestamp(as_of):%Y-%m-%d}"
+
+
+def _too_few(db: Db, f: Filters, n: int, names: list[str]) -> Published | None:
+    if n >= min_cell():
+        return None
+    note = f"Fewer than {min_cell()} participants match these filters, so nothing is shown."
+    return Published({k: pd.DataFrame() for k in names}, "", _population(db, f, n), np.nan, [note])
+
+
+def _as_int(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return df.assign(**{c: df[c].fillna(0).astype(int) for c in cols})
+
+
+def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -> tuple[dict, list[str], str]:
+    """KM curve, numbers at risk, rates at 30/90/180/365 days and medians, all suppressed."""
+    from analysis.km import fit_km
+
+    notes: list[str] = []
+    counts = suppress.counts_by_group(df, group, event)  # before small groups go: see counts_by_group
+    if group:
+        df = df.assign(**{group: df[group].astype("string").fillna("unknown")})
+        df, notes = suppress.drop_small_groups(df, [group])
+    res = fit_km(df, duration, event, group=group)
+    times = list(HEADLINE_DAYS)
+    at = res.at([0, *times])
+    at_risk = at.assign(n_at_risk=suppress.round_at_risk(at["n_at_risk"]))
+    at_risk = at_risk.pivot(index="group", columns="time", values="n_at_risk").reset_index()
+    at_risk.columns = ["group", *[f"day_{t}" for t in [0, *times]]]
+    rates = at[at["time"].isin(times)].copy()
+    rates.loc[rates["n_at_risk"] < min_cell(), ["survival", "lower_95", "upper_95"]] = np.nan
+    rates = rates.drop(columns="n_at_risk").reset_index(drop=True)
+    summary = _safe_medians(res.summary, df, duration, group)
+    summary = summary.drop(columns=["n", "events"]).merge(counts, on="group", how="left")
+    summary = summary[["group", "n", "events", "median", "median_lower_95", "median_upper_95"]]
+    frames = {"curve": suppress.truncate_curve(res.curve), "at_risk": at_risk, "rates": rates, "summary": summary}
+    return frames, notes, res.method
+
+
+def filter_options(db: Db) -> dict:
+    """Sidebar choices: sites and tracks with at least k participants, and the enrollment months.
+
+    A site or track smaller than k is not offered, so it cannot be chosen on its own (its people still
+    count in "all sites"). Months, not days, bound the period: day-by-day periods could be differenced.
+    """
+    opts = queries.filter_options(db)
+    sizes = queries.group_sizes(db)
+    big = {col: sorted(str(v) for v, n in sizes.groupby(col)["n"].sum().items() if n >= min_cell())
+           for col in ("site", "track")}  # fmt: skip
+    months = pd.period_range(pd.Timestamp(opts["first_on"]), pd.Timestamp(opts["last_on"]), freq="M")
+    return {"sites": big["site"], "tracks": big["track"], "months": [str(m) for m in months]}
+
+
+def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group: str | None) -> pd.DataFrame:
+    """Hide a median (or CI bound) that falls where fewer than k remain at risk: the curve is not shown
+    there, so neither is a time read off it."""
+    out = summary.copy()
+    labels = df[group].astype(str) if group else pd.Series("All", index=df.index)
+    for i, row in out.iterrows():
+        t = df.loc[labels == row["group"], duration].to_numpy()
+        for col in ("median", "median_lower_95", "median_upper_95"):
+            v = row[col]
+            if pd.notna(v) and np.isfinite(v) and (t >= v).sum() < min_cell():
+                out.loc[i, col] = np.nan
+    return out
+
+
+def headline(db: Db, f: Filters) -> Published:
+    """Overview tiles: enrolled, retained at 90 days, median retention, relapse-free at 180 days, matched."""
+    from analysis.km import fit_km
+
+    df = _as_int(queries.outcomes(db, f), ["is_disengaged", "is_relapse"])
+    if (none := _too_few(db, f, len(df), ["tiles"])) is not None:
+        return none
+    ret = fit_km(df, "retention_days", "is_disengaged")
+    rel = fit_km(df, "relapse_days", "is_relapse")
+    r90 = ret.at([90]).iloc[0]
+    f180 = rel.at([180]).iloc[0]
+    matched = suppress.suppress_rate(
+        pd.DataFrame({"k": [int(df["is_matched"].fillna(False).sum())], "n": [len(df)]}), "k", "n", "rate", [[]]
+    )
+    spw = df["sessions_per_week_90d"].dropna()
+    rows = [
+        ("enrolled", "Participants", float(len(df)), "people"),
+        ("retained_90", "Still engaged at 90 days", r90.survival if r90.n_at_risk >= min_cell() else np.nan, "share"),
+        ("median_retention", "Median retention",
+         float(_safe_medians(ret.summary, df, "retention_days", None)["median"].iloc[0]), "days"),
+        ("relapse_free_180", "Relapse-free at 180 days", f180.survival if f180.n_at_risk >= min_cell() else np.nan, "share"),
+        ("matched", "Matched with a mentor", float(matched["rate"].iloc[0]), "share"),
+        ("sessions_per_week", "Sessions a week (90 d)", float(spw.mean()) if len(spw) >= min_cell() else np.nan, "per week"),
+    ]  # fmt: skip
+    tiles = pd.DataFrame(rows, columns=["key", "label", "value", "unit"])
+    methods = f"{ret.method} Relapse: {rel.method} {SUPPRESSION}"
+    return Published({"tiles": tiles}, methods, _population(db, f, len(df)), float(len(df)))
+
+
+def retention(db: Db, f: Filters, by: str | None = None) -> Published:
+    """Kaplan–Meier retention (time to disengagement), optionally by site, track, main format or cohort."""
+    df = _as_int(queries.outcomes(db, f), ["is_disengaged"])
+    names = ["curve", "at_risk", "rates", "summary"]
+    if (none := _too_few(db, f, len(df), names)) is not None:
+        return none
+    frames, notes, method = _km_frames(df, "retention_days", "is_disengaged", by)
+    return Published(frames, f"{method} {SUPPRESSION}", _population(db, f, len(df)), float(len(df)), notes)
+
+
+def relapse_free(db: Db, f: Filters, by: str | None = None) -> Published:
+    """Kaplan–Meier relapse-free survival (time to first relapse, censored at last contact)."""
+    df = _as_int(queries.outcomes(db, f), ["is_relapse"])
+    names = ["curve", "at_risk", "rates", "summary"]
+    if (none := _too_few(db, f, len(df), names)) is not None:
+        return none
+    frames, notes, method = _km_frames(df, "relapse_days", "is_relapse", by)
+    return Published(frames, f"{method} {SUPPRESSION}", _population(db, f, len(df)), float(len(df)), notes)
+
+
+def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
+    """Retention heatmap: KM share still engaged by enrollment month x months since enrollment."""
+    from analysis.km import fit_km
+
+    df = _as_int(queries.outcomes(db, f), ["is_disengaged"])
+    if (none := _too_few(db, f, len(df), ["cells"])) is not None:
+        return none
+    df = df.assign(cohort=pd.to_datetime(df["cohort_month"]).dt.strftime("%Y-%m"))
+    n = len(df)  # the population line counts everyone filtered, so leaving groups out reveals nothing
+    df, notes = suppress.drop_small_groups(df, ["cohort"])
+    res = fit_km(df, "retention_days", "is_disengaged", group="cohort")
+    cells = res.at([30 * m for m in range(1, months + 1)])
+    cells = cells.assign(months=(cells["time"] // 30).astype(int))
+    cells.loc[cells["n_at_risk"] < min_cell(), ["survival", "lower_95", "upper_95"]] = np.nan
+    # a cohort's later months are not yet observable: no one has that much follow-up
+    cells = cells.rename(columns={"group": "cohort_month"})[["cohort_month", "months", "survival", "lower_95", "upper_95"]]
+    return Published({"cells": cells}, f"{res.method} {SUPPRESSION}", _population(db, f, n), float(n), notes)
+
+
+def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
+    """Cumulative incidence of relapse, dropout and completion (Aalen–Johansen, exact ties)."""
+    from analysis.competing import cumulative_incidence
+
+    df = queries.competing(db, f)
+    if (none := _too_few(db, f, len(df), ["cif", "events"])) is not None:
+        return none
+    notes: list[str] = []
+    group = by or "group"
+    df = df.assign(**{group: df[by].astype("string").fillna("unknown") if by else "All"})
+    events = df.groupby([group, "event_name"]).size().rename("n").reset_index().rename(columns={group: "group"})
+    events = suppress.suppress_counts(events, "n", margins=[["group"], ["event_name"]])
+    n = len(df)
+    if by:
+        df, notes = suppress.drop_small_groups(df, [by])
+        events = events[events["group"].isin(df[by].unique())]
+    cif = cumulative_incidence(df, "time_days", "event_code", CAUSES, group=by)
+    # the curve stops where fewer than k remain at risk in its group, as for Kaplan–Meier
+    last = {}
+    for g, part in df.groupby(group):
+        t = np.sort(part["time_days"].to_numpy())
+        at_risk = len(t) - np.searchsorted(t, t, side="left")
+        ok = t[at_risk >= min_cell()]
+        last[str(g)] = ok.max() if len(ok) else -1
+    cif = cif[[t <= last.get(str(g), -1) for g, t in zip(cif["group"], cif["time"], strict=True)]]
+    method = (
+        "Cumulative incidence of first relapse, dropout (disengagement) and completion, each competing with "
+        f"the others (Aalen–Johansen, exact handling of ties as statsmodels CumIncidenceRight). {SUPPRESSION}"
+    )
+    return Published({"cif": cif.reset_index(drop=True), "events": events}, method,
+                     _population(db, f, n), float(n), notes)  # fmt: skip
+
+
+def _ph_sentence(ph: pd.DataFrame) -> str:
+    bad = ph[ph["p"] < 0.05]["term"].tolist()
+    if not bad:
+        return "No term departs from proportional hazards (Schoenfeld residual test, p ≥ 0.05 for every term)."
+    return f"Possible departure from proportional hazards (Schoenfeld test p < 0.05) for: {', '.join(bad)}."
+
+
+def relapse_cox(db: Db, f: Filters) -> Published:
+    """Cox model of time to first relapse: a forest-plot frame of hazard ratios and the PH check."""
+    from analysis.cox import fit_cox
+
+    df = _as_int(queries.outcomes(db, f), ["is_relapse"])
+    if (none := _too_few(db, f, len(df), ["forest"])) is not None:
+        return none
+    covs = [c for c in COX_COVARIATES if df[c].nunique(dropna=True) > 1 or df[c].isna().any()]
+    df = df.assign(**{c: df[c].astype("string").fillna("unknown") for c in covs})
+    n = len(df)
+    df, notes = suppress.drop_small_groups(df, covs)
+    covs = [c for c in covs if df[c].nunique() > 1]
+    if int(df["is_relapse"].sum()) < min_cell() or not covs:
+        note = f"Fewer than {min_cell()} relapses (or nothing to compare) in this selection: no model is fitted."
+        empty = pd.DataFrame(columns=["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"])
+        return Published({"forest": empty, "ph_test": pd.DataFrame()}, "", _population(db, f, n), float(n), [*notes, note])
+    categorical = {c: df[c].value_counts().idxmax() for c in covs}  # the commonest level is the reference
+    res = fit_cox(df[["relapse_days", "is_relapse", *covs]], "relapse_days", "is_relapse", covs, categorical)
+    forest = res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]].reset_index(drop=True)
+    ph = _ph_sentence(res.ph_test)
+    refs = "; ".join(f"{c.replace('_', ' ')}: {v}" for c, v in categorical.items())
+    method = f"{res.method} Reference levels — {refs}. {ph}"
+    pub = Published({"forest": forest, "ph_test": res.ph_test}, method, _population(db, f, n), float(n), notes)
+    pub.notes.append(ph)
+    return pub
+
+
+def milestones(db: Db, f: Filters) -> Published:
+    """Share reaching each sobriety milestone, among those followed long enough to reach it."""
+    df = queries.milestones(db, f)
+    if (none := _too_few(db, f, df["participant_key"].nunique(), ["attainment"])) is not None:
+        return none
+    obs = df[df["is_observable"].astype(bool)]
+    t = obs.groupby("milestone_days").agg(n_observable=("participant_key", "size"), n_achieved=("is_achieved", "sum"))
+    t = suppress.suppress_rate(t.reset_index(), "n_achieved", "n_observable", "share", count_margins=[])
+    method = (
+        "Share of participants reaching each sobriety milestone (days from recovery start, else enrollment), "
+        f"among those whose follow-up reached the milestone by the data cutoff. {SUPPRESSION}"
+    )
+    n = df["participant_key"].nunique()
+    return Published({"attainment": t}, method, _population(db, f, n), float(n))
+
+
+def engagement(db: Db, f: Filters) -> Published:
+    """Attendance and no-show rates by week and format, and the dose–response of relapse to attendance."""
+    cells = queries.attendance_weekly(db, f)
+    people = queries.outcomes(db, f)
+    if (none := _too_few(db, f, len(people), ["weekly", "dose", "dose_cox"])) is not None:
+        return none
+    # each person sits in one site, track and cohort, so n_people adds up exactly across those cells
+    w = cells.groupby(["week_start", "format"], as_index=False)[["n_expected", "n_attended", "n_no_show", "n_people"]].sum()
+    w = w[w["n_people"] >= min_cell()]
+    w = suppress.suppress_rate(w, "n_attended", "n_expected", "attendance_rate", count_margins=[])
+    w = suppress.suppress_rate(w, "n_no_show", "n_expected", "no_show_rate", count_margins=[]).drop(columns="n_people")
+    dose = queries.dose_bands(db, f)
+    dose = dose.set_index("sessions_last_week").reindex(["0", "1", "2", "3+"], fill_value=0).reset_index()
+    dose["relapses_per_100_weeks"] = 100 * dose["n_relapses"] / dose["person_weeks"].where(dose["person_weeks"] > 0)
+    dose.loc[suppress.is_small(dose["n_relapses"]) | (dose["n_people"] < min_cell()), "relapses_per_100_weeks"] = np.nan
+    dose = suppress.suppress_counts(dose, "n_relapses").drop(columns="n_people")
+    notes: list[str] = []
+    dose_cox = pd.DataFrame(columns=["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"])
+    method = (
+        "Attendance rate = attended / expected sessions per week and format; relapses per 100 participant-"
+        "weeks by sessions attended the week before."
+    )
+    too_many = queries.dose_rows(db, f) > DOSE_COX_MAX_ROWS
+    if too_many:
+        notes.append(
+            f"Above {DOSE_COX_MAX_ROWS:,} participant-weeks the time-varying Cox model of dose is not fitted on "
+            "a page: narrow the filters, or fit it in a notebook (analysis.dose.fit_time_varying_cox)."
+        )
+    elif dose["n_relapses"].sum() < min_cell():
+        notes.append(f"Fewer than {min_cell()} relapses in this selection: no dose model is fitted.")
+    else:
+        from analysis.dose import fit_time_varying_cox
+
+        long = queries.dose_weekly(db, f).sort_values(["participant_key", "week"])
+        long["prev_week_sessions"] = long.groupby("participant_key")["n_attended"].shift(1).fillna(0)
+        res = fit_time_varying_cox(long, "participant_key", "start_days", "stop_days", "is_relapse", ["prev_week_sessions"])
+        dose_cox = res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]]
+        method += f" {res.method}"
+    return Published({"weekly": w, "dose": dose, "dose_cox": dose_cox}, f"{method} {SUPPRESSION}",
+                     _population(db, f, len(people)), float(len(people)), notes)  # fmt: skip
+
+
+def mentors(db: Db, f: Filters) -> Published:
+    """Mentors and matching: caseloads, certification coverage, time to first match, rematches, features."""
+    from analysis.km import fit_km
+
+    df = _as_int(queries.outcomes(db, f), ["is_disengaged", "is_relapse"])
+    names = ["caseloads", "coverage", "time_to_match", "rematches", "by_feature"]
+    if (none := _too_few(db, f, len(df), names)) is not None:
+        return none
+    loads = queries.mentor_caseloads(db, f)
+    bins = pd.cut(loads["n_active"], [-0.5, 0.5, 2.5, 5.5, 10.5, np.inf], labels=["0", "1–2", "3–5", "6–10", "11+"])
+    caseloads = suppress.suppress_counts(
+        bins.value_counts(sort=False).rename_axis("active_mentees").rename("n_mentors").reset_index(), "n_mentors")
+    m = df[df["is_matched"].fillna(False).astype(bool)]
+    cov = pd.DataFrame({"n_matched": [len(m)], "n_certified": [int(m["mentor_certified"].fillna(False).sum())]})
+    coverage = suppress.suppress_rate(cov, "n_certified", "n_matched", "share_certified", count_margins=[])
+    days = m["days_to_first_match"].dropna()
+    q = days.quantile([0.25, 0.5, 0.75]).tolist() if len(days) >= min_cell() else [np.nan] * 3
+    time_to_match = pd.DataFrame({"statistic": ["25th percentile", "median", "75th percentile"], "days": q})
+    rem = m["n_rematches"].fillna(0).clip(upper=3).astype(int).map({0: "0", 1: "1", 2: "2", 3: "3+"})
+    rematches = suppress.suppress_counts(
+        rem.value_counts().reindex(["0", "1", "2", "3+"], fill_value=0).rename_axis("rematches").rename("n").reset_index(), "n")
+    rows, notes = [], []
+    for feat in ["mentor_certified", "same_gender", "same_substance"]:
+        sub = m.dropna(subset=[feat]).assign(level=lambda d, c=feat: np.where(d[c].astype(bool), "yes", "no"))
+        n_level = suppress.counts_by_group(sub, "level", "is_disengaged").set_index("group")["n"]
+        sub, dropped = suppress.drop_small_groups(sub, ["level"])
+        notes += [f"{feat.replace('_', ' ')}: {d}" for d in dropped]
+        if sub.empty:
+            continue
+        ret = fit_km(sub, "retention_days", "is_disengaged", group="level").at([90])
+        rel = fit_km(sub, "relapse_days", "is_relapse", group="level").at([180])
+        for (_, a), (_, b) in zip(ret.iterrows(), rel.iterrows(), strict=True):
+            rows.append({"feature": feat, "level": a["group"], "n": n_level[a["group"]],
+                         "retained_90": a["survival"] if a["n_at_risk"] >= min_cell() else np.nan,
+                         "relapse_free_180": b["survival"] if b["n_at_risk"] >= min_cell() else np.nan})  # fmt: skip
+    by_feature = pd.DataFrame(rows, columns=["feature", "level", "n", "retained_90", "relapse_free_180"])
+    method = (
+        "Caseload = participants in the population with a match open at the data cutoff, per mentor; "
+        "certification at the time of the first match; retention at 90 and relapse-free survival at 180 days "
+        f"are Kaplan–Meier estimates among matched participants. {SUPPRESSION}"
+    )
+    frames = {"caseloads": caseloads, "coverage": coverage, "time_to_match": time_to_match,
+              "rematches": rematches, "by_feature": by_feature}  # fmt: skip
+    return Published(frames, method, _population(db, f, len(df)), float(len(df)), notes)
+
+
+def data_quality(db: Db) -> Published:
+    """Loads, quarantine by reason and file, freshness and missing optional fields (counts only)."""
+    s = queries.settings(db)
+    batches = queries.load_batches(db)
+    quarantine = queries.quarantine_counts(db)
+    missing = queries.missing_fields(db)
+    # Missing fields count people, so they are suppressed. Load and quarantine counts are counts of file
+    # rows that say nothing about anyone's characteristics; they stay exact so a coordinator can fix the
+    # export (the one deliberate exception to small-cell suppression; docs/privacy.md).
+    missing = suppress.suppress_rate(missing, "n_missing", "n_total", "share_missing", count_margins=[])
+    last_load = pd.to_datetime(batches["finished_at"]).max() if len(batches) else pd.NaT
+    freshness = pd.DataFrame({
+        "item": ["Data cutoff (as_of)", "Warehouse built", "Last load finished", "Disengagement gap (days)"],
+        "value": [f"{pd.Timestamp(s.get('as_of')):%Y-%m-%d}", f"{pd.Timestamp(s.get('built_at')):%Y-%m-%d %H:%M}",
+                  f"{last_load:%Y-%m-%d %H:%M}" if pd.notna(last_load) else "never", str(s.get("gap_days"))],
+    })  # fmt: skip
+    method = (
+        "Counts of rows read, loaded and quarantined per file and load; quarantined rows by file, column and "
+        "reason (values are never shown); participants missing each optional field (counts of 1–10 people "
+        "shown as “< 11”)."
+    )
+    reason = quarantine["reason"].str.replace(r" of line \d+", "", regex=True)  # one bar for all duplicates
+    by_reason = quarantine.assign(reason=reason).groupby("reason", as_index=False)["n_rows"].sum()
+    by_reason = by_reason.sort_values("n_rows", ascending=False)
+    frames = {"freshness": freshness, "batches": batches, "quarantine": quarantine,
+              "quarantine_by_reason": by_reason, "missing": missing}  # fmt: skip
+    n = float(missing["n_total"].max()) if len(missing) else np.nan
+    return Published(frames, method, f"All loads; data to {pd.Timestamp(s.get('as_of')):%Y-%m-%d}", n)
+
+
+def participants_served(db: Db, f: Filters) -> Published:
+    """Reach: participants enrolled per quarter and site, and attended sessions by format (evidence pack)."""
+    df = queries.outcomes(db, f)
+    if (none := _too_few(db, f, len(df), ["enrolled", "sessions"])) is not None:
+        return none
+    enrolled = df.groupby(["cohort_quarter", "site"]).size().rename("n_enrolled").reset_index()
+    enrolled = suppress.suppress_counts(enrolled, "n_enrolled", margins=[["cohort_quarter"], ["site"]])
+    cells = queries.attendance_weekly(db, f)
+    sessions = cells.groupby("format", as_index=False)[["n_expected", "n_attended"]].sum()
+    sessions = suppress.suppress_rate(sessions, "n_attended", "n_expected", "attendance_rate")
+    method = (
+        "Participants enrolled per calendar quarter and site; attended sessions (person-sessions) and "
+        f"attendance rate (attended / expected) by session format over the whole period. {SUPPRESSION}"
+    )
+    return Published({"enrolled": enrolled, "sessions": sessions}, method, _population(db, f, len(df)), float(len(df)))

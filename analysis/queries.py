@@ -1,0 +1,227 @@
+"""Named read-only queries over the outcome marts, with the dashboard's filters applied in SQL.
+
+Each query opens the warehouse read-only through `pipelines.warehouse.query` (a connection per call,
+closed at once) and returns rows for the published layer, which aggregates and suppresses them. Filter
+values travel as query parameters, never interpolated into SQL text. Outcome definitions live only in the
+marts (pipelines/sql/marts/); nothing here re-derives one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from pipelines.warehouse import connect_readonly, query
+
+Db = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The population a page describes: enrollment period, sites and tracks (empty = all)."""
+
+    enrolled_from: date | None = None
+    enrolled_to: date | None = None
+    sites: tuple[str, ...] = field(default_factory=tuple)
+    tracks: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_query_params(self) -> dict[str, str | list[str]]:
+        """URL query parameters that reproduce this view (dates ISO, lists repeated)."""
+        out: dict[str, str | list[str]] = {}
+        if self.enrolled_from:
+            out["from"] = self.enrolled_from.isoformat()
+        if self.enrolled_to:
+            out["to"] = self.enrolled_to.isoformat()
+        if self.sites:
+            out["site"] = list(self.sites)
+        if self.tracks:
+            out["track"] = list(self.tracks)
+        return out
+
+    @classmethod
+    def from_query_params(cls, params: Mapping[str, str | list[str]]) -> Filters:
+        """Read filters back from URL query parameters; a malformed date is ignored, not fatal."""
+
+        def listed(key: str) -> tuple[str, ...]:
+            v = params.get(key, [])
+            return tuple(sorted({v} if isinstance(v, str) else set(v)))
+
+        def day(key: str) -> date | None:
+            v = params.get(key)
+            v = v[-1] if isinstance(v, list) and v else v
+            try:
+                return date.fromisoformat(v) if isinstance(v, str) else None
+            except ValueError:
+                return None
+
+        return cls(day("from"), day("to"), listed("site"), listed("track"))
+
+    def where(self, date_col: str = "enrolled_on", prefix: str = "") -> tuple[str, list]:
+        """A SQL `where` clause and its parameters. `date_col` = cohort_month for monthly marts."""
+        clauses, params = ["true"], []
+        if self.enrolled_from:
+            lo = self.enrolled_from.replace(day=1) if date_col == "cohort_month" else self.enrolled_from
+            clauses.append(f"{prefix}{date_col} >= ?")
+            params.append(lo)
+        if self.enrolled_to:
+            clauses.append(f"{prefix}{date_col} <= ?")
+            params.append(self.enrolled_to)
+        if self.sites:
+            clauses.append(f"list_contains(?::varchar[], {prefix}site)")
+            params.append(list(self.sites))
+        if self.tracks:
+            clauses.append(f"list_contains(?::varchar[], coalesce({prefix}program_track, 'none'))")
+            params.append(list(self.tracks))
+        return " and ".join(clauses), params
+
+    def describe(self) -> str:
+        """Plain words for titles: 'enrolled 2024-01-01 to 2024-12-31, sites a, b'."""
+        parts = []
+        if self.enrolled_from or self.enrolled_to:
+            lo = self.enrolled_from.isoformat() if self.enrolled_from else "start"
+            hi = self.enrolled_to.isoformat() if self.enrolled_to else "cutoff"
+            parts.append(f"enrolled {lo} to {hi}")
+        if self.sites:
+            parts.append("sites " + ", ".join(self.sites))
+        if self.tracks:
+            parts.append("tracks " + ", ".join(self.tracks))
+        return "; ".join(parts) or "all participants"
+
+
+def _marts(db: Db, relation: str, f: Filters, columns: str = "*", date_col: str = "enrolled_on") -> pd.DataFrame:
+    where, params = f.where(date_col)
+    return query(db, f"select {columns} from {relation} where {where}", params)
+
+
+def settings(db: Db) -> dict:
+    """The load's data cutoff, disengagement gap and build time."""
+    df = query(db, "select as_of, gap_days, built_at, data_version from settings")
+    return df.iloc[0].to_dict() if len(df) else {}
+
+
+def filter_options(db: Db) -> dict:
+    """Sites, tracks and the enrollment range the sidebar offers."""
+    df = query(
+        db,
+        "select list(distinct site order by site) as sites, "
+        "list(distinct coalesce(program_track, 'none') order by coalesce(program_track, 'none')) as tracks, "
+        "min(enrolled_on) as first_on, max(enrolled_on) as last_on from marts.participant_outcomes",
+    )
+    row = df.iloc[0]
+    return {"sites": list(row.sites), "tracks": list(row.tracks), "first_on": row.first_on, "last_on": row.last_on}
+
+
+def group_sizes(db: Db) -> pd.DataFrame:
+    """Participants per site and track (for deciding which choices the sidebar may offer)."""
+    return query(
+        db,
+        "select site, coalesce(program_track, 'none') as track, count(*) as n "
+        "from marts.participant_outcomes group by all",
+    )
+
+
+def outcomes(db: Db, f: Filters) -> pd.DataFrame:
+    """marts.participant_outcomes for the filtered population: one row per participant."""
+    return _marts(db, "marts.participant_outcomes", f)
+
+
+def competing(db: Db, f: Filters) -> pd.DataFrame:
+    """marts.competing: first of relapse, dropout and completion per participant."""
+    return _marts(db, "marts.competing", f)
+
+
+def milestones(db: Db, f: Filters) -> pd.DataFrame:
+    """marts.milestones: one row per participant and milestone."""
+    return _marts(db, "marts.milestones", f)
+
+
+def dose_weekly(db: Db, f: Filters) -> pd.DataFrame:
+    """marts.dose_weekly counting-process rows for the filtered participants, with their site and track."""
+    where, params = f.where(prefix="p.")
+    sql = (
+        "select d.*, p.site, p.program_track from marts.dose_weekly d "
+        f"join marts.participant_outcomes p using (participant_key) where {where}"
+    )
+    return query(db, sql, params)
+
+
+def dose_bands(db: Db, f: Filters) -> pd.DataFrame:
+    """Person-weeks, relapses and people by sessions attended the week before (0, 1, 2, 3+), in SQL.
+
+    The lag is over a participant's previous row of marts.dose_weekly (0 for the first week), so the dose
+    precedes the week it predicts (docs/outcomes.md § dose_weekly).
+    """
+    where, params = f.where(prefix="p.")
+    sql = f"""
+        with lagged as (
+            select d.participant_key, d.is_relapse,
+                   coalesce(lag(d.n_attended) over (partition by d.participant_key order by d.week), 0) as prev
+            from marts.dose_weekly d join marts.participant_outcomes p using (participant_key)
+            where {where}
+        )
+        select case when prev >= 3 then '3+' else cast(prev as varchar) end as sessions_last_week,
+               count(*) as person_weeks, sum(is_relapse) as n_relapses,
+               count(distinct participant_key) as n_people
+        from lagged group by 1 order by 1"""
+    return query(db, sql, params)
+
+
+def dose_rows(db: Db, f: Filters) -> int:
+    """How many counting-process rows the filtered population has (to decide if a page may fit a model)."""
+    where, params = f.where(prefix="p.")
+    sql = f"select count(*) as n from marts.dose_weekly d join marts.participant_outcomes p using (participant_key) where {where}"
+    return int(query(db, sql, params)["n"].iloc[0])
+
+
+def attendance_weekly(db: Db, f: Filters) -> pd.DataFrame:
+    """marts.attendance_weekly cells for the filtered sites, tracks and enrollment months."""
+    return _marts(db, "marts.attendance_weekly", f, date_col="cohort_month")
+
+
+def mentor_caseloads(db: Db, f: Filters) -> pd.DataFrame:
+    """Per mentor: filtered participants ever matched and currently matched (open at the cutoff)."""
+    where, params = f.where(prefix="p.")
+    sql = f"""
+        select m.mentor_key,
+               count(distinct m.participant_key) as n_matched,
+               count(distinct m.participant_key) filter (
+                   where m.ended_on is null or m.ended_on > (select as_of from settings)) as n_active
+        from matches m join marts.participant_outcomes p using (participant_key)
+        where {where}
+        group by m.mentor_key"""
+    return query(db, sql, params)
+
+
+def load_batches(db: Db) -> pd.DataFrame:
+    """Lineage: one row per entity per load (file names and counts only)."""
+    return query(
+        db,
+        "select batch_id, entity, file_name, rows_read, rows_loaded, rows_quarantined, status, "
+        "started_at, finished_at from load_batches order by started_at desc, entity",
+    )
+
+
+def quarantine_counts(db: Db) -> pd.DataFrame:
+    """Quarantined rows counted by file, column and reason (never the values)."""
+    return query(
+        db,
+        "select entity, file_name, coalesce(column_name, '(row)') as column_name, reason, count(*) as n_rows "
+        "from quarantine group by all order by n_rows desc",
+    )
+
+
+def missing_fields(db: Db) -> pd.DataFrame:
+    """How many participants lack each optional contract field (counts only)."""
+    cols = [
+        "program_track", "age_at_enrollment", "gender", "race_ethnicity", "primary_substance",
+        "referral_source", "recovery_start_on", "prior_treatment_episodes", "housing_at_intake",
+        "employed_at_intake",
+    ]  # fmt: skip
+    select = ", ".join(f"count(*) filter (where {c} is null) as {c}" for c in cols)
+    with connect_readonly(db) as con:
+        row = con.execute(f"select count(*) as n, {select} from participants").df().iloc[0]
+    return pd.DataFrame({"field": cols, "n_missing": [int(row[c]) for c in cols], "n_total": int(row["n"])})

@@ -1,0 +1,21 @@
+"""Overview: headline numbers and the retention curve for the selected population."""
+
+import streamlit as st
+
+from dashboard import charts, data, widgets
+
+st.title("Program outcomes at a glance")
+widgets.intro(
+    "How many people the program enrolled, how long they stay engaged, and how many stay free of relapse. "
+    "“Engaged” ends at a dropout exit or a gap of 30 days without an attended session.",
+    "retention",
+)
+f = widgets.filters()
+pub = data.headline(f)
+widgets.notes(pub)
+if not pub.empty:
+    widgets.tiles(pub.frames["tiles"])
+    ret = data.retention(f)
+    fig = charts.km_curve(ret.frames["curve"], "Retention: share still engaged", ret.population)
+    widgets.chart(fig, ret.frames["curve"], "overview_retention")
+widgets.methods(pub)

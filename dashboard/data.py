@@ -1,0 +1,91 @@
+"""Cached access to the published layer for the pages: one wrapper per published result.
+
+Results are cached with `st.cache_data`, keyed by the warehouse's data version (so an ETL run
+invalidates every entry) and the filters; `max_entries` bounds memory. No connection is ever cached: the
+published layer opens the warehouse read-only per query (docs/architecture.md). The warehouse path comes
+from `PEER_OUTCOMES_DB` (set by `peer-outcomes dashboard --db`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from analysis import published
+from analysis.published import Published
+from analysis.queries import Filters
+from pipelines import config, warehouse
+
+MAX_ENTRIES = 256
+
+
+def db_path() -> Path:
+    """The warehouse the dashboard reads: `PEER_OUTCOMES_DB`, else the configured default."""
+    return Path(os.environ.get("PEER_OUTCOMES_DB", str(config.DEFAULT_DB)))
+
+
+def version() -> str:
+    """The data version of the warehouse now (changes with every load)."""
+    return warehouse.data_version(db_path())
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner="Computing…")
+def _published(name: str, db: str, data_version: str, filters: Filters | None, kwargs: tuple) -> Published:
+    args = (db,) if filters is None else (db, filters)
+    return getattr(published, name)(*args, **dict(kwargs))
+
+
+def _get(name: str, filters: Filters | None = None, **kwargs: object) -> Published:
+    return _published(name, str(db_path()), version(), filters, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _options(db: str, data_version: str) -> dict:
+    return published.filter_options(db)
+
+
+def options() -> dict:
+    """Sites, tracks and enrollment months the sidebar offers."""
+    return _options(str(db_path()), version())
+
+
+def headline(f: Filters) -> Published:
+    return _get("headline", f)
+
+
+def retention(f: Filters, by: str | None = None) -> Published:
+    return _get("retention", f, by=by)
+
+
+def relapse_free(f: Filters, by: str | None = None) -> Published:
+    return _get("relapse_free", f, by=by)
+
+
+def cohort_retention(f: Filters) -> Published:
+    return _get("cohort_retention", f)
+
+
+def competing_risks(f: Filters, by: str | None = None) -> Published:
+    return _get("competing_risks", f, by=by)
+
+
+def relapse_cox(f: Filters) -> Published:
+    return _get("relapse_cox", f)
+
+
+def milestones(f: Filters) -> Published:
+    return _get("milestones", f)
+
+
+def engagement(f: Filters) -> Published:
+    return _get("engagement", f)
+
+
+def mentors(f: Filters) -> Published:
+    return _get("mentors", f)
+
+
+def data_quality() -> Published:
+    return _get("data_quality")

@@ -1,0 +1,183 @@
+"""The dashboard's shared Streamlit pieces: sidebar filters in the URL, tiles, charts with downloads.
+
+Pages stay a few lines each by calling these. Nothing here computes or suppresses a number: frames come
+from `analysis.published` already suppressed; `analysis.suppress.label` only spells hidden cells "< 11".
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analysis import suppress
+from analysis.published import Published
+from analysis.queries import Filters
+from dashboard import charts, data
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+FILTER_KEYS = ("f_period", "f_sites", "f_tracks")
+
+
+def sidebar_filters() -> Filters:
+    """Enrollment months, sites and tracks; seeded from and written back to the URL query params.
+
+    The period is whole months (a day-level period could be differenced down to a handful of people);
+    sites and tracks with fewer than 11 people are not offered (published.filter_options).
+    """
+    opts = data.options()
+    months = opts["months"]
+    if "f_seeded" not in st.session_state:  # first run of a session: the URL decides the view
+        url = Filters.from_query_params({k: st.query_params.get_all(k) for k in st.query_params})
+        lo = f"{url.enrolled_from:%Y-%m}" if url.enrolled_from else months[0]
+        hi = f"{url.enrolled_to:%Y-%m}" if url.enrolled_to else months[-1]
+        lo, hi = min(max(lo, months[0]), months[-1]), max(min(hi, months[-1]), months[0])
+        st.session_state.f_period_start = (lo, max(lo, hi))  # the slider's fixed default (range mode)
+        st.session_state.f_sites = [s for s in url.sites if s in opts["sites"]]
+        st.session_state.f_tracks = [t for t in url.tracks if t in opts["tracks"]]
+        st.session_state.f_seeded = True
+    with st.sidebar:
+        st.header("Population")
+        lo, hi = st.select_slider("Enrolled in", options=months, value=st.session_state.f_period_start, key="f_period")
+        sites = st.multiselect("Sites (all if empty)", opts["sites"], key="f_sites")
+        tracks = st.multiselect("Tracks (all if empty)", opts["tracks"], key="f_tracks")
+    first, last = pd.Period(lo, "M"), pd.Period(hi, "M")
+    f = Filters(
+        enrolled_from=first.start_time.date() if lo != months[0] else None,
+        enrolled_to=last.end_time.date() if hi != months[-1] else None,
+        sites=tuple(sorted(sites)),
+        tracks=tuple(sorted(tracks)),
+    )
+    st.query_params.from_dict(f.to_query_params())
+    st.session_state.filters = f
+    return f
+
+
+def filters() -> Filters:
+    """The filters the sidebar set on this run (all participants if none)."""
+    return st.session_state.get("filters", Filters())
+
+
+def intro(text: str, section: str, doc: str = "outcomes.md") -> None:
+    """One or two plain sentences defining the page's measure, with the full definition from the docs."""
+    st.markdown(text)
+    with st.expander(f"Full definition (docs/{doc} § {section})"):
+        st.markdown(_doc_section(doc, section) or f"See docs/{doc}, section “{section}”.")
+
+
+def _doc_section(doc: str, section: str) -> str:
+    """The text under the docs heading that names `section` (the docs stay the one source of definitions)."""
+    path = DOCS / doc
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    m = re.search(rf"^(#+) [^\n]*{re.escape(section)}[^\n]*\n(.*?)(?=^\1 |\Z)", text, re.M | re.S | re.I)
+    return m.group(2).strip() if m else ""
+
+
+def notes(pub: Published) -> None:
+    """Privacy notes, e.g. groups left out because they had fewer than 11 people."""
+    for n in pub.notes:
+        st.info(n)
+
+
+def methods(pub: Published) -> None:
+    """The methods sentence as a caption under the page's charts."""
+    if pub.methods:
+        st.caption(f"Methods: {pub.methods}")
+
+
+def tiles(frame: pd.DataFrame) -> None:
+    """Headline numbers as metric tiles; suppressed values read "< 11"."""
+    cols = st.columns(len(frame))
+    for col, row in zip(cols, frame.itertuples(), strict=True):
+        col.metric(row.label, _fmt(row.value, row.unit))
+
+
+def _fmt(value: float, unit: str) -> str:
+    if pd.isna(value):
+        return suppress.mask_text() if unit == "people" else "not shown"
+    if unit == "share":
+        return f"{value:.0%}"
+    if unit == "people":
+        return f"{value:,.0f}"
+    if unit == "days":
+        return f"{value:,.0f} days"
+    return f"{value:.1f}"
+
+
+@st.cache_resource(show_spinner=False)
+def _image_server() -> bool:
+    """One headless chromium for every PNG/SVG download of this process (~0.2 s an image, not ~3 s)."""
+    import kaleido
+
+    kaleido.start_sync_server(silence_warnings=True)
+    return True
+
+
+def _image(fig: go.Figure, fmt: str) -> bytes:
+    _image_server()
+    return charts.to_image(fig, fmt)
+
+
+def chart(fig: go.Figure, frame: pd.DataFrame, name: str, hidden: tuple[str, ...] = ()) -> None:
+    """Show a chart with PNG/SVG downloads (rendered on click) and a CSV of its suppressed data."""
+    st.plotly_chart(fig, key=f"chart_{name}", config={"displaylogo": False})
+    row = st.container(horizontal=True)
+    row.download_button("PNG", data=lambda: _image(fig, "png"), file_name=f"{name}.png",
+                      mime="image/png", key=f"png_{name}", on_click="ignore")  # fmt: skip
+    row.download_button("SVG", data=lambda: _image(fig, "svg"), file_name=f"{name}.svg",
+                      mime="image/svg+xml", key=f"svg_{name}", on_click="ignore")  # fmt: skip
+    table(frame, name, hidden, column=row)
+
+
+ESTIMATE_HINTS = ("rate", "share", "survival", "lower_95", "upper_95", "retained", "relapse_free", "per_100", "cif")
+
+
+def _is_estimate(column: str) -> bool:
+    """Rates, shares and survival estimates (and their CIs): hidden ones read "not shown", not "< 11"."""
+    return any(h in column for h in ESTIMATE_HINTS)
+
+
+def _is_percent(column: str) -> bool:
+    """Estimates shown as percentages: not hazard ratios, medians (days) or rates per 100 weeks."""
+    return _is_estimate(column) and not column.startswith(("hr", "median")) and "per_100" not in column
+
+
+def table(frame: pd.DataFrame, name: str, hidden: tuple[str, ...] = (), show: bool = False, column=None) -> None:
+    """A CSV download of a suppressed frame, optionally shown as a table.
+
+    Hidden counts read "< 11"; hidden estimates (rates, survival) read "not shown".
+    """
+    counts = [c for c in hidden if not _is_estimate(c)]
+    shown = suppress.label(frame, counts)
+    for c in hidden:
+        if _is_estimate(c) and c in shown:
+            shown[c] = shown[c].astype(object).where(shown[c].notna(), "not shown")
+    if show:
+        st.dataframe(_pretty(shown), hide_index=True, width="stretch")
+    (column or st).download_button("CSV", data=shown.to_csv(index=False).encode(), file_name=f"{name}.csv",
+                                   mime="text/csv", key=f"csv_{name}", on_click="ignore")  # fmt: skip
+
+
+def _cell(v: object, percent: bool) -> str:
+    if isinstance(v, str):
+        return v
+    if pd.isna(v):
+        return ""
+    return f"{v:.1%}" if percent else f"{v:,.0f}"
+
+
+def _pretty(df: pd.DataFrame) -> pd.DataFrame:
+    """Text for the on-page table: estimates as percentages, counts with thousands separators."""
+    out = df.copy()
+    for c in out.columns:
+        pct = _is_percent(str(c))
+        mixed = out[c].dtype == object and out[c].map(lambda v: isinstance(v, str)).any()
+        if mixed or (pct and (out[c].dtype == object or pd.api.types.is_float_dtype(out[c]))):
+            out[c] = out[c].map(lambda v, p=pct: _cell(v, p))
+    out.columns = [str(c).replace("_95", " 95% CI").replace("_", " ") for c in out.columns]
+    return out

@@ -1,0 +1,35 @@
+"""Chart builders are pure (frame in, Figure out) and render to real PNG/SVG with kaleido + chromium."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dashboard import charts
+
+
+def _curve() -> pd.DataFrame:
+    t = np.arange(0, 50, 5.0)
+    s = np.exp(-t / 60)
+    return pd.DataFrame({"group": "All", "time": t, "n_at_risk": 100, "survival": s, "lower_95": s - 0.05,
+                         "upper_95": np.minimum(1, s + 0.05)})  # fmt: skip
+
+
+def test_km_title_states_subject_and_population_and_axes_have_units():
+    fig = charts.km_curve(_curve(), "Retention", "N = 1,234 participants; data to 2026-06-30")
+    assert "Retention" in fig.layout.title.text and "N = 1,234" in fig.layout.title.text
+    assert fig.layout.xaxis.title.text == "Days since enrollment"
+    assert "(%)" in fig.layout.yaxis.title.text
+    assert any(t.fill == "tonexty" for t in fig.data), "the CI band is drawn"
+
+
+def test_suppressed_values_are_gaps_not_zeros():
+    df = pd.DataFrame({"k": ["a", "b"], "n": [np.nan, 40.0]})
+    fig = charts.bars(df, "k", "n", "Counts", "N = 50", "k", "people")
+    assert np.isnan(fig.data[0].y[0]) and fig.data[0].y[1] == 40
+
+
+def test_png_and_svg_render_with_kaleido():
+    fig = charts.km_curve(_curve(), "Retention", "N = 100")
+    assert charts.to_image(fig, "png").startswith(b"\x89PNG")
+    assert b"<svg" in charts.to_image(fig, "svg")[:500]

@@ -1,0 +1,238 @@
+"""The published layer on the real synthetic warehouse: its numbers equal independent computations, and
+the planted small site (8 people) is suppressed in every result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.duration.survfunc import SurvfuncRight
+
+from analysis import published
+from analysis.queries import Filters, outcomes
+
+
+@pytest.fixture(scope="module")
+def db(synth_warehouse: Path) -> Path:
+    return synth_warehouse
+
+
+@pytest.fixture(scope="module")
+def small_site(synth_export: Path) -> str:
+    return json.loads((synth_export / "truth.json").read_text())["small_site"]
+
+
+def _rows(db: Path, sql: str, params: list | None = None) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params or []).df()
+
+
+def _statsmodels_km_at(df: pd.DataFrame, duration: str, event: str, t: float) -> float:
+    sf = SurvfuncRight(df[duration].to_numpy(float), df[event].to_numpy(float))
+    idx = np.searchsorted(sf.surv_times, t, side="right") - 1
+    return 1.0 if idx < 0 else float(sf.surv_prob[idx])
+
+
+def test_headline_retention_at_90_days_equals_statsmodels_km(db):
+    tiles = published.headline(db, Filters()).frames["tiles"].set_index("key")["value"]
+    df = _rows(db, "select retention_days, is_disengaged from marts.participant_outcomes")
+    assert tiles["enrolled"] == len(df)
+    assert tiles["retained_90"] == pytest.approx(_statsmodels_km_at(df, "retention_days", "is_disengaged", 90), abs=1e-12)
+
+
+def test_retention_rates_by_site_equal_statsmodels_km(db, small_site):
+    rates = published.retention(db, Filters(), by="site").frames["rates"]
+    df = _rows(db, "select site, retention_days, is_disengaged from marts.participant_outcomes")
+    for site, part in df.groupby("site"):
+        if site == small_site:
+            continue
+        got = rates[(rates["group"] == site) & (rates["time"] == 180)]["survival"].iloc[0]
+        assert got == pytest.approx(_statsmodels_km_at(part, "retention_days", "is_disengaged", 180), abs=1e-12)
+
+
+def test_relapse_free_n_and_events_equal_the_marts_rows(db):
+    summary = published.relapse_free(db, Filters()).frames["summary"]
+    df = _rows(db, "select relapse_days, is_relapse from marts.participant_outcomes")
+    assert summary["n"].iloc[0] == len(df)
+    assert summary["events"].iloc[0] == df["is_relapse"].sum()
+
+
+def test_curves_stop_before_fewer_than_11_remain_at_risk(db):
+    curve = published.retention(db, Filters(), by="program_track").frames["curve"]
+    df = _rows(db, "select coalesce(program_track, 'unknown') as g, retention_days from marts.participant_outcomes")
+    for g, c in curve.groupby("group"):
+        t = df[df["g"] == g]["retention_days"]
+        assert (t >= c["time"].max()).sum() >= 11
+    assert set(curve["n_at_risk"] % 5) == {0}
+    assert "n_events" not in curve
+
+
+def test_competing_risks_equal_statsmodels_cumincidence(db):
+    from statsmodels.duration.survfunc import CumIncidenceRight
+
+    cif = published.competing_risks(db, Filters()).frames["cif"]
+    df = _rows(db, "select time_days, event_code from marts.competing")
+    sm = CumIncidenceRight(df["time_days"].to_numpy(float), df["event_code"].to_numpy(float))
+    for code, name in published.CAUSES.items():
+        mine = cif[cif["cause"] == name]
+        t = mine["time"].iloc[len(mine) // 2]
+        i = np.searchsorted(sm.times, t, side="right") - 1
+        assert mine[mine["time"] == t]["cif"].iloc[-1] == pytest.approx(sm.cinc[code - 1][i], abs=1e-10)
+
+
+def test_milestone_attainment_equals_counts_in_the_mart(db):
+    att = published.milestones(db, Filters()).frames["attainment"].set_index("milestone_days")
+    raw = _rows(db, "select milestone_days, count(*) n, sum(is_achieved::int) k from marts.milestones "
+                "where is_observable group by 1").set_index("milestone_days")  # fmt: skip
+    m = 90
+    assert att.loc[m, "n_observable"] == raw.loc[m, "n"]
+    assert att.loc[m, "share"] == pytest.approx(raw.loc[m, "k"] / raw.loc[m, "n"])
+
+
+def test_cox_forest_equals_lifelines_on_the_same_rows(db):
+    from lifelines import CoxPHFitter
+
+    forest = published.relapse_cox(db, Filters()).frames["forest"]
+    covs = published.COX_COVARIATES
+    d = outcomes(db, Filters())
+    d = d.assign(**{c: d[c].astype("string").fillna("unknown") for c in covs})
+    for c in covs:  # the published model leaves out levels with fewer than 11 people
+        d = d[d[c].map(d[c].value_counts()) >= 11]
+    refs = {c: d[c].value_counts().idxmax() for c in covs}
+    formula = " + ".join(f"C({c}, Treatment('{refs[c]}'))" for c in covs)
+    cph = CoxPHFitter().fit(d[["relapse_days", "is_relapse", *covs]], "relapse_days", "is_relapse", formula=formula)
+    other = sorted(set(d["program_track"]) - {refs["program_track"]})[0]
+    want = np.exp(cph.params_[f"C(program_track, Treatment('{refs['program_track']}'))[T.{other}]"])
+    row = forest[forest["term"].str.contains("program_track") & forest["term"].str.contains(other)]
+    assert row["hr"].iloc[0] == pytest.approx(want, rel=1e-6)
+
+
+PER_SITE = [
+    ("retention", "summary"),
+    ("retention", "curve"),
+    ("retention", "rates"),
+    ("retention", "at_risk"),
+    ("relapse_free", "curve"),
+    ("competing_risks", "cif"),
+    ("competing_risks", "events"),
+]
+
+
+@pytest.mark.parametrize(("func", "frame"), PER_SITE)
+def test_planted_small_site_is_left_out_of_every_by_site_result(db, small_site, func, frame):
+    pub = getattr(published, func)(db, Filters(), by="site")
+    assert small_site not in set(pub.frames[frame]["group"].astype(str))
+    assert any("fewer than 11 people" in n for n in pub.notes)
+
+
+@pytest.mark.parametrize(
+    "func", ["headline", "retention", "relapse_free", "cohort_retention", "competing_risks", "relapse_cox",
+             "milestones", "engagement", "mentors"]  # fmt: skip
+)
+def test_filtering_to_the_small_site_publishes_nothing_but_a_note(db, small_site, func):
+    pub = getattr(published, func)(db, Filters(sites=(small_site,)))
+    assert pub.empty
+    assert pub.notes == ["Fewer than 11 participants match these filters, so nothing is shown."]
+    assert "N = < 11" in pub.population
+
+
+def test_filters_narrow_the_population(db):
+    everyone = published.headline(db, Filters()).n
+    north = published.headline(db, Filters(sites=("north",))).n
+    expected = _rows(db, "select count(*) n from marts.participant_outcomes where site = 'north'")["n"].iloc[0]
+    assert north == expected < everyone
+
+
+def test_a_quote_in_a_filter_value_is_data_not_sql(db):
+    pub = published.headline(db, Filters(sites=("north' or '1'='1",)))
+    assert pub.empty
+
+
+def test_filters_round_trip_through_url_query_params():
+    from datetime import date
+
+    f = Filters(date(2024, 1, 1), date(2024, 12, 31), ("east", "north"), ("usual_care",))
+    assert Filters.from_query_params(f.to_query_params()) == f
+    assert Filters.from_query_params({"from": "not-a-date", "site": "east"}) == Filters(sites=("east",))
+
+
+def test_data_quality_reports_counts_never_values(db):
+    fr = published.data_quality(db).frames
+    assert "value" not in fr["quarantine"].columns
+    assert fr["missing"]["n_total"].iloc[0] == _rows(db, "select count(*) n from participants")["n"].iloc[0]
+    assert set(fr["batches"]["status"]) <= {"loaded", "unchanged", "failed"}
+
+
+def test_leaving_out_the_small_site_cannot_be_undone_from_the_totals(db, small_site):
+    pub = published.retention(db, Filters(), by="site")
+    summary = pub.frames["summary"]
+    total = published.headline(db, Filters()).n
+    assert summary["n"].isna().sum() >= 1, "a complementary site count must be hidden"
+    assert total - summary["n"].sum() >= 11
+    assert f"N = {total:,.0f} participants" in pub.population
+
+
+@pytest.mark.parametrize("func", ["cohort_retention", "relapse_cox", "competing_risks"])
+def test_population_line_counts_everyone_before_small_groups_are_left_out(db, func):
+    total = published.headline(db, Filters()).n
+    pub = getattr(published, func)(db, Filters())
+    assert pub.n == total
+
+
+@pytest.fixture(scope="module")
+def messy_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pipelines.etl import run_etl
+    from pipelines.synth import generate
+
+    out = tmp_path_factory.mktemp("messy")
+    generate(out / "export", participants=600, seed=5, messy=True)
+    run_etl(out / "export", out / "warehouse.duckdb")
+    return out / "warehouse.duckdb"
+
+
+def test_data_quality_counts_quarantined_rows_by_reason_without_values(messy_db):
+    fr = published.data_quality(messy_db).frames
+    assert list(fr["quarantine"].columns) == ["entity", "file_name", "column_name", "reason", "n_rows"]
+    assert fr["quarantine"]["n_rows"].sum() == fr["batches"]["rows_quarantined"].sum() > 0
+    assert fr["quarantine_by_reason"]["n_rows"].sum() == fr["quarantine"]["n_rows"].sum()
+    assert not fr["quarantine_by_reason"]["reason"].str.contains(r"of line \d", regex=True).any()
+    missing = fr["missing"]
+    small = missing["n_missing"].between(1, 10)
+    assert not small.any(), "counts of 1-10 people missing a field are suppressed"
+
+
+def test_dose_bands_equal_a_pandas_lag_over_the_mart(db):
+    dose = published.engagement(db, Filters()).frames["dose"].set_index("sessions_last_week")
+    long = _rows(db, "select participant_key, week, n_attended, is_relapse from marts.dose_weekly")
+    long = long.sort_values(["participant_key", "week"])
+    prev = long.groupby("participant_key")["n_attended"].shift(1).fillna(0).clip(upper=3).astype(int)
+    weeks = long.groupby(prev.map({0: "0", 1: "1", 2: "2", 3: "3+"})).agg(n=("week", "size"), k=("is_relapse", "sum"))
+    for band in ("0", "1"):
+        assert dose.loc[band, "person_weeks"] == weeks.loc[band, "n"]
+        assert dose.loc[band, "relapses_per_100_weeks"] == pytest.approx(100 * weeks.loc[band, "k"] / weeks.loc[band, "n"])
+
+
+def test_weekly_attendance_rate_equals_the_mart_sums(db):
+    weekly = published.engagement(db, Filters()).frames["weekly"]
+    cells = _rows(db, "select week_start, format, sum(n_attended) a, sum(n_expected) e, sum(n_people) p "
+                  "from marts.attendance_weekly group by all having sum(n_people) >= 11")  # fmt: skip
+    row = weekly.dropna(subset=["attendance_rate"]).iloc[len(weekly) // 3]
+    want = cells[(cells["week_start"] == row["week_start"]) & (cells["format"] == row["format"])].iloc[0]
+    assert row["attendance_rate"] == pytest.approx(want["a"] / want["e"])
+
+
+def test_a_median_is_hidden_where_fewer_than_11_remain_at_risk(db):
+    site, month = _rows(db, "select site, cohort_month from marts.participant_outcomes group by all "
+                        "having count(*) between 11 and 15 order by 1, 2 limit 1").iloc[0]  # fmt: skip
+    first = pd.Timestamp(month)
+    f = Filters(first.date(), (first + pd.offsets.MonthEnd(0)).date(), (site,))
+    summary = published.retention(db, f).frames["summary"]
+    tiles = published.headline(db, f).frames["tiles"].set_index("key")["value"]
+    t = outcomes(db, f)["retention_days"]
+    for median in (summary["median"].iloc[0], tiles["median_retention"]):
+        assert np.isnan(median) or (t >= median).sum() >= 11
+    assert (t >= summary["median_upper_95"].fillna(0).iloc[0]).sum() >= 11
