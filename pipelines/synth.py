@@ -41,7 +41,8 @@ class SynthError(UserError):
 
 
 def mentor_features(people: dict, mentors: dict, matches: dict) -> dict[str, np.ndarray]:
-    """The first match's features, as marts.match_features defines them (null where the mart has null)."""
+    """The first match's features, as marts.match_features defines them; where the mart has null (unmatched,
+    or gender / substance unknown or other on either side) the feature is False: no effect."""
     m0 = matches["mentor"][:, 0]
     matched = m0 >= 0
     mm = np.maximum(m0, 0)
@@ -85,7 +86,7 @@ def _effects() -> list[dict]:
             "relapse_mentor_certified",
             "relapse",
             "mentor_certified",
-            "1 = first mentor certified on or before the match date",
+            "1 = first mentor certified on or before the first match date; 0 = not (yet) certified",
             act.HR_CERTIFIED,
             fixed,
             note_fixed,
@@ -94,7 +95,8 @@ def _effects() -> list[dict]:
             "relapse_same_substance",
             "relapse",
             "same_substance",
-            "1 = first mentor's substance equals the participant's",
+            "1 = first mentor's primary substance equals the participant's; null (left out) when either is "
+            "unknown or other, which the generator treats as 0",
             act.HR_SAME_SUBSTANCE,
             fixed,
             note_fixed,
@@ -103,7 +105,8 @@ def _effects() -> list[dict]:
             "relapse_same_gender",
             "relapse",
             "same_gender",
-            "1 = same gender as the first mentor; true HR exactly 1 (no effect)",
+            "1 = same gender as the first mentor; null (left out) when either is unknown or other, which the "
+            "generator treats as 0; true HR exactly 1 (no effect)",
             act.HR_SAME_GENDER,
             fixed,
             note_fixed,
@@ -152,7 +155,8 @@ GENERATING_MODEL = (
     "get a dropped_out exit dated D when recorded by as_of (D + 14 days). First relapse: daily hazard "
     "0.004 x exp(log(HR_certified) x mentor_certified + log(HR_same_substance) x same_substance + log(HR_same_gender) x "
     "same_gender + log(HR_dose) x a[w-1]) on days (7w, 7w+7], a[w-1] = sessions attended in week w-1 (0 for w = 0, and "
-    "0 after the spell ends), mentor features from the first match (0 when unmatched), independent of disengagement "
+    "0 after the spell ends), mentor features from the first match exactly as marts.match_features defines them (0 "
+    "where the mart has null: unmatched, or gender / substance unknown or other on either side), independent of disengagement "
     "given these. Later relapses (0.004/day) and lapses (0.002/day) are Poisson; events are recorded up to an exit, else "
     "as_of. Milestones 30..730 days from recovery_start_on (else enrollment) are recorded when reached before the first "
     "relapse and by the end of contact."
@@ -180,30 +184,17 @@ def generate(out_dir: Path, participants: int, seed: int, messy: bool = False) -
         raise SynthError(f"Could not create the folder {out_dir}: {exc.strerror}.") from exc
 
     rng = np.random.default_rng(seed)
-    people = ppl.make_participants(rng, participants)
-    mentors = ppl.make_mentors(rng, people)
-    eng = act.make_engagement(rng, people)
-    exit_day, _ = tbl.exits_arrays(eng)
-    limit = np.where(exit_day >= 0, exit_day, eng["c"])
-    eligible = (people["track"] == 0) & ~eng["never"]
-    matches = ppl.make_matches(rng, people, mentors, eligible, limit)
-    x = mentor_features(people, mentors, matches)
-    lin = (
-        np.log(act.HR_CERTIFIED) * x["certified"]
-        + np.log(act.HR_SAME_SUBSTANCE) * x["same_substance"]
-        + np.log(act.HR_SAME_GENDER) * x["same_gender"]
-    )
-    att, pw_person, week_dose = act.make_attendance(rng, people, eng)
-    use_rows, first = act.make_substance_use(rng, people, eng, (pw_person, week_dose), lin)
-    sessions, attendance = tbl.sessions_and_attendance(rng, people, mentors, matches, att)
+    sim = simulate(rng, participants)
+    people, mentors, eng, matches, x = (sim[k] for k in ("people", "mentors", "eng", "matches", "features"))
+    sessions, attendance = tbl.sessions_and_attendance(rng, people, mentors, matches, sim["attendance"])
     tables = {
         "participants": tbl.participants_table(people),
         "mentors": tbl.mentors_table(mentors),
         "matches": tbl.matches_table(people, mentors, eng, matches),
         "sessions": sessions,
         "attendance": attendance,
-        "milestones": tbl.milestones_table(people, act.make_milestones(people, eng, first)),
-        "substance_use": tbl.substance_use_table(people, use_rows),
+        "milestones": tbl.milestones_table(people, act.make_milestones(people, eng, sim["first_relapse"])),
+        "substance_use": tbl.substance_use_table(people, sim["substance_use"]),
         "exits": tbl.exits_table(people, eng),
     }
     truth = _truth(seed, participants, messy, people, eng, x, tables)
@@ -221,6 +212,39 @@ def generate(out_dir: Path, participants: int, seed: int, messy: bool = False) -
             bom_and_crlf(out_dir / name)
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     return truth
+
+
+def simulate(rng: np.random.Generator, participants: int) -> dict:
+    """The program before it becomes tables, drawn in generate()'s order: people, mentors, engagement (`eng`),
+    matches, the first match's `features` (mentor_features), `attendance` rows, `week_dose` (person,
+    [week, sessions attended]) and `first_relapse` (day since enrollment, huge if none) — so a test can hold
+    the generating model's inputs against what the marts make of the written files."""
+    people = ppl.make_participants(rng, participants)
+    mentors = ppl.make_mentors(rng, people)
+    eng = act.make_engagement(rng, people)
+    exit_day, _ = tbl.exits_arrays(eng)
+    limit = np.where(exit_day >= 0, exit_day, eng["c"])
+    eligible = (people["track"] == 0) & ~eng["never"]
+    matches = ppl.make_matches(rng, people, mentors, eligible, limit)
+    x = mentor_features(people, mentors, matches)
+    lin = (
+        np.log(act.HR_CERTIFIED) * x["certified"]
+        + np.log(act.HR_SAME_SUBSTANCE) * x["same_substance"]
+        + np.log(act.HR_SAME_GENDER) * x["same_gender"]
+    )
+    att, pw_person, week_dose = act.make_attendance(rng, people, eng)
+    use_rows, first = act.make_substance_use(rng, people, eng, (pw_person, week_dose), lin)
+    return {
+        "people": people,
+        "mentors": mentors,
+        "eng": eng,
+        "matches": matches,
+        "features": x,
+        "attendance": att,
+        "week_dose": (pw_person, week_dose),
+        "substance_use": use_rows,
+        "first_relapse": first,
+    }
 
 
 def _truth(seed: int, n: int, messy: bool, people: dict, eng: dict, x: dict, tables: dict) -> dict:

@@ -104,7 +104,10 @@ def make_mentors(rng: np.random.Generator, people: dict[str, np.ndarray]) -> dic
         started + rng.integers(0, 150, m),
         window_start + rng.integers(0, ENROLL_DAYS, m),
     )
-    ids = 1000 + rng.choice(9000, size=m, replace=False)
+    digits = 4  # M1000..M9999; more digits only when a huge program needs more than 9,000 mentors
+    while 9 * 10 ** (digits - 1) < m:
+        digits += 1
+    ids = 10 ** (digits - 1) + rng.choice(9 * 10 ** (digits - 1), size=m, replace=False)
     return {
         "mid": np.array([f"M{i}" for i in ids.tolist()], dtype=object),
         "site": site,

@@ -348,3 +348,60 @@ def test_marts_recover_the_true_hazard_ratios_within_their_95_percent_intervals(
     # the strong effects are found, not just covered by wide intervals
     assert dcox.loc["group", "exp(coef) lower 95%"] > 1
     assert tv.loc["lag1", "exp(coef) upper 95%"] < 1
+
+
+def test_generator_effects_are_defined_on_exactly_what_the_marts_expose(
+    synth_export: Path, synth_warehouse: Path
+):
+    """The generating model's inputs equal, participant by participant, what the ETL-built marts make of the
+    written files: mentor features (marts.match_features via participant_outcomes), the first-relapse day and its
+    censoring (marts.relapse) and last week's sessions (marts.dose_weekly). So each true HR in truth.json is the
+    HR of exactly the mart column the analysis fits (a drift here would bias recovery, not just widen it)."""
+    import numpy as np
+    import pandas as pd
+
+    from pipelines.pseudonym import load_key, pseudonymize_many
+    from pipelines.synth import simulate
+    from pipelines.warehouse import connect_readonly
+
+    truth = json.loads((synth_export / "truth.json").read_text())
+    sim = simulate(np.random.default_rng(truth["seed"]), truth["participants"])
+    x, first = sim["features"], sim["first_relapse"]
+    pids = pseudonymize_many(sim["people"]["pid"].tolist(), "participant", load_key())
+    gen = pd.DataFrame({"participant_pid": pids, "g_matched": x["matched"], "g_certified": x["certified"],
+                        "g_same_substance": x["same_substance"], "g_same_gender": x["same_gender"],
+                        "g_first": first})  # fmt: skip
+    person, week_dose = sim["week_dose"]
+    g_dose = pd.DataFrame(
+        {"participant_pid": [pids[i] for i in person], "week": week_dose[:, 0] + 1, "g_lag1": week_dose[:, 1]}
+    )  # fmt: skip  (week w's sessions are week w+1's lag)
+    with connect_readonly(synth_warehouse) as con:
+        po = con.execute(
+            "select p.participant_pid, o.is_matched, o.mentor_certified, o.same_substance, o.same_gender, "
+            "o.relapse_days, o.is_relapse from marts.participant_outcomes o join main.participants p "
+            "using (participant_key)"
+        ).df()
+        dw = con.execute(
+            "select p.participant_pid, d.week, coalesce(lag(d.n_attended) over "
+            "(partition by d.participant_key order by d.week), 0) as lag1 from marts.dose_weekly d "
+            "join main.participants p using (participant_key)"
+        ).df()
+    m = po.merge(gen, on="participant_pid", how="outer", validate="one_to_one", indicator=True)
+    assert (m["_merge"] == "both").all() and len(m) == truth["participants"]
+    assert (m.is_matched == m.g_matched.astype(int)).all()
+    matched = m[m.is_matched == 1]
+    assert matched.mentor_certified.notna().all()
+    assert (matched.mentor_certified == matched.g_certified.astype(int)).all()
+    for col in ("same_substance", "same_gender"):
+        known = matched[matched[col].notna()]
+        assert (known[col] == known[f"g_{col}"].astype(int)).all(), col
+        assert not matched.loc[matched[col].isna(), f"g_{col}"].any(), (
+            f"{col}: null in the mart, 1 in the model"
+        )
+    assert matched.same_substance.isna().sum() < 0.1 * len(matched)  # the comparison is not vacuous
+    events = m[m.is_relapse == 1]
+    assert len(events) > 100 and (events.relapse_days == events.g_first).all()
+    assert (m.loc[m.is_relapse == 0, "g_first"] > m.loc[m.is_relapse == 0, "relapse_days"]).all()
+    d = dw.merge(g_dose, on=["participant_pid", "week"], how="left").fillna({"g_lag1": 0})
+    assert len(d) > 10_000 and (d.lag1 > 0).mean() > 0.5
+    assert (d.lag1 == d.g_lag1).all()
