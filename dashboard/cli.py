@@ -7,6 +7,8 @@ non-zero exit (`main` turns a `UserError` into that; nothing else is caught, so 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +24,157 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 # --- subcommands are added below, one block each ---------------------------------------------
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the export (created; files replaced).")],
+    participants: Annotated[int, typer.Option("--participants", help="Number of participants.")] = 3000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 7,
+    messy: Annotated[bool, typer.Option("--messy", help="Plant realistic faults (see truth.json).")] = False,
+) -> None:
+    """Write a synthetic program export with known true effects (contract CSVs + truth.json).
+
+    Example: peer-outcomes synth --participants 3000 --seed 7 --out data/export
+    """
+    from pipelines.synth import generate
+
+    truth = generate(out, participants=participants, seed=seed, messy=messy)
+    for name, rows in truth.get("rows_written", truth["rows"]).items():
+        typer.echo(f"{name:20} {rows:>10,} rows")
+    typer.echo(f"Wrote a synthetic export of {participants:,} participants (seed {seed}) to {out}; see truth.json.")
+
+
+@app.command()
+def etl(
+    export_dir: Annotated[Path, typer.Argument(help="Folder holding participants.csv (.xlsx, .parquet) and the rest.")],
+    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB).")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="mapping.yaml (default: the one in EXPORT_DIR).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Data cutoff YYYY-MM-DD (default: latest date in the export).")] = None,
+    gap_days: Annotated[int, typer.Option("--gap-days", help="Days without an attended session that mean disengaged.")] = 30,
+) -> None:
+    """Load an export into the warehouse: validate, pseudonymize, quarantine bad rows, rebuild the marts.
+
+    Example: peer-outcomes etl data/export --db data/warehouse.duckdb --as-of 2025-06-30
+    """
+    import datetime as dt
+
+    from rich.table import Table
+
+    from pipelines.config import DEFAULT_DB
+    from pipelines.etl import run_etl
+
+    try:
+        cutoff = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise UserError(f"--as-of must be a date like 2025-06-30, not '{as_of}'.") from None
+    report = run_etl(export_dir, db or DEFAULT_DB, mapping=mapping, as_of=cutoff, gap_days=gap_days, progress=True)
+    table = Table("file", "read", "loaded", "quarantined", "dropped columns", title=f"Load {report.batch_id}")
+    for name, read, loaded, quarantined, dropped in report.rows():
+        table.add_row(name, f"{read:,}", f"{loaded:,}", f"{quarantined:,}", dropped)
+    Console().print(table)
+    verb = "was already loaded; nothing changed" if report.status == "unchanged" else "loaded"
+    typer.echo(
+        f"Export {verb}: {report.db} (as of {report.as_of}, data version {report.data_version}); "
+        f"{report.rows_quarantined:,} rows quarantined (see `peer-outcomes status`)."
+    )
+
+
+@app.command()
+def status(
+    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB).")] = None,
+) -> None:
+    """Show the warehouse: settings, recent loads, row counts and quarantined rows by reason.
+
+    Example: peer-outcomes status --db data/warehouse.duckdb
+    """
+    from rich.table import Table
+
+    from pipelines.config import DEFAULT_DB
+    from pipelines.report import warehouse_status
+
+    st = warehouse_status(db or DEFAULT_DB)
+    out = Console()
+    out.print(", ".join(f"{k}: {v}" for k, v in st.settings.items()) or "No settings: the warehouse was never loaded.")
+    batches = Table("batch", "started", "status", "files", "read", "loaded", "quarantined", title="Loads")
+    for b in st.batches:
+        batches.add_row(b[0], f"{b[1]:%Y-%m-%d %H:%M}", b[2], str(b[3]), f"{b[4]:,}", f"{b[5]:,}", f"{b[6]:,}")
+    out.print(batches)
+    counts = Table("table", "rows", title="Rows")
+    for name, n in st.counts:
+        counts.add_row(name, f"{n:,}")
+    out.print(counts)
+    quarantine = Table("file", "reason", "rows", title="Quarantined rows (latest load)")
+    for entity, reason, n in st.quarantine:
+        quarantine.add_row(entity, reason, f"{n:,}")
+    out.print(quarantine if st.quarantine else "No rows quarantined in the latest load.")
+
+
+@app.command()
+def extract(
+    out: Annotated[Path, typer.Option("--out", help="New or empty folder for the extract.")],
+    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB).")] = None,
+) -> None:
+    """Write a de-identified research extract: random ids, days since enrollment, years only.
+
+    Example: peer-outcomes extract --out extract-2026 --db data/warehouse.duckdb
+    """
+    from pipelines.config import DEFAULT_DB
+    from pipelines.extract import write_extract
+
+    report = write_extract(db or DEFAULT_DB, out)
+    for name, rows in report.rows.items():
+        typer.echo(f"{name:28} {rows:>10,} rows")
+    typer.echo(f"Wrote the research extract to {out} (see data_dictionary.csv and README.md).")
+
+
+@app.command()
+def evidence(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the pack (created; its files are replaced).")],
+    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB).")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Enrolled on or after (YYYY-MM-DD).")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Enrolled on or before (YYYY-MM-DD).")] = None,
+    sites: Annotated[list[str] | None, typer.Option("--sites", help="Only these site codes (repeatable).")] = None,
+    zip_file: Annotated[bool, typer.Option("--zip", help="Also write the pack as OUT.zip.")] = False,
+) -> None:
+    """Build the evidence pack: charts (PNG + SVG), suppressed CSVs, a PDF report and a manifest.
+
+    Example: peer-outcomes evidence --out evidence --from 2024-01-01 --sites A --sites B
+    """
+    from dashboard.evidence import build_pack, parse_filters
+
+    filters = parse_filters(date_from, date_to, sites)
+    manifest = build_pack(db, out, filters, progress=True, zip_path=out.with_suffix(".zip") if zip_file else None)
+    typer.echo(f"Wrote {len(manifest['files'])} files to {out} (manifest.json lists their sha256).")
+
+
+@app.command()
+def dashboard(
+    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB).")] = None,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8501,
+    dev: Annotated[bool, typer.Option("--dev", help="Show error details and rerun on save.")] = False,
+) -> None:
+    """Serve the dashboard on 127.0.0.1 (read-only warehouse, small cells suppressed).
+
+    Example: peer-outcomes dashboard --db data/warehouse.duckdb --port 8502
+    """
+    import os
+
+    from pipelines.config import DEFAULT_DB
+    from pipelines.warehouse import connect_readonly
+
+    path = (db or DEFAULT_DB).resolve()
+    with connect_readonly(path):  # fails here, as one sentence, if the file is missing or not DuckDB
+        pass
+    here = Path(__file__).parent
+    args = [sys.executable, "-m", "streamlit", "run", str(here / "app.py"),
+            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.enableCORS", "true",
+            "--server.enableXsrfProtection", "true", "--server.runOnSave", str(dev).lower(),
+            "--client.showErrorDetails", "full" if dev else "none"]  # fmt: skip
+    typer.echo(f"Serving {path} at http://127.0.0.1:{port} (Ctrl+C stops it).")
+    os.chdir(here)  # streamlit reads .streamlit/config.toml (theme, toolbar) from the working directory
+    os.execve(sys.executable, args, {**os.environ, "PEER_OUTCOMES_DB": str(path)})
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ create table if not exists settings (
 );
 
 create table if not exists participants (
-    participant_key integer primary key,
-    participant_pid varchar not null unique,   -- HMAC-SHA256 pseudonym, 64 hex
+    participant_key integer not null,          -- unique: the ETL assigns it (no index: loads stay fast)
+    participant_pid varchar not null,          -- HMAC-SHA256 pseudonym, 64 hex; unique
     site varchar not null,
     enrolled_on date not null,
     program_track varchar,
@@ -28,8 +28,8 @@ create table if not exists participants (
 );
 
 create table if not exists mentors (
-    mentor_key integer primary key,
-    mentor_pid varchar not null unique,
+    mentor_key integer not null,               -- unique
+    mentor_pid varchar not null,               -- unique
     site varchar not null,
     started_on date not null,
     recovery_start_on date,
@@ -47,8 +47,8 @@ create table if not exists matches (
 );
 
 create table if not exists sessions (
-    session_key integer primary key,
-    session_id varchar not null unique,        -- the program's session id (not a person identifier)
+    session_key integer not null,              -- unique
+    session_id varchar not null,               -- unique; the program's session id (not a person identifier)
     site varchar not null,
     session_date date not null,
     format varchar not null,                   -- one_on_one, group, online, workshop

@@ -1,0 +1,115 @@
+"""ETL speed against a bare DuckDB load of the same files, measured side by side in the same run.
+
+    .venv/bin/python benchmarks/bench_etl.py                         # 170,000 participants: ~5 M attendance rows
+    .venv/bin/python benchmarks/bench_etl.py --participants 100000   # ~3 M attendance rows
+
+Baseline: `create table t as select * from read_csv(file)` for every file into a fresh DuckDB file (types
+sniffed, no checks, no pseudonyms). ETL: `run_etl` into a fresh warehouse (read as text, type, check,
+quarantine, pseudonymize, integer keys, upsert, checkpoint, swap), reported with and without the mart
+rebuild it ends with. Target: ETL without marts ≤ 2× the bare load (recipes.md: one pass per file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipelines import marts  # noqa: E402
+from pipelines.etl import run_etl  # noqa: E402
+from pipelines.synth import generate  # noqa: E402
+
+
+def cpu() -> float:
+    """CPU seconds of this process, all threads: steadier than wall time on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bare_load(export: Path, db: Path) -> tuple[float, int]:
+    """Seconds and rows for a plain read_csv → table of every CSV in the export."""
+    start = time.perf_counter()
+    rows = 0
+    with duckdb.connect(str(db)) as con:
+        for path in sorted(export.glob("*.csv")):
+            con.execute(f"create table {path.stem} as select * from read_csv('{path}')")
+            rows += con.execute(f"select count(*) from {path.stem}").fetchall()[0][0]
+        con.execute("checkpoint")
+    return time.perf_counter() - start, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=170_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/etl"))
+    args = parser.parse_args()
+
+    export = args.out / f"export-{args.participants}-{args.seed}"
+    if not (export / "truth.json").exists():
+        t = time.perf_counter()
+        generate(export, participants=args.participants, seed=args.seed)
+        print(f"generated {export} in {time.perf_counter() - t:.1f} s")
+    sizes = {p.name: p.stat().st_size for p in export.glob("*.csv")}
+    print(
+        f"export: {sum(sizes.values()) / 1e6:.0f} MB of CSV, attendance.csv {sizes['attendance.csv'] / 1e6:.0f} MB"
+    )
+
+    work = Path(tempfile.mkdtemp(prefix="bench-etl-"))
+    os.environ.setdefault("PEER_OUTCOMES_KEY_FILE", str(work / "bench.key"))
+    mart_seconds: list[float] = []
+    build = marts.build_marts
+
+    def timed_marts(con: duckdb.DuckDBPyConnection) -> None:
+        t, c = time.perf_counter(), cpu()
+        build(con)
+        mart_seconds.append((time.perf_counter() - t, cpu() - c))
+
+    marts.build_marts = timed_marts
+    try:
+        bare, etl = [], []
+        for round_ in range(3):  # alternate, so both see the same machine load and a warm file cache
+            w, c = time.perf_counter(), cpu()
+            _, rows = bare_load(export, work / f"bare{round_}.duckdb")
+            bare.append((time.perf_counter() - w, cpu() - c))
+            w, c = time.perf_counter(), cpu()
+            report = run_etl(export, work / f"wh{round_}.duckdb")
+            etl.append((time.perf_counter() - w, cpu() - c, *mart_seconds[-1]))
+        loaded = sum(f.rows_loaded for f in report.files)
+        bare_s, bare_cpu = min(b[0] for b in bare), min(b[1] for b in bare)
+        etl_s = min(e[0] for e in etl)
+        core_s = min(e[0] - e[2] for e in etl)
+        etl_cpu = min(e[1] for e in etl)
+        core_cpu = min(e[1] - e[3] for e in etl)
+        print(f"rows: {rows:,} read by the bare load, {loaded:,} loaded by the ETL (best of 3 rounds each)")
+        print(
+            f"bare DuckDB load      {bare_s:6.2f} s  {rows / bare_s:>12,.0f} rows/s  (CPU {bare_cpu:.2f} s)"
+        )
+        print(
+            f"ETL without marts     {core_s:6.2f} s  {loaded / core_s:>12,.0f} rows/s  ratio {core_s / bare_s:.2f}x"
+            f"  (CPU {core_cpu:.2f} s, ratio {core_cpu / bare_cpu:.2f}x)"
+        )
+        print(
+            f"ETL with marts        {etl_s:6.2f} s  {loaded / etl_s:>12,.0f} rows/s  ratio {etl_s / bare_s:.2f}x"
+            f"  (CPU {etl_cpu:.2f} s, ratio {etl_cpu / bare_cpu:.2f}x)"
+        )
+        print(
+            f"(marts rebuild {min(e[2] for e in etl):.2f} s; warehouse {(work / 'wh0.duckdb').stat().st_size / 1e6:.0f} MB, "
+            f"bare {(work / 'bare0.duckdb').stat().st_size / 1e6:.0f} MB)"
+        )
+    finally:
+        marts.build_marts = build
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

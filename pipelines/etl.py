@@ -1,0 +1,325 @@
+"""The load: export folder → validated, pseudonymized rows in a new warehouse file, swapped in atomically.
+
+read → check → pseudonymize → load → marts → swap (docs/data-contract.md, docs/privacy.md):
+
+1. A new file is built next to the live one (`<db>.building-<pid>`); the live file is only ever replaced
+   whole by `warehouse.swap_in`, so a crash or a kill leaves it byte-identical and readers keep their
+   snapshot. One load at a time (a lock file beside the warehouse).
+2. The live warehouse's rows are carried over (ATTACHed read-only), then the export is upserted on each
+   entity's natural key (contract `Entity.key`): a corrected row replaces the old one.
+3. Each file is read as text into a TEMP table (readers.py), then typed and checked in one SQL pass
+   (validate.py); raw ids become keyed pseudonyms and stable integer keys (idmaps.py), whose map lives in
+   the warehouse tables themselves. Raw values only ever sit in TEMP tables, never in the file. Cross-table
+   checks (references, dates before enrollment, the cutoff, duplicates) follow in upsert.py.
+4. Bad rows go to the quarantine; rows read = rows loaded + rows quarantined is checked for every file.
+5. `settings` gets as_of (given, else the latest date in the export, never earlier than the previous
+   cutoff), gap_days, the key id and the data version; the marts are rebuilt; CHECKPOINT; close; swap.
+
+Loading the same export again (same files, mapping, as_of and gap_days as the latest batch) changes no
+table: load_batches gets rows with status "unchanged", the quarantine gets nothing new, and the data
+version stays the same. Otherwise the data version is sha256(previous version | this batch's file hashes |
+as_of | gap_days | contract version), first 16 hex.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from importlib.resources import files as package_files
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import GAP_DAYS
+from pipelines.contract import CONTRACT_VERSION, ENTITIES, LOAD_ORDER
+from pipelines.errors import UserError
+from pipelines.idmaps import PERSONS, assign_person_keys, ensure_map, final_maps
+from pipelines.mapping import Mapping, find_mapping, load_mapping
+from pipelines.pseudonym import key_id, load_key
+from pipelines.readers import ExportFile, Source, find_export, open_source
+from pipelines.report import LoadReport
+from pipelines.upsert import LATE, load_entity
+from pipelines.validate import REF_KEYS, Staging, stage_sql
+from pipelines.warehouse import WarehouseError, swap_in
+
+CORE_TABLES = (*LOAD_ORDER, "load_batches", "quarantine")
+# LATE (attendance), the biggest file, has no dates of its own (so it cannot move the default cutoff): it is
+# read last, after the tables it refers to are loaded, so its checks need no join beyond the id maps.
+SQL_TYPES = {"enum": "varchar", "text": "varchar", "int": "bigint", "bool": "boolean", "date": "date"}
+
+
+def run_etl(
+    export_dir: Path,
+    db: Path,
+    mapping: Path | None = None,
+    as_of: dt.date | None = None,
+    gap_days: int = GAP_DAYS,
+    progress: bool = False,
+) -> LoadReport:
+    """Load an export folder into the warehouse `db` (created if missing) and return the load report."""
+    export_dir, db = Path(export_dir), Path(db)
+    files = find_export(export_dir)
+    mp = load_mapping(find_mapping(export_dir, Path(mapping) if mapping else None))
+    if gap_days < 1:
+        raise UserError("--gap-days must be a whole number of days, 1 or more.")
+    key = load_key()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with _load_lock(db), _steps(progress) as step:
+        for stale in db.parent.glob(f"{db.name}.building-*"):
+            _remove(stale)  # left by a killed load (nobody else builds while we hold the lock)
+        tmp = db.with_name(f"{db.name}.building-{os.getpid()}")
+        try:
+            report = _build(tmp, db, files, mp, as_of, gap_days, key, step)
+            step("swapping in the new warehouse")
+            swap_in(tmp, db)
+        except BaseException:
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal"), tmp.with_name(tmp.name + ".tmp")):
+                _remove(leftover)
+            raise
+    return report
+
+
+def _remove(path: Path) -> None:
+    """Delete a build leftover: the file, its WAL, or DuckDB's spill folder (which may hold raw rows)."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _load_lock(db: Path) -> Iterator[None]:
+    lock = db.with_name(db.name + ".lock")
+    with lock.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"Another load into {db} is running; wait for it to finish.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _steps(progress: bool) -> Iterator:
+    """A step reporter: a rich progress bar on stderr when asked and stderr is a terminal, else silent."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not (progress and console.is_terminal):
+        yield lambda _msg: None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    total = 4 + 2 * len(LOAD_ORDER)
+    with Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=total)
+        yield lambda msg: bar.update(task, advance=1, description=msg)
+
+
+def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
+    started = dt.datetime.now()
+    batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("set preserve_insertion_order = false")  # rows carry _line: order is never needed
+        con.execute(package_files("pipelines").joinpath("sql/warehouse.sql").read_text())
+        step("carrying over the current warehouse")
+        old = _carry_over(con, db, key_id(key))
+        _add_covariates(con, mp)
+
+        with ThreadPoolExecutor(
+            max_workers=1
+        ) as pool:  # hashing and scanning release the GIL: overlap with DuckDB
+            scans = {e: pool.submit(files[e].scan) for e in LOAD_ORDER if e in files}
+            labels = {e: f.name for e, f in files.items()}  # reasons name the file a reference points to
+            staged: dict[str, tuple[Source, Staging]] = {}
+            for entity in scans:
+                if entity != LATE:
+                    step(f"reading {files[entity].name}")
+                    staged[entity] = _stage(
+                        con, entity, files[entity], mp, key, scans[entity].result()[1], labels
+                    )
+            hashes = {e: scan.result()[0] for e, scan in scans.items()}
+            if mp.sha256:
+                hashes["mapping"] = mp.sha256
+
+            if as_of is None:  # the latest date in the export, never earlier than the warehouse's cutoff
+                dates = [d for d in (_latest_date(con, staged), (old or {}).get("as_of")) if d is not None]
+                as_of = max(dates) if dates else dt.date.today()
+            unchanged = (
+                bool(old)
+                and old["latest_hashes"] == hashes
+                and (old["as_of"], old["gap_days"]) == (as_of, gap_days)
+            )
+            reports = []
+            for entity, (source, st) in staged.items():
+                step(f"checking and loading {entity}")
+                reports.append(
+                    load_entity(
+                        con, entity, source, st, as_of, batch_id, not unchanged, key, labels, hashes[entity]
+                    )
+                )
+            if LATE in files:
+                step(f"reading, checking and loading {files[LATE].name}")
+                final_maps(con)
+                source, st = _stage(con, LATE, files[LATE], mp, key, scans[LATE].result()[1], labels)
+                reports.append(
+                    load_entity(
+                        con, LATE, source, st, as_of, batch_id, not unchanged, key, labels, hashes[LATE]
+                    )
+                )
+            reports.sort(key=lambda r: LOAD_ORDER.index(r.entity))
+
+        status = "unchanged" if unchanged else "loaded"
+        finished = dt.datetime.now()
+        for r in reports:
+            con.execute(
+                "insert into load_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    batch_id,
+                    r.entity,
+                    r.file_name,
+                    r.sha256,
+                    r.rows_read,
+                    r.rows_loaded,
+                    r.rows_quarantined,
+                    list(r.dropped_columns),
+                    started,
+                    finished,
+                    status,
+                ],
+            )
+        if mp.sha256:
+            con.execute(
+                "insert into load_batches values (?, 'mapping', ?, ?, 0, 0, 0, [], ?, ?, ?)",
+                [batch_id, mp.file_name, mp.sha256, started, finished, status],
+            )
+        if unchanged:
+            version, built_at = old["data_version"], old["built_at"]
+        else:
+            parts = [old["data_version"] if old else ""] + sorted(f"{e}:{h}" for e, h in hashes.items())
+            parts += [as_of.isoformat(), str(gap_days), CONTRACT_VERSION]
+            version, built_at = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16], finished
+        con.execute("delete from settings")
+        con.execute(
+            "insert into settings values (?, ?, ?, ?, ?, ?)",
+            [as_of, gap_days, key_id(key), CONTRACT_VERSION, version, built_at],
+        )
+        step("building the outcome marts")
+        from pipelines.marts import build_marts
+
+        con.execute("set preserve_insertion_order = true")
+        build_marts(con)
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return LoadReport(batch_id, db, as_of, gap_days, version, status, reports)
+
+
+def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, current_key_id: str) -> dict | None:
+    """Copy the live warehouse's rows into the new file; None when there is no live warehouse yet."""
+    if not db.exists():
+        return None
+    try:
+        con.execute(f"attach '{str(db).replace(chr(39), chr(39) * 2)}' as old (read_only)")
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseError(
+                f"The warehouse {db} is locked by another process; close it and try again."
+            ) from None
+        raise WarehouseError(f"The warehouse {db} could not be opened: it is not a DuckDB file.") from None
+    try:
+        rows = con.execute(
+            "select as_of, gap_days, key_id, data_version, built_at from old.settings"
+        ).fetchall()
+        settings = rows[0] if rows else None
+        if settings and settings[2] != current_key_id:
+            raise UserError(
+                f"The warehouse {db} was built with a different pseudonym key (key id {settings[2]}); "
+                "use that key (PEER_OUTCOMES_KEY_FILE) or load into a new --db."
+            )
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'old' and schema_name = 'main'"
+            ).fetchall()
+        }
+        for table in CORE_TABLES:
+            if table not in tables:
+                continue
+            new_cols = {r[0] for r in con.execute(f"describe main.{table}").fetchall()}
+            for name, typ, *_ in con.execute(f"describe old.{table}").fetchall():
+                if name not in new_cols:
+                    con.execute(f'alter table main.{table} add column "{name}" {typ}')
+            con.execute(f"insert into main.{table} by name select * from old.{table}")
+        latest = con.execute(
+            """select entity, sha256 from old.load_batches where batch_id = (
+                   select batch_id from old.load_batches where status in ('loaded', 'unchanged')
+                   order by started_at desc limit 1)"""
+        ).fetchall()
+    finally:
+        con.execute("detach old")
+    if not settings:
+        return None
+    return {
+        "as_of": settings[0],
+        "gap_days": settings[1],
+        "data_version": settings[3],
+        "built_at": settings[4],
+        "latest_hashes": dict(latest),
+    }
+
+
+def _add_covariates(con: duckdb.DuckDBPyConnection, mp: Mapping) -> None:
+    for entity, covariates in mp.covariates.items():
+        existing = {r[0] for r in con.execute(f"describe {entity}").fetchall()}
+        for col in covariates:
+            if col.name not in existing:
+                con.execute(f'alter table {entity} add column "{col.name}" {SQL_TYPES[col.kind]}')
+
+
+def _stage(
+    con, entity: str, file: ExportFile, mp: Mapping, key: bytes, blank_rows: bool, labels: dict[str, str]
+) -> tuple[Source, Staging]:
+    """Read, type and check one file into temp table stg_<entity>; build its id map for later files."""
+    table = f"stg_{entity}"
+    maps = {ref: f"map_{ref}" for ref in REF_KEYS if ref in ENTITIES[entity].column_names}
+    if entity == "sessions":
+        maps.pop("session_id")
+    for ref in (r for r in maps if r != entity.rstrip("s") + "_id"):
+        ensure_map(con, ref)
+    maps = {r: t for r, t in maps.items() if r != entity.rstrip("s") + "_id"}
+    source = open_source(con, file, f"raw_{entity}", blank_rows)
+    st = stage_sql(entity, source, mp, table, maps, labels)
+    con.execute(st.sql)
+    if entity in PERSONS:
+        assign_person_keys(con, entity, key)
+    return source, st
+
+
+def _latest_date(con: duckdb.DuckDBPyConnection, staged: dict[str, tuple[Source, Staging]]) -> dt.date | None:
+    """The default data cutoff: the latest valid date anywhere in the export."""
+    parts = [
+        f"select max({c.name}) as d from stg_{e} where _p is null"
+        for e, (_, st) in staged.items()
+        for c in st.columns
+        if c.kind == "date"
+    ]
+    return (
+        con.execute(f"select max(d) from ({' union all '.join(parts)})").fetchall()[0][0] if parts else None
+    )

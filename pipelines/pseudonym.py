@@ -1,0 +1,105 @@
+"""Keyed pseudonyms: the only module that turns a program's person ids into warehouse ids.
+
+Policy (docs/privacy.md): HMAC-SHA256 with a 256-bit secret key kept outside the database and the repo.
+The id is normalised (trimmed, case-folded) and prefixed with its kind (`participant|`, `mentor|`) before
+hashing, so the same person gets the same pseudonym in every load and a mentor id can never collide with a
+participant id. A plain or salted hash would not do: a 7-digit id space is brute-forced in under a second.
+
+The key comes from `PEER_OUTCOMES_KEY` (64 hex characters) or from the key file
+(`PEER_OUTCOMES_KEY_FILE`, default ~/.config/peer-outcomes/pseudonym.key), read at call time. A missing key
+file is created on first use with owner-only permissions (file 0600, folder 0700).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from pipelines import config
+from pipelines.errors import UserError
+
+IdKind = Literal["participant", "mentor"]
+KEY_BYTES = 32
+
+
+class PseudonymKeyError(UserError):
+    """The pseudonym key is missing, malformed or exposed."""
+
+
+def key_file() -> Path:
+    """Where the key file lives: `PEER_OUTCOMES_KEY_FILE` if set now, else the configured default."""
+    env = os.environ.get("PEER_OUTCOMES_KEY_FILE")
+    return Path(env) if env else config.DEFAULT_KEY_FILE
+
+
+def _parse_hex(text: str, where: str) -> bytes:
+    text = text.strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise PseudonymKeyError(f"The pseudonym key in {where} is not a 64-character hex (256-bit) key.")
+    return key
+
+
+def load_key() -> bytes:
+    """Return the 256-bit key: the environment variable wins, else the key file (created if missing)."""
+    env = os.environ.get(config.KEY_ENV)
+    if env:
+        return _parse_hex(env, config.KEY_ENV)
+    path = key_file()
+    if not path.exists():
+        return _create_key_file(path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise PseudonymKeyError(
+            f"The pseudonym key file {path} can be read by other users; run `chmod 600 {path}`."
+        )
+    return _parse_hex(path.read_text(encoding="ascii", errors="replace"), str(path))
+
+
+def _create_key_file(path: Path) -> bytes:
+    """Write a fresh random key with owner-only permissions; never overwrite an existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = secrets.token_bytes(KEY_BYTES)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return load_key()
+    except OSError as exc:
+        raise PseudonymKeyError(
+            f"The pseudonym key file {path} could not be created ({exc.strerror})."
+        ) from exc
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key.hex() + "\n")
+    return key
+
+
+def key_id(key: bytes) -> str:
+    """A public id for the key (first 16 hex of its SHA-256), stored in settings so a rotation is visible."""
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+def normalise(raw_id: str) -> str:
+    """Trim and case-fold an id, so ' P-0042 ' and 'p-0042' are the same person."""
+    return raw_id.strip().casefold()
+
+
+def pseudonymize(raw_id: str, kind: IdKind, key: bytes) -> str:
+    """The keyed pseudonym (64 hex) of one id: HMAC-SHA256(key, '<kind>|<normalised id>')."""
+    message = f"{kind}|{normalise(raw_id)}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def pseudonymize_many(raw_ids: Iterable[str], kind: IdKind, key: bytes) -> list[str]:
+    """Pseudonyms for many ids, in order (about a million a second)."""
+    prefix = f"{kind}|".encode()
+    digest = hmac.digest  # the one-shot C path: same result as hmac.new(...).hexdigest()
+    return [digest(key, prefix + normalise(r).encode(), "sha256").hex() for r in raw_ids]

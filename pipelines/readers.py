@@ -1,0 +1,283 @@
+"""Read an export folder as text: CSV, XLSX or Parquet, one file per entity, nothing coerced yet.
+
+Every value is read as text (or NULL) so that validation, not the reader, decides what a value means and
+nothing is coerced silently. Each row carries `_line`, the spreadsheet row it came from: the header is
+line 1, the first data row line 2, a blank row still counts (it is skipped, not loaded), and a quoted
+field spanning several physical lines is one row — what a coordinator sees when opening the file in a
+spreadsheet.
+
+CSV has two paths. The fast one is DuckDB's `read_csv` (strict RFC 4180, UTF-8, BOM and CRLF accepted),
+used when the file has no blank rows inside it. When DuckDB cannot parse a file, `read_text_csv` reads it
+with Python's csv module instead: slower, but it numbers every row exactly and turns each malformed row
+into an "unreadable" entry for the quarantine instead of failing the load. Source columns are exposed as
+c0, c1, … so that odd header texts never reach SQL; `headers` keeps the original names.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import mmap
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.contract import ENTITIES
+from pipelines.errors import UserError
+
+FORMATS = ("csv", "xlsx", "parquet")
+MAX_LINE_BYTES = 8 * 1024 * 1024
+
+
+class ExportError(UserError):
+    """The export folder or one of its files cannot be read; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One entity's file in the export."""
+
+    entity: str
+    path: Path
+    format: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def scan(self) -> tuple[str, bool]:
+        """One read of the bytes: the file's sha256, and whether a CSV has blank rows inside it.
+
+        DuckDB's reader skips blank rows, which would shift line numbers; such files take the exact path.
+        """
+        with self.path.open("rb") as fh:
+            if fh.seek(0, 2) == 0:
+                return hashlib.sha256(b"").hexdigest(), False
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                digest = hashlib.sha256(mm).hexdigest()
+                if self.format != "csv":
+                    return digest, False
+                end = len(mm)
+                while end > 0 and mm[end - 1] in b"\r\n \t":
+                    end -= 1
+                patterns = (b"\n\n", b"\n\r\n") if mm.find(b"\n", 0, MAX_LINE_BYTES) >= 0 else (b"\r\r",)
+                return digest, any(mm.find(p, 0, end) >= 0 for p in patterns)
+
+
+@dataclass
+class Source:
+    """An entity's rows as text: `relation` is a SQL from-item with columns _line, c0..cN (varchar)."""
+
+    file: ExportFile
+    headers: list[str]
+    relation: str
+    fast: bool = False
+    unreadable: list[tuple[int, str]] = field(default_factory=list)  # (line, plain reason)
+
+    @property
+    def names(self) -> list[str]:
+        return [f"c{i}" for i in range(len(self.headers))]
+
+
+def find_export(export_dir: Path) -> dict[str, ExportFile]:
+    """The entity files in an export folder; participants is required, the others optional."""
+    if not export_dir.exists():
+        raise ExportError(f"The export folder {export_dir} does not exist.")
+    if not export_dir.is_dir():
+        raise ExportError(f"{export_dir} is a file; give the folder that holds the export files.")
+    found: dict[str, ExportFile] = {}
+    for path in sorted(export_dir.iterdir()):
+        stem, _, suffix = path.name.rpartition(".")
+        entity, fmt = stem.lower(), suffix.lower()
+        if entity in ENTITIES and fmt in FORMATS and path.is_file():
+            if entity in found:
+                raise ExportError(
+                    f"The export has both {found[entity].name} and {path.name}; keep one file per entity."
+                )
+            found[entity] = ExportFile(entity, path, fmt)
+    if "participants" not in found:
+        raise ExportError(
+            f"The export folder {export_dir} has no participants file (participants.csv, .xlsx or .parquet)."
+        )
+    return found
+
+
+def open_source(
+    con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, blank_rows: bool | None = None
+) -> Source:
+    """One file's rows as text in the temp table `table` (Parquet: a relation over the file).
+
+    `blank_rows` is `file.scan()[1]` when the caller already has it (the ETL scans files in the background).
+    """
+    if file.format == "csv":
+        if blank_rows is None:
+            blank_rows = file.scan()[1]
+        return (None if blank_rows else read_fast_csv(con, file, table)) or read_text_csv(con, file, table)
+    if file.format == "xlsx":
+        return read_xlsx(con, file, table)
+    return read_parquet(con, file)
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path.resolve()).replace("'", "''") + "'"
+
+
+def _read_header(file: ExportFile) -> list[str]:
+    with file.path.open("rb") as fh:
+        head = fh.read(64 * 1024)
+        if b"\n" not in head and b"\r" not in head:  # a very long header (or none): read up to the limit
+            head += fh.read(MAX_LINE_BYTES)
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a multi-byte character cut at the end of the chunk
+            raise ExportError(
+                f'{file.name} is not UTF-8 text; save it as "CSV UTF-8" and try again.'
+            ) from None
+        text = head[: exc.start].decode("utf-8-sig")
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
+    except csv.Error:
+        header = None
+    if not header or not any(h.strip() for h in header):
+        raise ExportError(f"{file.name} has no header row; the first line must name the columns.")
+    return header
+
+
+def read_fast_csv(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) -> Source | None:
+    """DuckDB's reader into the temp table `table`, for files without blank rows inside; None when DuckDB
+    cannot parse the file strictly (the caller then uses `read_text_csv`)."""
+    headers = _read_header(file)
+    if file.path.stat().st_size == 0:
+        return None
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers))) + "}"
+    previous = con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]
+    try:
+        # With insertion order preserved, a parallel read stores rows in file order, so a fresh table's
+        # rowid is the row's position in the file (cheaper than row_number(), which reads on one thread).
+        con.execute("set preserve_insertion_order = true")
+        con.execute(
+            f"create or replace temp table {table} as select * from read_csv({_sql_path(file.path)}, "
+            f"columns={columns}, header=true, delim=',', quote='\"', escape='\"', auto_detect=false, "
+            f"strict_mode=true, max_line_size={MAX_LINE_BYTES})"
+        )
+    except duckdb.Error:  # its message quotes the offending line: never pass it on
+        return None
+    finally:
+        con.execute(f"set preserve_insertion_order = {str(previous).lower()}")
+    return Source(file, headers, f"(select rowid + 2 as _line, * from {table})", fast=True)
+
+
+def _register(con: duckdb.DuckDBPyConnection, table: str, lines: list[int], columns: list[list]) -> str:
+    arrays = {"_line": pa.array(lines, pa.int64())}
+    arrays.update({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+    view = f"{table}_arrow"
+    con.register(view, pa.table(arrays))
+    con.execute(f"create or replace temp table {table} as select * from {view}")
+    con.unregister(view)
+    return table
+
+
+def read_text_csv(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) -> Source:
+    """Python's csv reader: exact row numbers, and malformed rows kept as 'unreadable' for the quarantine."""
+    headers = _read_header(file)
+    try:
+        text = file.path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ExportError(f'{file.name} is not UTF-8 text; save it as "CSV UTF-8" and try again.') from None
+    csv.field_size_limit(sys.maxsize)
+    width = len(headers)
+    lines: list[int] = []
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    unreadable: list[tuple[int, str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        next(reader)
+        for line, row in enumerate(reader, start=2):
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank row: counted for line numbers, not a record
+            if len(row) > width and not any(v.strip() for v in row[width:]):
+                row = row[:width]  # trailing empty cells, as some spreadsheets write them
+            if len(row) != width:
+                unreadable.append((line, f"the row has {len(row)} values but the header has {width} columns"))
+                continue
+            lines.append(line)
+            for i, value in enumerate(row):
+                columns[i].append(value if value != "" else None)
+    except csv.Error:
+        raise ExportError(f"{file.name} could not be read as CSV near row {reader.line_num}.") from None
+    return Source(file, headers, _register(con, table, lines, columns), unreadable=unreadable)
+
+
+def _cell_text(value: object) -> str | None:
+    """A spreadsheet cell as the text a CSV export would have held."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    text = str(value)
+    return text if text.strip() else None
+
+
+def read_xlsx(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) -> Source:
+    """The first worksheet of a workbook; line = the worksheet's row number."""
+    import openpyxl  # imported here: only exports with spreadsheets pay for it
+
+    try:
+        book = openpyxl.load_workbook(file.path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds of errors for a damaged or non-xlsx file
+        raise ExportError(f"{file.name} could not be opened as an Excel workbook.") from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header_row = next(rows, None) or ()
+        headers = [_cell_text(v) or "" for v in header_row]
+        while headers and not headers[-1]:
+            headers.pop()
+        if not any(headers):
+            raise ExportError(f"{file.name} has no header row; the first row must name the columns.")
+        width = len(headers)
+        lines: list[int] = []
+        columns: list[list[str | None]] = [[] for _ in range(width)]
+        unreadable: list[tuple[int, str]] = []
+        for line, row in enumerate(rows, start=2):
+            cells = [_cell_text(v) for v in row]
+            if not any(c is not None for c in cells):
+                continue
+            if len(cells) > width and any(c is not None for c in cells[width:]):
+                unreadable.append((line, f"the row has values beyond the {width} named columns"))
+                continue
+            cells = (cells + [None] * width)[:width]
+            lines.append(line)
+            for i, value in enumerate(cells):
+                columns[i].append(value)
+    finally:
+        book.close()
+    return Source(file, headers, _register(con, table, lines, columns), unreadable=unreadable)
+
+
+def read_parquet(con: duckdb.DuckDBPyConnection, file: ExportFile) -> Source:
+    """A Parquet file, every column cast to text; line = row number + 1 (as if it had a header row)."""
+    try:
+        described = con.execute(f"describe select * from read_parquet({_sql_path(file.path)})").fetchall()
+    except duckdb.Error:
+        raise ExportError(f"{file.name} could not be read as a Parquet file.") from None
+    headers = [row[0] for row in described]
+    casts = ", ".join(
+        f'cast("{h.replace(chr(34), chr(34) * 2)}" as varchar) as c{i}' for i, h in enumerate(headers)
+    )
+    relation = (
+        f"(select file_row_number + 2 as _line, {casts} "
+        f"from read_parquet({_sql_path(file.path)}, file_row_number=true))"
+    )
+    return Source(file, headers, relation)
