@@ -36,6 +36,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_etl.py
 	$(PY) benchmarks/bench_analysis.py
+	$(PY) benchmarks/bench_evidence.py
 	$(PY) benchmarks/bench_dashboard.py
 
 clean:
