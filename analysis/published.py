@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import queries, suppress
+from analysis import population, queries, suppress
 from analysis.queries import Filters
 from pipelines.config import HEADLINE_DAYS, min_cell
 
@@ -22,7 +22,7 @@ Db = str | os.PathLike[str]
 GROUPINGS = {"site": "Site", "program_track": "Track", "main_format": "Main format", "cohort_quarter": "Cohort"}
 CAUSES = {1: "relapse", 2: "dropout", 3: "completion"}
 COX_COVARIATES = ["program_track", "age_group", "gender", "primary_substance", "housing_at_intake"]
-DOSE_COX_MAX_ROWS = 300_000  # above this the time-varying Cox belongs in the evidence pack, not a page rerun
+DOSE_COX_MAX_ROWS = 300_000  # above this the time-varying Cox belongs in notebook 03, not a page rerun
 SUPPRESSION = (
     "Counts of 1–10 people are shown as “< 11” (with complementary suppression); curves stop where fewer "
     "than 11 remain at risk and numbers at risk are rounded to 5."
@@ -45,6 +45,14 @@ class Published:
     @property
     def empty(self) -> bool:
         return all(df.empty for df in self.frames.values())
+
+
+def _finite(model: pd.DataFrame) -> pd.DataFrame:
+    """A hazard-ratio table with any overflowed (infinite) estimate or bound shown as not estimable (NaN)."""
+    cols = [c for c in ("hr", "hr_lower_95", "hr_upper_95", "p") if c in model]
+    out = model.copy()
+    out[cols] = out[cols].astype(float).where(np.isfinite(out[cols].astype(float)))
+    return out
 
 
 def _population(db: Db, f: Filters, n: int) -> str:
@@ -90,17 +98,17 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
 
 
 def filter_options(db: Db) -> dict:
-    """Sidebar choices: sites and tracks with at least k participants, and the enrollment months.
+    """Sidebar choices: sites and tracks with at least k participants, and the enrollment periods.
 
-    A site or track smaller than k is not offered, so it cannot be chosen on its own (its people still
-    count in "all sites"). Months, not days, bound the period: day-by-day periods could be differenced.
+    A site or track smaller than k is not offered, and its people are left out of "all sites" too
+    (queries.SMALL_CELLS), so no difference of two choices recovers it. The period moves in the runs of
+    months of analysis.population, not days or single months, for the same reason.
     """
-    opts = queries.filter_options(db)
     sizes = queries.group_sizes(db)
+    sizes = sizes[sizes["n"] >= min_cell()]  # the small site x track cells are in no population
     big = {col: sorted(str(v) for v, n in sizes.groupby(col)["n"].sum().items() if n >= min_cell())
            for col in ("site", "track")}  # fmt: skip
-    months = pd.period_range(pd.Timestamp(opts["first_on"]), pd.Timestamp(opts["last_on"]), freq="M")
-    return {"sites": big["site"], "tracks": big["track"], "months": [str(m) for m in months]}
+    return {"sites": big["site"], "tracks": big["track"], "periods": population.enrollment_periods(db)}
 
 
 def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group: str | None) -> pd.DataFrame:
@@ -117,6 +125,7 @@ def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group:
     return out
 
 
+@population.guard
 def headline(db: Db, f: Filters) -> Published:
     """Overview tiles: enrolled, retained at 90 days, median retention, relapse-free at 180 days, matched."""
     from analysis.km import fit_km
@@ -146,6 +155,7 @@ def headline(db: Db, f: Filters) -> Published:
     return Published({"tiles": tiles}, methods, _population(db, f, len(df)), float(len(df)))
 
 
+@population.guard
 def retention(db: Db, f: Filters, by: str | None = None) -> Published:
     """Kaplan–Meier retention (time to disengagement), optionally by site, track, main format or cohort."""
     df = _as_int(queries.outcomes(db, f), ["is_disengaged"])
@@ -156,6 +166,7 @@ def retention(db: Db, f: Filters, by: str | None = None) -> Published:
     return Published(frames, f"{method} {SUPPRESSION}", _population(db, f, len(df)), float(len(df)), notes)
 
 
+@population.guard
 def relapse_free(db: Db, f: Filters, by: str | None = None) -> Published:
     """Kaplan–Meier relapse-free survival (time to first relapse, censored at last contact)."""
     df = _as_int(queries.outcomes(db, f), ["is_relapse"])
@@ -166,6 +177,7 @@ def relapse_free(db: Db, f: Filters, by: str | None = None) -> Published:
     return Published(frames, f"{method} {SUPPRESSION}", _population(db, f, len(df)), float(len(df)), notes)
 
 
+@population.guard
 def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     """Retention heatmap: KM share still engaged by enrollment month x months since enrollment."""
     from analysis.km import fit_km
@@ -185,6 +197,7 @@ def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     return Published({"cells": cells}, f"{res.method} {SUPPRESSION}", _population(db, f, n), float(n), notes)
 
 
+@population.guard
 def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
     """Cumulative incidence of relapse, dropout and completion (Aalen–Johansen, exact ties)."""
     from analysis.competing import cumulative_incidence
@@ -225,6 +238,7 @@ def _ph_sentence(ph: pd.DataFrame) -> str:
     return f"Possible departure from proportional hazards (Schoenfeld test p < 0.05) for: {', '.join(bad)}."
 
 
+@population.guard
 def relapse_cox(db: Db, f: Filters) -> Published:
     """Cox model of time to first relapse: a forest-plot frame of hazard ratios and the PH check."""
     from analysis.cox import fit_cox
@@ -243,7 +257,17 @@ def relapse_cox(db: Db, f: Filters) -> Published:
         return Published({"forest": empty, "ph_test": pd.DataFrame()}, "", _population(db, f, n), float(n), [*notes, note])
     categorical = {c: df[c].value_counts().idxmax() for c in covs}  # the commonest level is the reference
     res = fit_cox(df[["relapse_days", "is_relapse", *covs]], "relapse_days", "is_relapse", covs, categorical)
-    forest = res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]].reset_index(drop=True)
+    forest = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]].reset_index(drop=True))
+    # a level with fewer than k relapses has an unstable (often overflowing) hazard ratio that also pins
+    # down a handful of people's events: shown as not estimable
+    events = {f"{c}[T.{v}]": n for c in covs for v, n in df.groupby(c)["is_relapse"].sum().items()}
+    few = forest["term"].map(events).lt(min_cell()) | forest["hr_upper_95"].isna()
+    forest.loc[few, ["hr", "hr_lower_95", "hr_upper_95", "p"]] = np.nan
+    if few.any():
+        notes.append(
+            f"{int(few.sum())} level(s) with fewer than {min_cell()} relapses (or an estimate that does not "
+            "converge) are shown as not estimable: their hazard ratio is left blank."
+        )
     ph = _ph_sentence(res.ph_test)
     refs = "; ".join(f"{c.replace('_', ' ')}: {v}" for c, v in categorical.items())
     method = f"{res.method} Reference levels — {refs}. {ph}"
@@ -252,6 +276,7 @@ def relapse_cox(db: Db, f: Filters) -> Published:
     return pub
 
 
+@population.guard
 def milestones(db: Db, f: Filters) -> Published:
     """Share reaching each sobriety milestone, among those followed long enough to reach it."""
     df = queries.milestones(db, f)
@@ -268,6 +293,7 @@ def milestones(db: Db, f: Filters) -> Published:
     return Published({"attainment": t}, method, _population(db, f, n), float(n))
 
 
+@population.guard
 def engagement(db: Db, f: Filters) -> Published:
     """Attendance and no-show rates by week and format, and the dose–response of relapse to attendance."""
     cells = queries.attendance_weekly(db, f)
@@ -294,7 +320,8 @@ def engagement(db: Db, f: Filters) -> Published:
     if too_many:
         notes.append(
             f"Above {DOSE_COX_MAX_ROWS:,} participant-weeks the time-varying Cox model of dose is not fitted on "
-            "a page: narrow the filters, or fit it in a notebook (analysis.dose.fit_time_varying_cox)."
+            "a page (it takes about 45 s for 1.4 million): narrow the filters, or run notebook "
+            "03-engagement-dose, which fits it on the whole warehouse."
         )
     elif dose["n_relapses"].sum() < min_cell():
         notes.append(f"Fewer than {min_cell()} relapses in this selection: no dose model is fitted.")
@@ -304,12 +331,13 @@ def engagement(db: Db, f: Filters) -> Published:
         long = queries.dose_weekly(db, f).sort_values(["participant_key", "week"])
         long["prev_week_sessions"] = long.groupby("participant_key")["n_attended"].shift(1).fillna(0)
         res = fit_time_varying_cox(long, "participant_key", "start_days", "stop_days", "is_relapse", ["prev_week_sessions"])
-        dose_cox = res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]]
+        dose_cox = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]])
         method += f" {res.method}"
     return Published({"weekly": w, "dose": dose, "dose_cox": dose_cox}, f"{method} {SUPPRESSION}",
                      _population(db, f, len(people)), float(len(people)), notes)  # fmt: skip
 
 
+@population.guard
 def mentors(db: Db, f: Filters) -> Published:
     """Mentors and matching: caseloads, certification coverage, time to first match, rematches, features."""
     from analysis.km import fit_km
@@ -356,6 +384,7 @@ def mentors(db: Db, f: Filters) -> Published:
     return Published(frames, method, _population(db, f, len(df)), float(len(df)), notes)
 
 
+@population.guard
 def data_quality(db: Db) -> Published:
     """Loads, quarantine by reason and file, freshness and missing optional fields (counts only)."""
     s = queries.settings(db)
@@ -386,6 +415,7 @@ def data_quality(db: Db) -> Published:
     return Published(frames, method, f"All loads; data to {pd.Timestamp(s.get('as_of')):%Y-%m-%d}", n)
 
 
+@population.guard
 def participants_served(db: Db, f: Filters) -> Published:
     """Reach: participants enrolled per quarter and site, and attended sessions by format (evidence pack)."""
     df = queries.outcomes(db, f)

@@ -15,19 +15,34 @@ from datetime import date
 
 import pandas as pd
 
+from pipelines.config import min_cell
 from pipelines.warehouse import connect_readonly, query
 
 Db = str | os.PathLike[str]
 
+# Site x track cells with fewer than k participants in the whole warehouse. Every filtered query leaves
+# their people out (docs/privacy.md § What the dashboard and evidence pack publish): any choice of sites
+# and tracks is then a union of whole cells of at least k people, so the difference between two choices
+# never describes fewer than k. A site or track smaller than k is a set of such cells.
+SMALL_CELLS = (
+    "select site, coalesce(program_track, 'none') as track from marts.participant_outcomes "
+    "group by all having count(*) < ?"
+)
+
 
 @dataclass(frozen=True)
 class Filters:
-    """The population a page describes: enrollment period, sites and tracks (empty = all)."""
+    """The population a page describes: enrollment period, sites and tracks (empty = all).
+
+    The base population is everyone outside the small site x track cells (`SMALL_CELLS`);
+    `all_groups=True` keeps them (notebooks on the warehouse tier only, never anything published).
+    """
 
     enrolled_from: date | None = None
     enrolled_to: date | None = None
     sites: tuple[str, ...] = field(default_factory=tuple)
     tracks: tuple[str, ...] = field(default_factory=tuple)
+    all_groups: bool = False
 
     def to_query_params(self) -> dict[str, str | list[str]]:
         """URL query parameters that reproduce this view (dates ISO, lists repeated)."""
@@ -76,6 +91,11 @@ class Filters:
         if self.tracks:
             clauses.append(f"list_contains(?::varchar[], coalesce({prefix}program_track, 'none'))")
             params.append(list(self.tracks))
+        if not self.all_groups:
+            clauses.append(
+                f"[{prefix}site, coalesce({prefix}program_track, 'none')] not in (select [site, track] from ({SMALL_CELLS}))"
+            )
+            params.append(min_cell())
         return " and ".join(clauses), params
 
     def describe(self) -> str:
@@ -122,6 +142,31 @@ def group_sizes(db: Db) -> pd.DataFrame:
         "select site, coalesce(program_track, 'none') as track, count(*) as n "
         "from marts.participant_outcomes group by all",
     )
+
+
+def small_cells(db: Db) -> pd.DataFrame:
+    """The site x track cells left out of every filtered query, with whether the whole site or track is small.
+
+    Columns: site, track, site_small, track_small (no counts: they are under k by definition).
+    """
+    sql = f"""
+        with sizes as (select site, coalesce(program_track, 'none') as track, count(*) as n
+                       from marts.participant_outcomes group by all)
+        select c.site, c.track,
+               (select sum(n) from sizes s where s.site = c.site) < ? as site_small,
+               (select sum(n) from sizes s where s.track = c.track) < ? as track_small
+        from ({SMALL_CELLS}) c order by 1, 2"""
+    return query(db, sql, [min_cell(), min_cell(), min_cell()])
+
+
+def cell_months(db: Db) -> pd.DataFrame:
+    """Enrollments per site, track and month in the base population (for analysis.population; never published)."""
+    where, params = Filters().where()
+    sql = (
+        "select site, coalesce(program_track, 'none') as track, cohort_month as month, count(*) as n "
+        f"from marts.participant_outcomes where {where} group by all order by month"
+    )
+    return query(db, sql, params)
 
 
 def outcomes(db: Db, f: Filters) -> pd.DataFrame:
@@ -215,13 +260,22 @@ def quarantine_counts(db: Db) -> pd.DataFrame:
 
 
 def missing_fields(db: Db) -> pd.DataFrame:
-    """How many participants lack each optional contract field (counts only)."""
+    """How many participants lack each optional contract field (counts only), in the base population.
+
+    People of small site x track cells are left out here as everywhere: a total over everyone would give
+    their number away by difference with any published N.
+    """
     cols = [
         "program_track", "age_at_enrollment", "gender", "race_ethnicity", "primary_substance",
         "referral_source", "recovery_start_on", "prior_treatment_episodes", "housing_at_intake",
         "employed_at_intake",
     ]  # fmt: skip
     select = ", ".join(f"count(*) filter (where {c} is null) as {c}" for c in cols)
+    where, params = Filters().where(prefix="p.")
+    sql = (
+        f"select count(*) as n, {select} from participants "
+        f"where participant_key in (select participant_key from marts.participant_outcomes p where {where})"
+    )
     with connect_readonly(db) as con:
-        row = con.execute(f"select count(*) as n, {select} from participants").df().iloc[0]
+        row = con.execute(sql, params).df().iloc[0]
     return pd.DataFrame({"field": cols, "n_missing": [int(row[c]) for c in cols], "n_total": int(row["n"])})

@@ -8,7 +8,10 @@ Policy (threshold k = `pipelines.config.min_cell()`, 11 by default, never lower)
   lone suppressed cell is joined by the next-smallest cell, repeated until no set has exactly one;
 - survival curves stop where fewer than k remain at risk; numbers at risk are rounded to 5 and the
   per-time event and censoring counts are not published (they pin down exact event times);
-- groups of fewer than k people are removed from curves and models, with a note saying so.
+- groups of fewer than k people are removed from curves and models, with a note saying so;
+- site x track combinations of fewer than k people are in no published population at all, and the
+  enrollment period moves in runs of months holding 0 or >= k of each (analysis.queries.SMALL_CELLS,
+  analysis.population), so no difference between two filter choices describes fewer than k.
 Suppressed numbers become NaN in published frames (charts leave gaps); `label` turns them into "< 11"
 for tables and CSV downloads. Modelled on ehrql's measures/disclosure_control.py.
 """

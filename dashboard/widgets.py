@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis import suppress
+from analysis.population import snap
 from analysis.published import Published
 from analysis.queries import Filters
 from dashboard import charts, data
@@ -23,31 +24,36 @@ FILTER_KEYS = ("f_period", "f_sites", "f_tracks")
 
 
 def sidebar_filters() -> Filters:
-    """Enrollment months, sites and tracks; seeded from and written back to the URL query params.
+    """Enrollment periods, sites and tracks; seeded from and written back to the URL query params.
 
-    The period is whole months (a day-level period could be differenced down to a handful of people);
-    sites and tracks with fewer than 11 people are not offered (published.filter_options).
+    The period moves in runs of whole months that each hold 0 or at least 11 people of every site and track
+    (analysis.population), so no two choices differ by fewer than 11 people; sites and tracks with fewer than
+    11 people are not offered and are in no population (published.filter_options).
     """
     opts = data.options()
-    months = opts["months"]
+    steps = opts["periods"]
+    labels = [p.label for p in steps]
     if "f_seeded" not in st.session_state:  # first run of a session: the URL decides the view
-        url = Filters.from_query_params({k: st.query_params.get_all(k) for k in st.query_params})
-        lo = f"{url.enrolled_from:%Y-%m}" if url.enrolled_from else months[0]
-        hi = f"{url.enrolled_to:%Y-%m}" if url.enrolled_to else months[-1]
-        lo, hi = min(max(lo, months[0]), months[-1]), max(min(hi, months[-1]), months[0])
-        st.session_state.f_period_start = (lo, max(lo, hi))  # the slider's fixed default (range mode)
+        url = snap(Filters.from_query_params({k: st.query_params.get_all(k) for k in st.query_params}), steps)
+        lo = next((i for i, p in enumerate(steps) if url.enrolled_from and p.start >= url.enrolled_from), 0)
+        hi = next((i for i, p in enumerate(steps) if url.enrolled_to and p.end >= url.enrolled_to), len(steps) - 1)
+        st.session_state.f_period_start = (labels[lo], labels[max(lo, hi)])  # the slider's fixed default
         st.session_state.f_sites = [s for s in url.sites if s in opts["sites"]]
         st.session_state.f_tracks = [t for t in url.tracks if t in opts["tracks"]]
         st.session_state.f_seeded = True
     with st.sidebar:
         st.header("Population")
-        lo, hi = st.select_slider("Enrolled in", options=months, value=st.session_state.f_period_start, key="f_period")
+        if len(labels) > 1:
+            lo, hi = st.select_slider("Enrolled in", options=labels, value=st.session_state.f_period_start, key="f_period")
+        else:  # one period only: nothing to choose (a slider needs two options)
+            lo = hi = labels[0] if labels else None
+            st.caption(f"Enrolled in {lo}" if lo else "No enrollments yet")
         sites = st.multiselect("Sites (all if empty)", opts["sites"], key="f_sites")
         tracks = st.multiselect("Tracks (all if empty)", opts["tracks"], key="f_tracks")
-    first, last = pd.Period(lo, "M"), pd.Period(hi, "M")
+    i, j = (labels.index(lo), labels.index(hi)) if lo else (0, 0)
     f = Filters(
-        enrolled_from=first.start_time.date() if lo != months[0] else None,
-        enrolled_to=last.end_time.date() if hi != months[-1] else None,
+        enrolled_from=steps[i].start if i > 0 else None,
+        enrolled_to=steps[j].end if labels and j < len(labels) - 1 else None,
         sites=tuple(sorted(sites)),
         tracks=tuple(sorted(tracks)),
     )

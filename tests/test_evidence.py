@@ -72,8 +72,9 @@ def test_report_has_its_pages_sections_and_one_image_per_chart(pack: Path, synth
     for words in ["Key findings", "Headline numbers", "Methods", "Limitations", "95% CI", "Efron",
                   "Kaplan–Meier", "< 11", "observational", "Figure 7."]:  # fmt: skip
         assert words in text, words
-    (n,) = warehouse(synth_warehouse, "select count(*) from participants").iloc[0]
-    assert f"N = {n:,} participants" in text
+    (n,) = warehouse(synth_warehouse, "select count(*) from marts.participant_outcomes where site in "
+                     "(select site from marts.participant_outcomes group by 1 having count(*) >= 11)").iloc[0]
+    assert f"N = {n:,} participants" in text  # the base population: the 8-person site is in no figure
     assert sum(len(p.images) for p in reader.pages) == len(CHARTS)
 
 
@@ -154,12 +155,14 @@ def test_evidence_cli_mistakes_end_with_one_sentence(synth_warehouse: Path, tmp_
     assert "Traceback" not in run.stderr
 
 
-def test_a_selection_of_fewer_than_11_people_publishes_nothing(synth_warehouse: Path, tmp_path: Path) -> None:
-    (last,) = warehouse(synth_warehouse, "select max(enrolled_on) from participants").iloc[0]
-    (n,) = warehouse(synth_warehouse, f"select count(*) from participants where enrolled_on >= '{last}'").iloc[0]
+def test_a_selection_of_fewer_than_11_people_publishes_nothing(
+    synth_warehouse: Path, synth_export: Path, tmp_path: Path
+) -> None:
+    small = json.loads((synth_export / "truth.json").read_text())["small_site"]
+    (n,) = warehouse(synth_warehouse, f"select count(*) from participants where site = '{small}'").iloc[0]
     assert 1 <= n < 11
     cli = Path(sys.executable).parent / "peer-outcomes"
-    run = subprocess.run([cli, "evidence", "--out", tmp_path / "p", "--db", synth_warehouse, "--from", str(last)[:10]],
+    run = subprocess.run([cli, "evidence", "--out", tmp_path / "p", "--db", synth_warehouse, "--sites", small],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert run.returncode == 1
     assert " ".join(run.stderr.split()) == (

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -88,7 +89,7 @@ def test_choosing_a_site_changes_the_numbers_and_the_url(synth_warehouse):
 def test_a_link_with_query_params_reproduces_the_view(synth_warehouse):
     at = _app()
     at.query_params["site"] = "east"
-    at.query_params["from"] = "2025-01-15"  # periods are whole months: read as from 2025-01-01
+    at.query_params["from"] = "2025-01-15"  # widened to the start of the enrollment period it falls in
     at.run()
     expected = published.headline(synth_warehouse, Filters(sites=("east",), enrolled_from=date(2025, 1, 1)))
     assert _metric(at, "Participants") == f"{expected.n:,.0f}"
@@ -98,7 +99,8 @@ def test_enrollment_period_filter_changes_retention(synth_warehouse):
     at = _app().run()
     at.switch_page("app_pages/retention.py").run()
     before = [t.value for t in at.dataframe][0]
-    at.select_slider(key="f_period").set_value(("2025-01", "2025-12")).run()
+    labels = [p.label for p in published.filter_options(synth_warehouse)["periods"]]
+    at.select_slider(key="f_period").set_value((labels[1], labels[-1])).run()
     after = [t.value for t in at.dataframe][0]
     assert not at.exception
     assert not before.equals(after)
@@ -129,22 +131,25 @@ def test_the_small_site_is_not_offered_and_a_link_naming_it_is_ignored(synth_war
     assert _metric(at, "Participants") == f"{everyone:,.0f}"
 
 
-def test_a_selection_under_11_people_shows_a_note_and_no_numbers(synth_warehouse):
-    sizes = duckdb.connect(str(synth_warehouse), read_only=True).execute(
-        "select site, cohort_month, count(*) n from marts.participant_outcomes group by all "
-        "having count(*) between 1 and 10 order by n limit 1").fetchone()  # fmt: skip
-    assert sizes, "the synthetic warehouse should have a site-month with fewer than 11 enrollments"
-    site, month, _ = sizes
+def _smallest_site_period(db: Path) -> tuple[str, object, int]:
+    """The offered site and single enrollment period with the fewest participants (counted in pandas)."""
+    from analysis.queries import outcomes
+
+    opts = published.filter_options(db)
+    df = outcomes(db, Filters())
+    sizes = [(site, p, int(((df["site"] == site) & df["enrolled_on"].between(pd.Timestamp(p.start), pd.Timestamp(p.end))).sum()))
+             for site in opts["sites"] for p in opts["periods"]]  # fmt: skip
+    return min(sizes, key=lambda x: x[2])
+
+
+def test_the_narrowest_sidebar_choice_still_describes_at_least_11_people(synth_warehouse):
+    site, period, n = _smallest_site_period(synth_warehouse)
+    assert n >= 11, "periods are runs of months with 0 or at least 11 people per site and track"
     at = _app().run()
     at.multiselect(key="f_sites").set_value([site])
-    at.select_slider(key="f_period").set_value((f"{month:%Y-%m}", f"{month:%Y-%m}")).run()
+    at.select_slider(key="f_period").set_value((period.label, period.label)).run()
     assert not at.exception
-    assert not at.metric
-    assert any("Fewer than 11 participants" in i.value for i in at.info)
-    for page in ("retention", "relapse", "engagement", "mentors"):
-        at.switch_page(f"app_pages/{page}.py").run()
-        assert not at.exception
-        assert not at.get("plotly_chart")
+    assert _metric(at, "Participants") == f"{n:,}"
 
 
 def test_a_missing_warehouse_is_one_plain_sentence_not_a_traceback(tmp_path, monkeypatch):
@@ -156,13 +161,11 @@ def test_a_missing_warehouse_is_one_plain_sentence_not_a_traceback(tmp_path, mon
 
 @pytest.mark.parametrize("page", ["overview", *PAGES])
 def test_every_page_survives_the_narrowest_selection_allowed(synth_warehouse, page):
-    # the smallest site-month with at least 11 enrollments: few events, models may not be fittable
-    site, month = duckdb.connect(str(synth_warehouse), read_only=True).execute(
-        "select site, cohort_month from marts.participant_outcomes group by all "
-        "having count(*) >= 11 order by count(*), 1, 2 limit 1").fetchone()  # fmt: skip
+    # the smallest site and single period the sidebar offers: few events, models may not be fittable
+    site, period, _ = _smallest_site_period(synth_warehouse)
     at = _app().run()
     at.multiselect(key="f_sites").set_value([site])
-    at.select_slider(key="f_period").set_value((f"{month:%Y-%m}", f"{month:%Y-%m}")).run()
+    at.select_slider(key="f_period").set_value((period.label, period.label)).run()
     if page != "overview":
         at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]

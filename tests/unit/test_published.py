@@ -1,5 +1,5 @@
 """The published layer on the real synthetic warehouse: its numbers equal independent computations, and
-the planted small site (8 people) is suppressed in every result."""
+the planted small site (8 people) is in no published population, so no difference of two results finds it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from analysis import published
+from analysis import population, published
 from analysis.queries import Filters, outcomes
 
 
@@ -24,6 +24,15 @@ def db(synth_warehouse: Path) -> Path:
 @pytest.fixture(scope="module")
 def small_site(synth_export: Path) -> str:
     return json.loads((synth_export / "truth.json").read_text())["small_site"]
+
+
+# The base population every published result describes: people outside site x track cells of fewer than 11
+# (written out here independently of analysis.queries).
+BASE = (
+    "[site, coalesce(program_track, 'none')] in (select [site, coalesce(program_track, 'none')] "
+    "from marts.participant_outcomes group by all having count(*) >= 11)"
+)
+IN_BASE = f"participant_key in (select participant_key from marts.participant_outcomes where {BASE})"
 
 
 def _rows(db: Path, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -39,7 +48,7 @@ def _statsmodels_km_at(df: pd.DataFrame, duration: str, event: str, t: float) ->
 
 def test_headline_retention_at_90_days_equals_statsmodels_km(db):
     tiles = published.headline(db, Filters()).frames["tiles"].set_index("key")["value"]
-    df = _rows(db, "select retention_days, is_disengaged from marts.participant_outcomes")
+    df = _rows(db, f"select retention_days, is_disengaged from marts.participant_outcomes where {BASE}")
     assert tiles["enrolled"] == len(df)
     assert tiles["retained_90"] == pytest.approx(_statsmodels_km_at(df, "retention_days", "is_disengaged", 90), abs=1e-12)
 
@@ -56,7 +65,7 @@ def test_retention_rates_by_site_equal_statsmodels_km(db, small_site):
 
 def test_relapse_free_n_and_events_equal_the_marts_rows(db):
     summary = published.relapse_free(db, Filters()).frames["summary"]
-    df = _rows(db, "select relapse_days, is_relapse from marts.participant_outcomes")
+    df = _rows(db, f"select relapse_days, is_relapse from marts.participant_outcomes where {BASE}")
     assert summary["n"].iloc[0] == len(df)
     assert summary["events"].iloc[0] == df["is_relapse"].sum()
 
@@ -75,7 +84,7 @@ def test_competing_risks_equal_statsmodels_cumincidence(db):
     from statsmodels.duration.survfunc import CumIncidenceRight
 
     cif = published.competing_risks(db, Filters()).frames["cif"]
-    df = _rows(db, "select time_days, event_code from marts.competing")
+    df = _rows(db, f"select time_days, event_code from marts.competing where {IN_BASE}")
     sm = CumIncidenceRight(df["time_days"].to_numpy(float), df["event_code"].to_numpy(float))
     for code, name in published.CAUSES.items():
         mine = cif[cif["cause"] == name]
@@ -87,7 +96,7 @@ def test_competing_risks_equal_statsmodels_cumincidence(db):
 def test_milestone_attainment_equals_counts_in_the_mart(db):
     att = published.milestones(db, Filters()).frames["attainment"].set_index("milestone_days")
     raw = _rows(db, "select milestone_days, count(*) n, sum(is_achieved::int) k from marts.milestones "
-                "where is_observable group by 1").set_index("milestone_days")  # fmt: skip
+                f"where is_observable and {IN_BASE} group by 1").set_index("milestone_days")  # fmt: skip
     m = 90
     assert att.loc[m, "n_observable"] == raw.loc[m, "n"]
     assert att.loc[m, "share"] == pytest.approx(raw.loc[m, "k"] / raw.loc[m, "n"])
@@ -126,7 +135,7 @@ PER_SITE = [
 def test_planted_small_site_is_left_out_of_every_by_site_result(db, small_site, func, frame):
     pub = getattr(published, func)(db, Filters(), by="site")
     assert small_site not in set(pub.frames[frame]["group"].astype(str))
-    assert any("fewer than 11 people" in n for n in pub.notes)
+    assert "1 site with fewer than 11 participants is left out of every figure" in pub.notes[0]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +145,7 @@ def test_planted_small_site_is_left_out_of_every_by_site_result(db, small_site, 
 def test_filtering_to_the_small_site_publishes_nothing_but_a_note(db, small_site, func):
     pub = getattr(published, func)(db, Filters(sites=(small_site,)))
     assert pub.empty
-    assert pub.notes == ["Fewer than 11 participants match these filters, so nothing is shown."]
+    assert pub.notes[-1] == "Fewer than 11 participants match these filters, so nothing is shown."
     assert "N = < 11" in pub.population
 
 
@@ -163,7 +172,7 @@ def test_filters_round_trip_through_url_query_params():
 def test_data_quality_reports_counts_never_values(db):
     fr = published.data_quality(db).frames
     assert "value" not in fr["quarantine"].columns
-    assert fr["missing"]["n_total"].iloc[0] == _rows(db, "select count(*) n from participants")["n"].iloc[0]
+    assert fr["missing"]["n_total"].iloc[0] == _rows(db, f"select count(*) n from participants where {IN_BASE}")["n"].iloc[0]
     assert set(fr["batches"]["status"]) <= {"loaded", "unchanged", "failed"}
 
 
@@ -171,9 +180,51 @@ def test_leaving_out_the_small_site_cannot_be_undone_from_the_totals(db, small_s
     pub = published.retention(db, Filters(), by="site")
     summary = pub.frames["summary"]
     total = published.headline(db, Filters()).n
-    assert summary["n"].isna().sum() >= 1, "a complementary site count must be hidden"
-    assert total - summary["n"].sum() >= 11
+    assert total == summary["n"].sum(), "every site shown, none hidden: all sites = the sum of the shown ones"
     assert f"N = {total:,.0f} participants" in pub.population
+
+
+EVERY_FILTERED = ["headline", "retention", "relapse_free", "cohort_retention", "competing_risks", "relapse_cox",
+                  "milestones", "engagement", "mentors", "participants_served"]  # fmt: skip
+
+
+def _same(a: published.Published, b: published.Published) -> None:
+    assert a.n == b.n
+    assert a.frames.keys() == b.frames.keys()
+    for name in a.frames:
+        pd.testing.assert_frame_equal(a.frames[name].reset_index(drop=True), b.frames[name].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("func", EVERY_FILTERED)
+def test_differencing_all_sites_against_every_offered_site_recovers_nothing(db, small_site, func):
+    opts = published.filter_options(db)
+    assert small_site not in opts["sites"]
+    pub = getattr(published, func)
+    everyone = pub(db, Filters())
+    _same(everyone, pub(db, Filters(sites=tuple(opts["sites"]))))  # "all sites" minus "the offered ones" = nothing
+    _same(everyone, pub(db, Filters(tracks=tuple(opts["tracks"]))))
+    assert any("left out of every figure" in n for n in everyone.notes)
+
+
+def test_all_sites_is_the_sum_of_the_offered_sites_and_tracks(db, small_site):
+    opts = published.filter_options(db)
+    n = {s: published.headline(db, Filters(sites=(s,))).n for s in opts["sites"]}
+    assert published.headline(db, Filters()).n == sum(n.values())
+    assert published.headline(db, Filters(sites=(small_site,))).empty
+    site = opts["sites"][0]  # within a site, the tracks add up too: site minus one track is a whole cell
+    by_track = [published.headline(db, Filters(sites=(site,), tracks=(t,))).n for t in opts["tracks"]]
+    assert n[site] == np.nansum(by_track)
+    assert all(np.isnan(x) or x >= 11 for x in by_track)
+
+
+def test_asking_for_all_groups_cannot_bring_the_small_site_back(db, small_site):
+    total = _rows(db, "select count(*) n from marts.participant_outcomes")["n"].iloc[0]
+    pub = published.headline(db, Filters(all_groups=True))
+    small = _rows(db, "select count(*) n from marts.participant_outcomes where site = ?", [small_site])["n"].iloc[0]
+    assert 0 < small < 11
+    assert pub.n == total - small == len(outcomes(db, Filters()))
+    assert published.retention(db, f=Filters(all_groups=True)).n == pub.n
+    assert len(outcomes(db, Filters(all_groups=True))) == total  # notebooks on the warehouse tier still can
 
 
 @pytest.mark.parametrize("func", ["cohort_retention", "relapse_cox", "competing_risks"])
@@ -207,7 +258,7 @@ def test_data_quality_counts_quarantined_rows_by_reason_without_values(messy_db)
 
 def test_dose_bands_equal_a_pandas_lag_over_the_mart(db):
     dose = published.engagement(db, Filters()).frames["dose"].set_index("sessions_last_week")
-    long = _rows(db, "select participant_key, week, n_attended, is_relapse from marts.dose_weekly")
+    long = _rows(db, f"select participant_key, week, n_attended, is_relapse from marts.dose_weekly where {IN_BASE}")
     long = long.sort_values(["participant_key", "week"])
     prev = long.groupby("participant_key")["n_attended"].shift(1).fillna(0).clip(upper=3).astype(int)
     weeks = long.groupby(prev.map({0: "0", 1: "1", 2: "2", 3: "3+"})).agg(n=("week", "size"), k=("is_relapse", "sum"))
@@ -219,7 +270,7 @@ def test_dose_bands_equal_a_pandas_lag_over_the_mart(db):
 def test_weekly_attendance_rate_equals_the_mart_sums(db):
     weekly = published.engagement(db, Filters()).frames["weekly"]
     cells = _rows(db, "select week_start, format, sum(n_attended) a, sum(n_expected) e, sum(n_people) p "
-                  "from marts.attendance_weekly group by all having sum(n_people) >= 11")  # fmt: skip
+                  f"from marts.attendance_weekly where {BASE} group by all having sum(n_people) >= 11")  # fmt: skip
     row = weekly.dropna(subset=["attendance_rate"]).iloc[len(weekly) // 3]
     want = cells[(cells["week_start"] == row["week_start"]) & (cells["format"] == row["format"])].iloc[0]
     assert row["attendance_rate"] == pytest.approx(want["a"] / want["e"])
@@ -230,9 +281,55 @@ def test_a_median_is_hidden_where_fewer_than_11_remain_at_risk(db):
                         "having count(*) between 11 and 15 order by 1, 2 limit 1").iloc[0]  # fmt: skip
     first = pd.Timestamp(month)
     f = Filters(first.date(), (first + pd.offsets.MonthEnd(0)).date(), (site,))
+    f = population.snap(f, population.enrollment_periods(db))  # what the published layer widens it to
     summary = published.retention(db, f).frames["summary"]
     tiles = published.headline(db, f).frames["tiles"].set_index("key")["value"]
     t = outcomes(db, f)["retention_days"]
     for median in (summary["median"].iloc[0], tiles["median_retention"]):
         assert np.isnan(median) or (t >= median).sum() >= 11
     assert (t >= summary["median_upper_95"].fillna(0).iloc[0]).sum() >= 11
+
+
+@pytest.mark.parametrize("site", ["central", "north"])
+def test_cox_levels_with_fewer_than_11_relapses_are_not_estimable_never_inf(db, site):
+    f = Filters(sites=(site,))
+    pub = published.relapse_cox(db, f)
+    forest = pub.frames["forest"]
+    values = forest[["hr", "hr_lower_95", "hr_upper_95", "p"]].to_numpy(float)
+    assert not np.isinf(values).any()
+    assert "inf" not in forest.to_csv(index=False)
+    d = outcomes(db, f)
+    shown = forest["hr"].notna()
+    for term, is_shown in zip(forest["term"], shown, strict=True):
+        cov, level = term.split("[T.")
+        relapses = d[d[cov].astype("string").fillna("unknown") == level.rstrip("]")]["is_relapse"].sum()
+        assert (relapses >= 11) or not is_shown, f"{term}: {relapses} relapses but a hazard ratio is shown"
+    if not shown.all():
+        assert any("not estimable" in n for n in pub.notes)
+
+
+def test_every_site_track_and_period_cell_holds_0_or_at_least_11_people(db):
+    opts = published.filter_options(db)
+    steps = opts["periods"]
+    assert len(steps) >= 2
+    assert all(a.end < b.start for a, b in zip(steps, steps[1:], strict=False))
+    df = outcomes(db, Filters())
+    df = df.assign(track=df["program_track"].fillna("none"), on=pd.to_datetime(df["enrolled_on"]))
+    assert df["on"].between(pd.Timestamp(steps[0].start), pd.Timestamp(steps[-1].end)).all()
+    for p in steps:  # any two choices differ by a union of these disjoint cells
+        inside = df[df["on"].between(pd.Timestamp(p.start), pd.Timestamp(p.end))]
+        sizes = inside.groupby(["site", "track"]).size()
+        assert ((sizes == 0) | (sizes >= 11)).all(), (p, sizes[sizes < 11])
+
+
+def test_a_date_inside_a_period_is_widened_to_the_whole_period(db):
+    from datetime import timedelta
+
+    steps = published.filter_options(db)["periods"]
+    p = steps[1]
+    inside = Filters(p.start + timedelta(days=20), p.end - timedelta(days=20), ("north",))
+    whole = Filters(p.start, p.end, ("north",))
+    one_month = Filters(p.start, (pd.Timestamp(p.start) + pd.offsets.MonthEnd(0)).date(), ("north",))
+    _same(published.headline(db, inside), published.headline(db, whole))
+    _same(published.headline(db, one_month), published.headline(db, whole))
+    assert f"enrolled {p.start:%Y-%m-%d} to {p.end:%Y-%m-%d}" in published.headline(db, inside).population

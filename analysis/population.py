@@ -1,0 +1,134 @@
+"""The base population of every published result, and enrollment periods that cannot be differenced.
+
+Site x track combinations of fewer than k people are in no population (queries.SMALL_CELLS); `guard`
+wraps every function of analysis.published so that whatever Filters a caller passes, the result
+describes the base population over whole periods, with a note saying how many groups are left out.
+
+Two periods differing by one month would give that month's enrollees away by difference (their number and,
+roughly, their outcomes). So the period filter moves in runs of whole months, built from the first month on
+and closed as soon as every site x track cell of the base population has either no one or at least k
+people enrolled in the run; a short last run is merged into the one before. Every choice of sites, tracks
+and periods is then a union of disjoint (site, track, period) cells of 0 or at least k people, and the
+difference between any two choices is such a union too. Any date given (URL, evidence-pack flags) is
+widened to the periods it falls in (`snap`). Busy programs get single months; small ones get longer runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from analysis import queries
+from analysis.queries import Filters
+from pipelines.config import min_cell
+
+Db = str | os.PathLike[str]
+P = TypeVar("P", bound=Any)  # analysis.published.Published (not imported: it imports this module)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A run of whole enrollment months, first day to last day inclusive."""
+
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        """'2024-01' for one month, '2024-01 to 2024-05' for a run."""
+        lo, hi = f"{self.start:%Y-%m}", f"{self.end:%Y-%m}"
+        return lo if lo == hi else f"{lo} to {hi}"
+
+
+def _valid(cells: pd.Series) -> bool:
+    return bool(((cells == 0) | (cells >= min_cell())).all())
+
+
+def enrollment_periods(db: Db) -> list[Period]:
+    """The periods the filter may use, oldest first (see the module docstring for the rule)."""
+    counts = queries.cell_months(db)
+    if counts.empty:
+        return []
+    table = counts.pivot_table(index="month", columns=["site", "track"], values="n", aggfunc="sum", fill_value=0)
+    months = pd.period_range(pd.Timestamp(table.index.min()), pd.Timestamp(table.index.max()), freq="M")
+    table = table.reindex([m.start_time for m in months], fill_value=0)
+    runs: list[list[pd.Timestamp]] = []
+    current, total = [], pd.Series(0, index=table.columns)
+    for month, row in table.iterrows():
+        current.append(month)
+        total = total + row
+        if _valid(total):
+            runs.append(current)
+            current, total = [], pd.Series(0, index=table.columns)
+    if current:  # a short last run: merge backwards until its cells are 0 or >= k
+        runs.append(current)
+    while len(runs) > 1 and not _valid(table.loc[runs[-1]].sum()):
+        runs[-2:] = [runs[-2] + runs[-1]]
+    return [Period(r[0].date(), (r[-1] + pd.offsets.MonthEnd(0)).date()) for r in runs]
+
+
+def snap(f: Filters, periods: list[Period]) -> Filters:
+    """`f` with its dates widened to whole periods (a date before the first or after the last is open)."""
+    if not periods:
+        return f
+    lo = next((p.start for p in reversed(periods) if f.enrolled_from and p.start <= f.enrolled_from), None)
+    hi = next((p.end for p in periods if f.enrolled_to and p.end >= f.enrolled_to), None)
+    if f.enrolled_to and f.enrolled_to < periods[0].start:
+        hi = f.enrolled_to  # before any enrollment: an empty selection stays empty
+    if f.enrolled_from and f.enrolled_from > periods[-1].end:
+        lo = f.enrolled_from
+    lo = None if lo == periods[0].start else lo
+    hi = None if hi == periods[-1].end else hi
+    return replace(f, enrolled_from=lo, enrolled_to=hi)
+
+
+def left_out_notes(db: Db) -> list[str]:
+    """Notes naming how many sites, tracks and site x track combinations are left out of every figure.
+
+    Never their number of people: that is under k by definition (queries.SMALL_CELLS).
+    """
+    small = queries.small_cells(db)
+    k = min_cell()
+    sites = small.loc[small["site_small"], "site"].nunique()
+    tracks = small.loc[small["track_small"] & ~small["site_small"], "track"].nunique()
+    cells = int((~small["site_small"] & ~small["track_small"]).sum())
+    notes = []
+    for count, one, many in ((sites, "site", "sites"), (tracks, "track", "tracks"),
+                             (cells, "site-and-track combination", "site-and-track combinations")):  # fmt: skip
+        if count:
+            verb = "is" if count == 1 else "are"
+            notes.append(
+                f"{count} {one if count == 1 else many} with fewer than {k} participants {verb} left out of "
+                "every figure, so that no choice of filters can single them out."
+            )
+    return notes
+
+
+def guard(func: Callable[..., P]) -> Callable[..., P]:
+    """Every published result describes the base population (small site x track cells left out, whatever
+    the caller's Filters say) over whole enrollment periods (`snap`), and carries a note saying
+    how many groups that leaves out."""
+
+    @functools.wraps(func)
+    def wrapper(db: Db, *args: object, **kwargs: object) -> P:
+        steps: list[Period] = []
+
+        def base(a: object) -> object:
+            if not isinstance(a, Filters):
+                return a
+            steps[:] = steps or enrollment_periods(db)
+            return snap(replace(a, all_groups=False), steps)
+
+        args = tuple(base(a) for a in args)
+        kwargs = {k: base(v) for k, v in kwargs.items()}
+        pub = func(db, *args, **kwargs)
+        pub.notes[:0] = left_out_notes(db)
+        return pub
+
+    return wrapper
