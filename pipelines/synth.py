@@ -19,19 +19,11 @@ import pyarrow.csv as pacsv
 from pipelines import synth_activity as act
 from pipelines import synth_people as ppl
 from pipelines import synth_tables as tbl
+from pipelines.contract import LOAD_ORDER
 from pipelines.errors import UserError
 
 GENERATOR_VERSION = 1
-FILES = (
-    "participants",
-    "mentors",
-    "matches",
-    "sessions",
-    "attendance",
-    "milestones",
-    "substance_use",
-    "exits",
-)
+FILES = LOAD_ORDER  # one file per contract entity
 MAX_PARTICIPANTS = 2_000_000
 MIN_MESSY = 50
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.contract import LOAD_ORDER
 from pipelines.errors import UserError
 from pipelines.etl import run_etl
 from pipelines.pseudonym import load_key, pseudonymize
@@ -17,16 +18,7 @@ from pipelines.pseudonym import load_key, pseudonymize
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 TINY = FIXTURES / "exports" / "tiny"
 BAD = FIXTURES / "bad_exports"
-TABLES = (
-    "participants",
-    "mentors",
-    "matches",
-    "sessions",
-    "attendance",
-    "milestones",
-    "substance_use",
-    "exits",
-)
+TABLES = LOAD_ORDER
 
 
 def fetch(db: Path, sql: str, params: list | None = None) -> list[tuple]:
