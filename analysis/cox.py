@@ -100,16 +100,21 @@ def build_design(
 
 
 def tidy_summary(params: pd.Series, se: pd.Series, labels: dict[str, str], alpha: float = 0.05) -> pd.DataFrame:
-    """The tidy term table from coefficients and SEs (Wald CI and p)."""
+    """The tidy term table from coefficients and SEs (Wald CI and p).
+
+    A sparse level's bound may overflow to inf; it is kept here and masked by the published layer.
+    """
     z = float(norm.ppf(1 - alpha / 2))
     coef, se = params.to_numpy(float), se.to_numpy(float)
+    with np.errstate(over="ignore"):
+        hr, lower, upper = np.exp(coef), np.exp(coef - z * se), np.exp(coef + z * se)
     return pd.DataFrame(
         {
             "term": list(params.index),
             "label": [labels.get(t, t) for t in params.index],
-            "hr": np.exp(coef),
-            "hr_lower_95": np.exp(coef - z * se),
-            "hr_upper_95": np.exp(coef + z * se),
+            "hr": hr,
+            "hr_lower_95": lower,
+            "hr_upper_95": upper,
             "p": 2 * norm.sf(np.abs(coef / se)),
             "coef": coef,
             "se": se,

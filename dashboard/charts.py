@@ -102,8 +102,10 @@ def cohort_heatmap(cells: pd.DataFrame, title: str, population: str) -> go.Figur
 def forest(terms: pd.DataFrame, title: str, population: str) -> go.Figure:
     """Hazard ratios with 95% CIs on a log axis; 1 = no difference from the reference level."""
     d = terms.iloc[::-1].replace([np.inf, -np.inf], np.nan)
-    lo = float(np.nanmin(d[["hr", "hr_lower_95"]].to_numpy())) / 1.2
-    hi = float(np.nanmax(d[["hr", "hr_upper_95"]].to_numpy())) * 1.2
+    vals = d[["hr", "hr_lower_95", "hr_upper_95"]].to_numpy(float)
+    vals = vals[np.isfinite(vals) & (vals > 0)]  # a log axis: a bound of 0 or inf is drawn to the edge
+    lo = float(vals.min()) / 1.2 if vals.size else 0.5
+    hi = float(vals.max()) * 1.2 if vals.size else 2.0
     d = d.assign(hr_lower_95=d["hr_lower_95"].fillna(lo), hr_upper_95=d["hr_upper_95"].fillna(hi))  # unbounded: to the edge
     labels = d["label"].fillna(d["term"]).astype(str).str.replace("_", " ")
     fig = go.Figure(
