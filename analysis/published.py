@@ -155,26 +155,25 @@ def headline(db: Db, f: Filters) -> Published:
     return Published({"tiles": tiles}, methods, _population(db, f, len(df)), float(len(df)))
 
 
-@population.guard
-def retention(db: Db, f: Filters, by: str | None = None) -> Published:
-    """Kaplan–Meier retention (time to disengagement), optionally by site, track, main format or cohort."""
-    df = _as_int(queries.outcomes(db, f), ["is_disengaged"])
+def _km_published(db: Db, f: Filters, duration: str, event: str, by: str | None) -> Published:
+    df = _as_int(queries.outcomes(db, f), [event])
     names = ["curve", "at_risk", "rates", "summary"]
     if (none := _too_few(db, f, len(df), names)) is not None:
         return none
-    frames, notes, method = _km_frames(df, "retention_days", "is_disengaged", by)
+    frames, notes, method = _km_frames(df, duration, event, by)
     return Published(frames, f"{method} {SUPPRESSION}", _population(db, f, len(df)), float(len(df)), notes)
+
+
+@population.guard
+def retention(db: Db, f: Filters, by: str | None = None) -> Published:
+    """Kaplan–Meier retention (time to disengagement), optionally by site, track, main format or cohort."""
+    return _km_published(db, f, "retention_days", "is_disengaged", by)
 
 
 @population.guard
 def relapse_free(db: Db, f: Filters, by: str | None = None) -> Published:
     """Kaplan–Meier relapse-free survival (time to first relapse, censored at last contact)."""
-    df = _as_int(queries.outcomes(db, f), ["is_relapse"])
-    names = ["curve", "at_risk", "rates", "summary"]
-    if (none := _too_few(db, f, len(df), names)) is not None:
-        return none
-    frames, notes, method = _km_frames(df, "relapse_days", "is_relapse", by)
-    return Published(frames, f"{method} {SUPPRESSION}", _population(db, f, len(df)), float(len(df)), notes)
+    return _km_published(db, f, "relapse_days", "is_relapse", by)
 
 
 @population.guard
