@@ -1,7 +1,7 @@
 """ETL speed against a bare DuckDB load of the same files, measured side by side in the same run.
 
     .venv/bin/python benchmarks/bench_etl.py                         # 170,000 participants: ~5 M attendance rows
-    .venv/bin/python benchmarks/bench_etl.py --participants 100000   # ~3 M attendance rows
+    .venv/bin/python benchmarks/bench_etl.py --participants 100000   # ~4 M attendance rows
 
 Baseline: `create table t as select * from read_csv(file)` for every file into a fresh DuckDB file (types
 sniffed, no checks, no pseudonyms). ETL: `run_etl` into a fresh warehouse (read as text, type, check,

@@ -3,7 +3,8 @@
 Each `pipelines/sql/marts/<mart>.sql` is one CTE chain ending in `select * from final`; its first line
 states the definition (docs/outcomes.md explains each in plain words). `build_marts` runs them in a fixed
 order (later marts read earlier ones) into schema `marts`, then evaluates the column tests declared in
-`marts.yml`: a failed check fails the load, so bad marts are never published.
+`marts.yml`: a failed check fails the load, so bad marts are never published. The attendance ⋈ sessions
+join that four marts start from is made once per build, as the TEMP table `mart_visits` (VISITS_SQL).
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ MART_ORDER: tuple[str, ...] = (
 )
 
 
+# The one join every attendance mart starts from, made once per build (a TEMP table: never in the file).
+# Only expected sessions (attended, no_show) are kept; each mart applies its own follow-up window.
+VISITS_SQL = """create or replace temp table mart_visits as
+    select a.participant_key, s.session_date, s.format, a.status
+    from main.attendance as a
+    join main.sessions as s using (session_key)
+    where a.status in ('attended', 'no_show')"""
+
+
 class MartCheckError(UserError):
     """The marts failed their declared tests; the load stops and the live warehouse is kept."""
 
@@ -59,8 +69,12 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
             f"The settings table must hold exactly one row (as_of, gap_days); it holds {n_settings}."
         )
     con.execute("create schema if not exists marts")
-    for name in MART_ORDER:
-        con.execute(f"create or replace table marts.{name} as\n{mart_sql(name)}")
+    con.execute(VISITS_SQL)
+    try:
+        for name in MART_ORDER:
+            con.execute(f"create or replace table marts.{name} as\n{mart_sql(name)}")
+    finally:
+        con.execute("drop table if exists temp.mart_visits")
     failures = check_marts(con)
     if failures:
         raise MartCheckError(

@@ -82,7 +82,7 @@ def load_entity(
             f"s.{kind}_key is not null and {alias}.{kind}_key is null",
         )
     if entity == LATE:  # the id maps carried the dates and loaded flags (final_maps): no joins needed
-        resolve_misses(con, table, "participant", key, ", d_enrolled = t.enrolled_on, ok_participant = true")
+        resolve_misses(con, table, "participant", key, ", d_enrolled = t.enrolled_on")
         label = labels.get("participants", "participants (this export has no participants file)")
         check(
             "participant_id",
@@ -142,11 +142,16 @@ def load_entity(
         )
 
     select = ", ".join(names)
+    carried = con.execute(f"select count(*) from {entity}").fetchall()[0][0]  # rows of the live warehouse
     if entity in PERSONS:
         pkey = f"{PERSONS[entity]}_key"
         source_sql = f"select k.key as {pkey}, {select} from {table} s join keys_{entity} k on k.pid = s.{PERSONS[entity]}_pid where s._p is null"
+    elif entity == "sessions" and not carried:  # a first load: keys are the lines, no lookup to keep apart
+        source_sql = (
+            f"select cast(s._line - 1 as integer) as session_key, {select} from {table} s where s._p is null"
+        )
     elif entity == "sessions":  # known ids keep their key; new ones get max key + line (unique, no sort)
-        con.execute(
+        con.execute(  # materialised before the delete below removes the rows whose keys are reused
             f"""create or replace temp table new_sessions as
                 select cast(coalesce(o.session_key, base.m + s._line - 1) as integer) as session_key,
                        {", ".join("s." + n for n in names)}
@@ -159,7 +164,7 @@ def load_entity(
         source_sql = f"select {select} from {table} where _p is null"
     good = f"(select {', '.join(keys)} from {table} where _p is null)"
     on_final = " and ".join(f"{entity}.{k} = g.{k}" for k in keys)
-    if con.execute(f"select count(*) from {entity}").fetchall()[0][0]:  # rows carried over: upsert
+    if carried:  # rows carried over: upsert
         con.execute(f"delete from {entity} using {good} g where {on_final}")
     loaded = con.execute(f"insert into {entity} by name {source_sql}").fetchall()[0][0]
 

@@ -227,7 +227,12 @@ def stage_sql(
         ms, mp_ = maps["session_id"], maps["participant_id"]
         typed.append(f"{ms}.on_date as d_session, {ms}.loaded as ok_session")
         typed.append(f"{mp_}.enrolled_on as d_enrolled, {mp_}.loaded as ok_participant")
-        final.append("d_session, d_enrolled, ok_session, ok_participant")
+        # kept only for the rows whose participant the map missed (upsert.py resolves them by pseudonym and
+        # compares the dates then); the other rows were fully checked here, and a narrow table is cheap
+        final.append(
+            "case when k_participant_id is null then d_session end as d_session, "
+            "cast(null as date) as d_enrolled"
+        )
         for kind in ("participant", "session"):
             label = labels.get(f"{kind}s", f"{kind}s (this export has no {kind}s file)")
             reason = f"attendance refers to a {kind} whose row in {label} was not loaded (see its quarantine entry)"

@@ -8,32 +8,43 @@ follow_up as (
 
 expected as (
     select
-        date_trunc('week', s.session_date)::date as week_start,
-        f.site,
-        f.program_track,
-        f.cohort_month,
-        s.format,
-        a.participant_key,
-        a.status
-    from main.attendance as a
-    join main.sessions as s using (session_key)
+        v.participant_key,
+        date_trunc('week', v.session_date)::date as week_start,
+        v.format,
+        v.status
+    from mart_visits as v
     join follow_up as f using (participant_key)
-    where a.status in ('attended', 'no_show')
-      and s.session_date between f.enrolled_on and f.follow_up_end_on
+    where v.status in ('attended', 'no_show')
+      and v.session_date between f.enrolled_on and f.follow_up_end_on
+),
+
+person_weeks as (
+    -- one row per participant, week and format: a participant has one site, track and cohort, so counting
+    -- these rows per group counts distinct people
+    select
+        participant_key,
+        week_start,
+        format,
+        count(*) as n_expected,
+        count(*) filter (where status = 'attended') as n_attended,
+        count(*) filter (where status = 'no_show') as n_no_show
+    from expected
+    group by all
 ),
 
 final as (
     select
-        week_start,
-        site,
-        program_track,
-        cohort_month,
-        format,
-        count(*)::integer as n_expected,
-        count(*) filter (where status = 'attended')::integer as n_attended,
-        count(*) filter (where status = 'no_show')::integer as n_no_show,
-        count(distinct participant_key)::integer as n_people
-    from expected
+        w.week_start,
+        f.site,
+        f.program_track,
+        f.cohort_month,
+        w.format,
+        sum(w.n_expected)::integer as n_expected,
+        sum(w.n_attended)::integer as n_attended,
+        sum(w.n_no_show)::integer as n_no_show,
+        count(*)::integer as n_people
+    from person_weeks as w
+    join follow_up as f using (participant_key)
     group by all
 )
 

@@ -32,15 +32,14 @@ rows_ as (
 session_days as (
     -- attended sessions and no-shows inside the spell, placed in the week whose interval holds the day
     select
-        a.participant_key,
+        v.participant_key,
         case when d.day = 0 then 0 else (d.day - 1) // 7 end as week,
-        a.status,
-        s.format
-    from main.attendance as a
-    join main.sessions as s using (session_key)
+        v.status,
+        v.format
+    from mart_visits as v
     join spells as p using (participant_key)
-    cross join lateral (select (s.session_date - p.enrolled_on)::integer as day) as d
-    where a.status in ('attended', 'no_show')
+    cross join lateral (select (v.session_date - p.enrolled_on)::integer as day) as d
+    where v.status in ('attended', 'no_show')
       and d.day between 0 and p.relapse_days
 ),
 

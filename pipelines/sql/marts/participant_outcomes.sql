@@ -28,27 +28,31 @@ retention as (
 
 attended as (
     -- attended sessions inside follow-up, with the day since enrollment
-    select a.participant_key, s.format, (s.session_date - r.enrolled_on)::integer as day, r.follow_up_days
-    from main.attendance as a
-    join main.sessions as s using (session_key)
+    select v.participant_key, v.format, (v.session_date - r.enrolled_on)::integer as day, r.follow_up_days
+    from mart_visits as v
     join marts.retention as r using (participant_key)
-    where a.status = 'attended'
-      and s.session_date between r.enrolled_on and r.follow_up_end_on
+    where v.status = 'attended'
+      and v.session_date between r.enrolled_on and r.follow_up_end_on
+),
+
+format_counts as (
+    -- one pass over the sessions: per participant and format, then summed per participant below
+    select
+        participant_key,
+        format,
+        count(*) as n,
+        count(*) filter (where day < least(90, follow_up_days)) as n_90d
+    from attended
+    group by participant_key, format
 ),
 
 formats as (
     select
         participant_key,
-        count(*) filter (where day < least(90, follow_up_days)) as n_attended_90d,
-        count(*) filter (where format = 'one_on_one') / count(*) as share_one_on_one
-    from attended
+        sum(n_90d)::bigint as n_attended_90d,
+        sum(case when format = 'one_on_one' then n else 0 end)::bigint / sum(n)::bigint as share_one_on_one
+    from format_counts
     group by participant_key
-),
-
-format_counts as (
-    select participant_key, format, count(*) as n
-    from attended
-    group by participant_key, format
 ),
 
 main_format as (
