@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,6 +90,19 @@ def test_every_page_renders_charts_without_errors_in_chromium(server):
             with page.expect_download(timeout=60_000) as dl:
                 page.get_by_role("button", name="PNG").first.click()
             assert Path(dl.value.path()).read_bytes().startswith(b"\x89PNG")
+            # the Evidence page: one click builds and downloads the whole pack as a ZIP
+            page.goto(f"{server}/evidence", wait_until="domcontentloaded")
+            button = page.get_by_role("button", name="Download evidence pack (ZIP)")
+            button.wait_for(timeout=60_000)
+            page.screenshot(path=str(SHOTS / "evidence.png"), full_page=True)
+            with page.expect_download(timeout=120_000) as dl:
+                button.click()
+            with zipfile.ZipFile(dl.value.path()) as pack:
+                names = pack.namelist()
+                assert pack.testzip() is None
+            assert any(n.endswith("manifest.json") for n in names), names
+            assert any(n.endswith(".pdf") for n in names), names
+            assert sum(n.endswith(".png") for n in names) >= 6, names
             # a link with filters reproduces the view: the sidebar shows the site from the URL
             page.goto(f"{server}/retention?site=north", wait_until="domcontentloaded")
             page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
