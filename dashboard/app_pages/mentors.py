@@ -29,7 +29,13 @@ if not pub.empty:
     widgets.table(fr["time_to_match"], "time_to_first_match", show=True)
     st.subheader("Outcomes by match features")
     feat = fr["by_feature"]
-    fig = charts.bars(feat, "feature", "retained_90", "Still engaged at 90 days by match feature", pub.population,
-                      "Match feature", "Still engaged (%)", percent=True, colour="level")  # fmt: skip
-    widgets.chart(fig, feat, "match_features", ("retained_90", "relapse_free_180"))
+    a, b = st.columns(2)
+    with a:
+        fig = charts.bars(feat, "feature", "retained_90", "Still engaged at 90 days by match feature",
+                          pub.population, "Match feature", "Still engaged (%)", percent=True, colour="level")  # fmt: skip
+        widgets.chart(fig, feat, "match_features", ("retained_90", "relapse_free_180"))
+    with b:
+        fig = charts.bars(feat, "feature", "relapse_free_180", "Relapse-free at 180 days by match feature",
+                          pub.population, "Match feature", "Relapse-free (%)", percent=True, colour="level")  # fmt: skip
+        widgets.chart(fig, feat, "match_features_relapse", ("retained_90", "relapse_free_180"))
 widgets.methods(pub)
