@@ -405,8 +405,7 @@ def data_quality(db: Db) -> Published:
         "reason (values are never shown); participants missing each optional field (counts of 1–10 people "
         "shown as “< 11”)."
     )
-    reason = quarantine["reason"].str.replace(r" of line \d+", "", regex=True)  # one bar for all duplicates
-    by_reason = quarantine.assign(reason=reason).groupby("reason", as_index=False)["n_rows"].sum()
+    by_reason = quarantine.groupby("reason", as_index=False)["n_rows"].sum()  # reasons already by kind
     by_reason = by_reason.sort_values("n_rows", ascending=False)
     frames = {"freshness": freshness, "batches": batches, "quarantine": quarantine,
               "quarantine_by_reason": by_reason, "missing": missing}  # fmt: skip

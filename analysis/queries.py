@@ -254,8 +254,8 @@ def quarantine_counts(db: Db) -> pd.DataFrame:
     """Quarantined rows counted by file, column and reason (never the values)."""
     return query(
         db,
-        "select entity, file_name, coalesce(column_name, '(row)') as column_name, reason, count(*) as n_rows "
-        "from quarantine group by all order by n_rows desc",
+        "select entity, file_name, coalesce(column_name, '(row)') as column_name, reason_kind as reason, "
+        "count(*) as n_rows from quarantine_kinds group by all order by n_rows desc",
     )
 
 

@@ -66,9 +66,8 @@ def summary(con: duckdb.DuckDBPyConnection, batch_id: str | None = None) -> list
         if not row:
             return []
         batch_id = row[0][0]
-    return con.execute(  # one line per kind of problem: "duplicate of line 12" and "… line 40" are one
-        """select entity, regexp_replace(reason, '^duplicate of line [0-9]+$', 'duplicate of an earlier line')
-                  as reason, count(*) as n_rows
-           from quarantine where batch_id = ? group by all order by entity, n_rows desc, reason""",
+    return con.execute(  # one line per kind of problem (the view quarantine_kinds, warehouse.sql)
+        """select entity, reason_kind as reason, count(*) as n_rows
+           from quarantine_kinds where batch_id = ? group by all order by entity, n_rows desc, reason""",
         [batch_id],
     ).fetchall()

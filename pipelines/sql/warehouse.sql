@@ -106,3 +106,9 @@ create table if not exists quarantine (
     value varchar,                             -- null for identifiers and dropped columns
     reason varchar not null                    -- plain words a coordinator understands
 );
+
+-- Quarantined rows with their kind of problem: "duplicate of line 12" and "duplicate of line 40" are one
+-- kind. The status report and the dashboard both count by reason_kind, so the rule lives here only.
+create or replace view quarantine_kinds as
+select *, regexp_replace(reason, '^duplicate of line [0-9]+$', 'duplicate of an earlier line') as reason_kind
+from quarantine;
