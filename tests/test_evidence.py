@@ -15,7 +15,6 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
-import duckdb
 import pandas as pd
 import pytest
 from PIL import Image
@@ -24,6 +23,7 @@ from pypdf import PdfReader
 from analysis import published, suppress
 from analysis.queries import Filters
 from dashboard.evidence import PNG_SCALE, WIDTH, build_pack, pack_zip_bytes
+from pipelines.warehouse import query as warehouse
 
 CHARTS = ["retention_curve", "relapse_free_curve", "competing_risks", "relapse_cox", "milestones",
           "participants_served", "sessions_by_format"]  # fmt: skip
@@ -35,14 +35,6 @@ def pack(synth_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     out = tmp_path_factory.mktemp("evidence") / "pack"
     build_pack(synth_warehouse, out, Filters())
     return out
-
-
-def warehouse(db: Path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
 
 
 def png_size(path: Path) -> tuple[int, int]:

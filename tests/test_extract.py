@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from pipelines.extract import DICTIONARY, TABLES, write_extract
+from pipelines.warehouse import query as warehouse
 
 # A year-month, a full date or a timestamp, or a quarter label: all finer than a year.
 FINER_THAN_YEAR = re.compile(r"\b(19|20)\d\d[-/](0[1-9]|1[0-2])\b|\b(19|20)\d\d-?Q[1-4]\b|\d\d:\d\d")
@@ -29,14 +30,6 @@ def extract_dir(synth_warehouse: Path, tmp_path_factory: pytest.TempPathFactory)
 
 def read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-def warehouse(db: Path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
 
 
 def test_extract_has_no_calendar_date_finer_than_a_year(extract_dir: Path) -> None:
