@@ -144,17 +144,15 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
 
         with ThreadPoolExecutor(
             max_workers=1
-        ) as pool:  # hashing and scanning release the GIL: overlap with DuckDB
-            scans = {e: pool.submit(files[e].scan) for e in LOAD_ORDER if e in files}
+        ) as pool:  # hashing releases the GIL: overlap with DuckDB
+            scans = {e: pool.submit(files[e].sha256) for e in LOAD_ORDER if e in files}
             labels = {e: f.name for e, f in files.items()}  # reasons name the file a reference points to
             staged: dict[str, tuple[Source, Staging]] = {}
             for entity in scans:
                 if entity != LATE:
                     step(f"reading {files[entity].name}")
-                    staged[entity] = _stage(
-                        con, entity, files[entity], mp, key, scans[entity].result()[1], labels
-                    )
-            hashes = {e: scan.result()[0] for e, scan in scans.items()}
+                    staged[entity] = _stage(con, entity, files[entity], mp, key, labels)
+            hashes = {e: scan.result() for e, scan in scans.items()}
             if mp.sha256:
                 hashes["mapping"] = mp.sha256
 
@@ -177,7 +175,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
             if LATE in files:
                 step(f"reading, checking and loading {files[LATE].name}")
                 final_maps(con)
-                source, st = _stage(con, LATE, files[LATE], mp, key, scans[LATE].result()[1], labels)
+                source, st = _stage(con, LATE, files[LATE], mp, key, labels)
                 reports.append(
                     load_entity(
                         con, LATE, source, st, as_of, batch_id, not unchanged, key, labels, hashes[LATE]
@@ -294,7 +292,7 @@ def _add_covariates(con: duckdb.DuckDBPyConnection, mp: Mapping) -> None:
 
 
 def _stage(
-    con, entity: str, file: ExportFile, mp: Mapping, key: bytes, blank_rows: bool, labels: dict[str, str]
+    con, entity: str, file: ExportFile, mp: Mapping, key: bytes, labels: dict[str, str]
 ) -> tuple[Source, Staging]:
     """Read, type and check one file into temp table stg_<entity>; build its id map for later files."""
     table = f"stg_{entity}"
@@ -304,7 +302,7 @@ def _stage(
     for ref in (r for r in maps if r != entity.rstrip("s") + "_id"):
         ensure_map(con, ref)
     maps = {r: t for r, t in maps.items() if r != entity.rstrip("s") + "_id"}
-    source = open_source(con, file, f"raw_{entity}", blank_rows)
+    source = open_source(con, file, f"raw_{entity}", settle_lines=False)  # upsert.py settles bad rows' lines
     st = stage_sql(entity, source, mp, table, maps, labels)
     con.execute(st.sql)
     if entity in PERSONS:

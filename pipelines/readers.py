@@ -6,9 +6,10 @@ line 1, the first data row line 2, a blank row still counts (it is skipped, not 
 field spanning several physical lines is one row — what a coordinator sees when opening the file in a
 spreadsheet.
 
-CSV has two paths. The fast one is DuckDB's `read_csv` (strict RFC 4180, UTF-8, BOM and CRLF accepted),
-used when the file has no blank rows inside it. When DuckDB cannot parse a file, `read_text_csv` reads it
-with Python's csv module instead: slower, but it numbers every row exactly and turns each malformed row
+CSV has two paths. The fast one is DuckDB's `read_csv` (strict RFC 4180, UTF-8, BOM and CRLF accepted);
+it skips blank rows, so a file with blank rows inside either takes the exact path or, in the ETL, has the
+lines of its quarantined rows corrected afterwards (`settle_lines`). When DuckDB cannot parse a file,
+`read_text_csv` reads it with Python's csv module instead: slower, but it numbers every row exactly and turns each malformed row
 into an "unreadable" entry for the quarantine instead of failing the load. Source columns are exposed as
 c0, c1, … so that odd header texts never reach SQL; `headers` keeps the original names.
 """
@@ -21,6 +22,7 @@ import hashlib
 import io
 import mmap
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,23 +52,31 @@ class ExportFile:
     def name(self) -> str:
         return self.path.name
 
-    def scan(self) -> tuple[str, bool]:
-        """One read of the bytes: the file's sha256, and whether a CSV has blank rows inside it.
-
-        DuckDB's reader skips blank rows, which would shift line numbers; such files take the exact path.
-        """
+    def sha256(self) -> str:
+        """The file's SHA-256 (hashlib releases the GIL: the ETL hashes in the background)."""
         with self.path.open("rb") as fh:
             if fh.seek(0, 2) == 0:
-                return hashlib.sha256(b"").hexdigest(), False
+                return hashlib.sha256(b"").hexdigest()
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                digest = hashlib.sha256(mm).hexdigest()
-                if self.format != "csv":
-                    return digest, False
+                return hashlib.sha256(mm).hexdigest()
+
+    def has_blank_rows(self) -> bool:
+        """Whether a CSV has blank rows inside it (trailing ones do not count).
+
+        DuckDB's reader skips them, which shifts the line numbers after them. The search holds the GIL and
+        costs about a second per GB, so the ETL only asks when a file has rows to quarantine.
+        """
+        if self.format != "csv":
+            return False
+        with self.path.open("rb") as fh:
+            if fh.seek(0, 2) == 0:
+                return False
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
                 end = len(mm)
                 while end > 0 and mm[end - 1] in b"\r\n \t":
                     end -= 1
                 patterns = (b"\n\n", b"\n\r\n") if mm.find(b"\n", 0, MAX_LINE_BYTES) >= 0 else (b"\r\r",)
-                return digest, any(mm.find(p, 0, end) >= 0 for p in patterns)
+                return any(mm.find(p, 0, end) >= 0 for p in patterns)
 
 
 @dataclass
@@ -77,6 +87,7 @@ class Source:
     headers: list[str]
     relation: str
     fast: bool = False
+    lines_settled: bool = True  # False: a fast read whose blank rows were not looked for (settle_lines)
     unreadable: list[tuple[int, str]] = field(default_factory=list)  # (line, plain reason)
 
     @property
@@ -108,19 +119,48 @@ def find_export(export_dir: Path) -> dict[str, ExportFile]:
 
 
 def open_source(
-    con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, blank_rows: bool | None = None
+    con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, settle_lines: bool = True
 ) -> Source:
     """One file's rows as text in the temp table `table` (Parquet: a relation over the file).
 
-    `blank_rows` is `file.scan()[1]` when the caller already has it (the ETL scans files in the background).
+    With `settle_lines=False` a CSV is always read by DuckDB and the search for blank rows is left to the
+    caller (`settle_lines`, needed only for rows that are quarantined): a clean file is then read once.
     """
     if file.format == "csv":
-        if blank_rows is None:
-            blank_rows = file.scan()[1]
-        return (None if blank_rows else read_fast_csv(con, file, table)) or read_text_csv(con, file, table)
+        if settle_lines and file.has_blank_rows():
+            return read_text_csv(con, file, table)
+        source = read_fast_csv(con, file, table) or read_text_csv(con, file, table)
+        source.lines_settled = settle_lines or not source.fast
+        return source
     if file.format == "xlsx":
         return read_xlsx(con, file, table)
     return read_parquet(con, file)
+
+
+def settle_lines(con: duckdb.DuckDBPyConnection, source: Source, table: str, where: str, detail: str) -> None:
+    """Give the rows of `table` matching `where` their true spreadsheet lines, if DuckDB skipped blank rows.
+
+    `_line` of a fast read counts records; after a blank row it is too small. The true line of each record
+    comes from Python's csv reader (slow, so only run for a file with rows to quarantine and blank rows).
+    Rows matching `detail` carry a line number in `_detail` too ("duplicate of line N"): it is mapped alike.
+    """
+    if source.lines_settled:
+        return
+    source.lines_settled = True
+    if not source.file.has_blank_rows():
+        return
+    true = [line for line, _ in _csv_rows(source.file)]
+    if len(true) != con.execute(f"select count(*) from {table}").fetchall()[0][0]:
+        raise RuntimeError(f"{source.file.name}: DuckDB and Python's csv module see different rows")
+    con.register("_lines", pa.table({"pos": pa.array(range(2, len(true) + 2), pa.int64()), "line": true}))
+    try:
+        con.execute(
+            f"""update {table} set _detail = cast(m.line as varchar) from _lines m
+                where ({detail}) and try_cast({table}._detail as bigint) = m.pos"""
+        )
+        con.execute(f"update {table} set _line = m.line from _lines m where ({where}) and {table}._line = m.pos")
+    finally:
+        con.unregister("_lines")
 
 
 def _sql_path(path: Path) -> str:
@@ -183,34 +223,39 @@ def _register(con: duckdb.DuckDBPyConnection, table: str, lines: list[int], colu
     return table
 
 
-def read_text_csv(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) -> Source:
-    """Python's csv reader: exact row numbers, and malformed rows kept as 'unreadable' for the quarantine."""
-    headers = _read_header(file)
+def _csv_rows(file: ExportFile) -> Iterator[tuple[int, list[str]]]:
+    """(line, values) of every non-blank data row, read by Python's csv module."""
     try:
         text = file.path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ExportError(f'{file.name} is not UTF-8 text; save it as "CSV UTF-8" and try again.') from None
     csv.field_size_limit(sys.maxsize)
-    width = len(headers)
-    lines: list[int] = []
-    columns: list[list[str | None]] = [[] for _ in range(width)]
-    unreadable: list[tuple[int, str]] = []
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         next(reader)
         for line, row in enumerate(reader, start=2):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank row: counted for line numbers, not a record
-            if len(row) > width and not any(v.strip() for v in row[width:]):
-                row = row[:width]  # trailing empty cells, as some spreadsheets write them
-            if len(row) != width:
-                unreadable.append((line, f"the row has {len(row)} values but the header has {width} columns"))
-                continue
-            lines.append(line)
-            for i, value in enumerate(row):
-                columns[i].append(value if value != "" else None)
+            if row and (len(row) > 1 or row[0].strip()):  # a blank row counts for line numbers only
+                yield line, row
     except csv.Error:
         raise ExportError(f"{file.name} could not be read as CSV near row {reader.line_num}.") from None
+
+
+def read_text_csv(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) -> Source:
+    """Python's csv reader: exact row numbers, and malformed rows kept as 'unreadable' for the quarantine."""
+    headers = _read_header(file)
+    width = len(headers)
+    lines: list[int] = []
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    unreadable: list[tuple[int, str]] = []
+    for line, row in _csv_rows(file):
+        if len(row) > width and not any(v.strip() for v in row[width:]):
+            row = row[:width]  # trailing empty cells, as some spreadsheets write them
+        if len(row) != width:
+            unreadable.append((line, f"the row has {len(row)} values but the header has {width} columns"))
+            continue
+        lines.append(line)
+        for i, value in enumerate(row):
+            columns[i].append(value if value != "" else None)
     return Source(file, headers, _register(con, table, lines, columns), unreadable=unreadable)
 
 

@@ -15,7 +15,7 @@ import datetime as dt
 from pipelines.contract import ENTITIES
 from pipelines.idmaps import PERSONS, resolve_misses
 from pipelines.quarantine import write_quarantine
-from pipelines.readers import Source
+from pipelines.readers import Source, settle_lines
 from pipelines.report import FileReport
 from pipelines.validate import REF_KEYS, Staging
 
@@ -169,6 +169,8 @@ def load_entity(
     loaded = con.execute(f"insert into {entity} by name {source_sql}").fetchall()[0][0]
 
     n_staged, n_bad = con.execute(f"select count(*), count(_p) from {table}").fetchall()[0]
+    if n_bad:
+        settle_lines(con, source, table, "_p is not null", f"_p = {dup}")
     rows_read = n_staged + len(source.unreadable)
     quarantined = n_bad + len(source.unreadable)
     if write_q:

@@ -371,3 +371,21 @@ def test_rows_referring_to_a_quarantined_row_say_so(tmp_path):
             "milestones refers to a participant whose row in participants.csv was not loaded (see its quarantine entry)",
         ),
     ]
+
+
+def test_blank_rows_inside_a_file_do_not_shift_the_lines_of_quarantined_rows(tmp_path):
+    """DuckDB skips blank rows; the lines of bad rows (and of the row a duplicate repeats) are the file's."""
+    export = tmp_path / "export"
+    shutil.copytree(TINY, export)
+    path = export / "participants.csv"
+    header, first, *rest = path.read_text().splitlines()
+    bad_date = first.replace("P001", "P900").replace("2025-01-06", "2025-13-01")
+    lines = [header, "", first, "", "", *rest, "", first, bad_date, ""]
+    path.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "wh.duckdb"
+    run_etl(export, db)
+    want = {  # 1-based physical lines of the file as written (no quoted newlines in it)
+        (lines.index(first, 3) + 1, "duplicate of line 3"),
+        (lines.index(bad_date) + 1, "enrolled_on is not a date (expected YYYY-MM-DD)"),
+    }
+    assert set(fetch(db, "select line, reason from quarantine where entity = 'participants'")) == want
