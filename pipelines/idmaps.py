@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from pipelines.pseudonym import pseudonymize_many
+from pipelines.pseudonym import pseudonym_table, pseudonymize_many
 
 PERSONS = {"participants": "participant", "mentors": "mentor"}  # entity → pseudonym kind
 
@@ -54,13 +54,7 @@ def assign_person_keys(con: duckdb.DuckDBPyConnection, entity: str, key: bytes) 
     """Replace raw ids by keyed pseudonyms and give each person a stable integer key (reused if known)."""
     kind = PERSONS[entity]
     table, pid, pkey = f"stg_{entity}", f"{kind}_pid", f"{kind}_key"
-    raws = [
-        r[0]
-        for r in con.execute(
-            f"select distinct _raw_{kind}_id from {table} where _raw_{kind}_id is not null"
-        ).fetchall()
-    ]
-    register(con, f"pid_{entity}", raws, pseudonymize_many(raws, kind, key))
+    pseudonym_table(con, f"pid_{entity}", f"select _raw_{kind}_id from {table}", kind, key)
     con.execute(
         f"""create or replace temp table {table} as
             select s.* exclude (_raw_{kind}_id), p.value as {pid}, s._raw_{kind}_id

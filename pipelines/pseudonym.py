@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
+import duckdb
+
 from pipelines import config
 from pipelines.errors import UserError
 
@@ -99,7 +101,36 @@ def pseudonymize(raw_id: str, kind: IdKind, key: bytes) -> str:
 
 
 def pseudonymize_many(raw_ids: Iterable[str], kind: IdKind, key: bytes) -> list[str]:
-    """Pseudonyms for many ids, in order (about a million a second)."""
+    """Pseudonyms for many ids, in order (about 700,000 a second, on one core)."""
     prefix = f"{kind}|".encode()
     digest = hmac.digest  # the one-shot C path: same result as hmac.new(...).hexdigest()
     return [digest(key, prefix + normalise(r).encode(), "sha256").hex() for r in raw_ids]
+
+
+ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
+
+
+def pseudonym_table(
+    con: duckdb.DuckDBPyConnection, table: str, ids_sql: str, kind: IdKind, key: bytes
+) -> None:
+    """Temp table `table` (raw_id, value): the pseudonym of every distinct id that `ids_sql` selects.
+
+    The same HMAC-SHA256 as `pseudonymize`, computed in DuckDB on all cores from its sha256 (RFC 2104:
+    H((K ^ opad) || H((K ^ ipad) || m))) for ASCII ids, where trim + lower is exactly strip + casefold; any
+    other id goes through `pseudonymize_many`. The padded keys are query parameters, never SQL text.
+    """
+    block = key.ljust(64, b"\0")
+    ipad, opad = bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+    con.execute(
+        f"""create or replace temp table {table} as
+            select raw_id, case when strlen(raw_id) = length(raw_id) then sha256($opad || unhex(sha256(
+                       $ipad || encode($prefix || lower(trim(raw_id, $space)))))) end as value
+            from (select distinct raw_id from ({ids_sql}) ids (raw_id) where raw_id is not null)""",
+        {"ipad": ipad, "opad": opad, "prefix": f"{kind}|", "space": ASCII_SPACE},
+    )
+    others = [r[0] for r in con.execute(f"select raw_id from {table} where value is null").fetchall()]
+    if others:  # ids with non-ASCII characters: Python's casefold and strip
+        con.executemany(
+            f"update {table} set value = ? where raw_id = ?",
+            [[v, r] for r, v in zip(others, pseudonymize_many(others, kind, key), strict=True)],
+        )

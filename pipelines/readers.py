@@ -158,7 +158,9 @@ def settle_lines(con: duckdb.DuckDBPyConnection, source: Source, table: str, whe
             f"""update {table} set _detail = cast(m.line as varchar) from _lines m
                 where ({detail}) and try_cast({table}._detail as bigint) = m.pos"""
         )
-        con.execute(f"update {table} set _line = m.line from _lines m where ({where}) and {table}._line = m.pos")
+        con.execute(
+            f"update {table} set _line = m.line from _lines m where ({where}) and {table}._line = m.pos"
+        )
     finally:
         con.unregister("_lines")
 

@@ -113,25 +113,41 @@ def load_entity(
         check(c, f"{c} is before the participant's enrollment", f"s.{c} < p.enrolled_on", f"s.{c}")
 
     keys = natural_key(entity)
-    joins.append(
-        f"left join (select {', '.join(keys)}, min(_line) as first_line from {table} where _p is null "
-        f"group by all having count(*) > 1) d on {' and '.join(f's.{k} = d.{k}' for k in keys)}"
-    )
     dup = checks.add(None, "duplicate of line {detail}")
+    # Repeated natural keys are rare: count them first (attendance's two integer keys packed into one
+    # bigint, cheaper to count), and find and join back the repeats only when there are any.
+    packed = (
+        f"(s.{keys[0]}::bigint << 32) | (s.{keys[1]}::bigint & 4294967295)"
+        if entity == LATE
+        else ", ".join(f"s.{k}" for k in keys)
+    )
+    n_keys, n_distinct = con.execute(
+        f"select count(*), count(distinct ({packed})) from {table} s where _p is null"
+    ).fetchall()[0]
+    dups = n_keys > n_distinct
+    if dups:
+        con.execute(
+            f"""create or replace temp table dups_{entity} as select {", ".join(keys)}, min(_line) as first_line
+                from {table} where _p is null group by all having count(*) > 1"""
+        )
+        joins.append(f"left join dups_{entity} d on {' and '.join(f's.{k} = d.{k}' for k in keys)}")
     # LATE's checks above all concern ids missed by the maps: the other rows can only be duplicates
     prefilter = (
-        "and (s._raw_participant_id is not null or s._raw_session_id is not null or d.first_line is not null)"
+        "and (s._raw_participant_id is not null or s._raw_session_id is not null"
+        + (" or d.first_line is not null)" if dups else ")")
         if entity == LATE
         else ""
     )
-    problem = " ".join(f"when {c} then {i}" for i, c, _ in post) + f" when s._line <> d.first_line then {dup}"
+    problem = " ".join(f"when {c} then {i}" for i, c, _ in post)
+    problem += f" when s._line <> d.first_line then {dup}" if dups else ""
     kept = " ".join(f"when {c} then cast({v} as varchar)" for _, c, v in post if v is not None)
     # Only the few rows failing these checks are materialised, then marked: the big table is not rewritten.
     con.execute(
         f"""create or replace temp table post_{entity} as
             select * from (
-                select s._line, case {problem} end as _p1, case {kept or "when false then null"} end as _v1,
-                       cast(d.first_line as varchar) as _d1
+                select s._line, case {problem or "when false then null"} end as _p1,
+                       case {kept or "when false then null"} end as _v1,
+                       {"cast(d.first_line as varchar)" if dups else "cast(null as varchar)"} as _d1
                 from {table} s {" ".join(joins)} where s._p is null {prefilter})
             where _p1 is not null"""
     )

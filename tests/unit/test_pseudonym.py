@@ -92,3 +92,16 @@ def test_key_file_readable_by_others_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("PEER_OUTCOMES_KEY_FILE", str(path))
     with pytest.raises(UserError, match="can be read by other users; run `chmod 600"):
         pseudonym.load_key()
+
+
+def test_pseudonyms_computed_in_duckdb_match_python_for_every_kind_of_id():
+    import duckdb
+
+    ids = ["P001", " p001\t", "AB-12 ", "x\x1fy\x0b", "ß", "Zoë", "İ", "\u00a0P2\u2003", "7", "a" * 300]
+    con = duckdb.connect()
+    con.execute("create table raw (id varchar)")
+    con.executemany("insert into raw values (?)", [[i] for i in [*ids, None, "P001"]])
+    for kind in ("participant", "mentor"):
+        pseudonym.pseudonym_table(con, "pids", "select id from raw", kind, KEY)
+        got = dict(con.execute("select raw_id, value from pids").fetchall())
+        assert got == {i: rfc2104_hmac_sha256(KEY, f"{kind}|{i.strip().casefold()}".encode()) for i in ids}
