@@ -7,10 +7,11 @@ read → check → pseudonymize → load → marts → swap (docs/data-contract.
    snapshot. One load at a time (a lock file beside the warehouse).
 2. The live warehouse's rows are carried over (ATTACHed read-only), then the export is upserted on each
    entity's natural key (contract `Entity.key`): a corrected row replaces the old one.
-3. Each file is read as text into a TEMP table (readers.py), then typed and checked in one SQL pass
-   (validate.py); raw ids become keyed pseudonyms and stable integer keys (idmaps.py), whose map lives in
-   the warehouse tables themselves. Raw values only ever sit in TEMP tables, never in the file. Cross-table
-   checks (references, dates before enrollment, the cutoff, duplicates) follow in upsert.py.
+3. Each file is read as text (readers.py) by a background connection into the attached in-memory database
+   `scratch`, while the files read before it are typed and checked, each in one SQL pass (validate.py);
+   raw ids become keyed pseudonyms and stable integer keys (idmaps.py), whose map lives in the warehouse
+   tables themselves. Raw values only ever sit in memory (`scratch` and TEMP tables), never in the file.
+   Cross-table checks (references, dates before enrollment, the cutoff, duplicates) follow in upsert.py.
 4. Bad rows go to the quarantine; rows read = rows loaded + rows quarantined is checked for every file.
 5. `settings` gets as_of (given, else the latest date in the export, never earlier than the previous
    cutoff), gap_days, the key id and the data version; the marts are rebuilt; CHECKPOINT; close; swap.
@@ -43,7 +44,7 @@ from pipelines.errors import UserError
 from pipelines.idmaps import PERSONS, assign_person_keys, ensure_map, final_maps
 from pipelines.mapping import Mapping, find_mapping, load_mapping
 from pipelines.pseudonym import key_id, load_key
-from pipelines.readers import ExportFile, Source, find_export, open_source
+from pipelines.readers import Source, find_export, open_source
 from pipelines.report import LoadReport
 from pipelines.upsert import LATE, load_entity
 from pipelines.validate import REF_KEYS, Staging, stage_sql
@@ -135,8 +136,10 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
     started = dt.datetime.now()
     batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     con = duckdb.connect(str(tmp))
+    cursor = con.cursor()  # the background reader's connection
     try:
-        con.execute("set preserve_insertion_order = false")  # rows carry _line: order is never needed
+        # Kept on (DuckDB's default, a global setting): the readers number rows by their order in the table.
+        con.execute("set preserve_insertion_order = true")
         # DuckDB splits a hash aggregate into as many partitions as it has threads; with 2 (a 2-core machine)
         # the duplicate count over attendance runs 2x slower than with 3, whose smaller tables stay in cache
         # (benchmarks/bench_etl.py: 0.15 s -> 0.07 s at 100k participants). More threads than cores is harmless.
@@ -147,16 +150,23 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         old = _carry_over(con, db, key_id(key))
         _add_covariates(con, mp)
 
-        with ThreadPoolExecutor(
-            max_workers=1
-        ) as pool:  # hashing releases the GIL: overlap with DuckDB
-            scans = {e: pool.submit(files[e].sha256) for e in LOAD_ORDER if e in files}
+        # Files are read as text in the background (their own connection, into the in-memory database
+        # `scratch`, readable by this one) while this connection checks and loads the ones read before:
+        # reading and checking each leave a core idle part of the time. Hashing releases the GIL too.
+        con.execute("attach ':memory:' as scratch")
+        with _background() as reader, _background() as hasher:
+            reads = {
+                e: reader.submit(open_source, cursor, files[e], f"scratch.raw_{e}", settle_lines=False)
+                for e in LOAD_ORDER  # lines are settled for bad rows only (upsert.py)
+                if e in files
+            }
+            scans = {e: hasher.submit(files[e].sha256) for e in LOAD_ORDER if e in files}
             labels = {e: f.name for e, f in files.items()}  # reasons name the file a reference points to
             staged: dict[str, tuple[Source, Staging]] = {}
             for entity in scans:
                 if entity != LATE:
                     step(f"reading {files[entity].name}")
-                    staged[entity] = _stage(con, entity, files[entity], mp, key, labels)
+                    staged[entity] = _stage(con, entity, reads[entity].result(), mp, key, labels)
             hashes = {e: scan.result() for e, scan in scans.items()}
             if mp.sha256:
                 hashes["mapping"] = mp.sha256
@@ -180,7 +190,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
             if LATE in files:
                 step(f"reading, checking and loading {files[LATE].name}")
                 final_maps(con)
-                source, st = _stage(con, LATE, files[LATE], mp, key, labels)
+                source, st = _stage(con, LATE, reads[LATE].result(), mp, key, labels)
                 reports.append(
                     load_entity(
                         con, LATE, source, st, as_of, batch_id, not unchanged, key, labels, hashes[LATE]
@@ -226,10 +236,11 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         step("building the outcome marts")
         from pipelines.marts import build_marts
 
-        con.execute("set preserve_insertion_order = true")
+        con.execute("detach scratch")  # frees the raw text before the marts need memory
         build_marts(con)
         con.execute("checkpoint")
     finally:
+        cursor.close()
         con.close()
     return LoadReport(batch_id, db, as_of, gap_days, version, status, reports)
 
@@ -296,10 +307,20 @@ def _add_covariates(con: duckdb.DuckDBPyConnection, mp: Mapping) -> None:
                 con.execute(f'alter table {entity} add column "{col.name}" {SQL_TYPES[col.kind]}')
 
 
+@contextmanager
+def _background() -> Iterator[ThreadPoolExecutor]:
+    """One worker thread; on the way out, work not yet started is cancelled and running work awaited."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _stage(
-    con, entity: str, file: ExportFile, mp: Mapping, key: bytes, labels: dict[str, str]
+    con, entity: str, source: Source, mp: Mapping, key: bytes, labels: dict[str, str]
 ) -> tuple[Source, Staging]:
-    """Read, type and check one file into temp table stg_<entity>; build its id map for later files."""
+    """Type and check one file's text rows into temp table stg_<entity>; build its id map for later files."""
     table = f"stg_{entity}"
     maps = {ref: f"map_{ref}" for ref in REF_KEYS if ref in ENTITIES[entity].column_names}
     if entity == "sessions":
@@ -307,7 +328,6 @@ def _stage(
     for ref in (r for r in maps if r != entity.rstrip("s") + "_id"):
         ensure_map(con, ref)
     maps = {r: t for r, t in maps.items() if r != entity.rstrip("s") + "_id"}
-    source = open_source(con, file, f"raw_{entity}", settle_lines=False)  # upsert.py settles bad rows' lines
     st = stage_sql(entity, source, mp, table, maps, labels)
     con.execute(st.sql)
     if entity in PERSONS:

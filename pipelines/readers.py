@@ -121,7 +121,7 @@ def find_export(export_dir: Path) -> dict[str, ExportFile]:
 def open_source(
     con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, settle_lines: bool = True
 ) -> Source:
-    """One file's rows as text in the temp table `table` (Parquet: a relation over the file).
+    """One file's rows as text in the table `table` (see `_create`; Parquet: a relation over the file).
 
     With `settle_lines=False` a CSV is always read by DuckDB and the search for blank rows is left to the
     caller (`settle_lines`, needed only for rows that are quarantined): a clean file is then read once.
@@ -165,6 +165,13 @@ def settle_lines(con: duckdb.DuckDBPyConnection, source: Source, table: str, whe
         con.unregister("_lines")
 
 
+def _create(table: str) -> str:
+    """CREATE for a reader's table: a TEMP table, or a table of an attached in-memory database
+    (`scratch.raw_x`, which other connections of the same database can read: etl.py reads in the background).
+    """
+    return f"create or replace {'' if '.' in table else 'temp '}table {table}"
+
+
 def _sql_path(path: Path) -> str:
     return "'" + str(path.resolve()).replace("'", "''") + "'"
 
@@ -198,29 +205,27 @@ def read_fast_csv(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) 
     if file.path.stat().st_size == 0:
         return None
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers))) + "}"
-    previous = con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]
+    # With insertion order preserved (DuckDB's default; a global setting, so it is left on), a parallel read
+    # stores rows in file order, and a fresh table's rowid is the row's position in the file (cheaper than
+    # row_number(), which reads on one thread).
+    con.execute("set preserve_insertion_order = true")
     try:
-        # With insertion order preserved, a parallel read stores rows in file order, so a fresh table's
-        # rowid is the row's position in the file (cheaper than row_number(), which reads on one thread).
-        con.execute("set preserve_insertion_order = true")
         con.execute(
-            f"create or replace temp table {table} as select * from read_csv({_sql_path(file.path)}, "
+            f"{_create(table)} as select * from read_csv({_sql_path(file.path)}, "
             f"columns={columns}, header=true, delim=',', quote='\"', escape='\"', auto_detect=false, "
             f"strict_mode=true, max_line_size={MAX_LINE_BYTES})"
         )
     except duckdb.Error:  # its message quotes the offending line: never pass it on
         return None
-    finally:
-        con.execute(f"set preserve_insertion_order = {str(previous).lower()}")
     return Source(file, headers, f"(select rowid + 2 as _line, * from {table})", fast=True)
 
 
 def _register(con: duckdb.DuckDBPyConnection, table: str, lines: list[int], columns: list[list]) -> str:
     arrays = {"_line": pa.array(lines, pa.int64())}
     arrays.update({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
-    view = f"{table}_arrow"
+    view = f"{table.rpartition('.')[2]}_arrow"  # a registered view has no schema
     con.register(view, pa.table(arrays))
-    con.execute(f"create or replace temp table {table} as select * from {view}")
+    con.execute(f"{_create(table)} as select * from {view}")
     con.unregister(view)
     return table
 
