@@ -155,10 +155,9 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         # reading and checking each leave a core idle part of the time. Hashing releases the GIL too.
         con.execute("attach ':memory:' as scratch")
         with _background() as reader, _background() as hasher:
-            reads = {
+            reads = {  # in the order they are checked: LATE last; lines are settled for bad rows only (upsert.py)
                 e: reader.submit(open_source, cursor, files[e], f"scratch.raw_{e}", settle_lines=False)
-                for e in LOAD_ORDER  # lines are settled for bad rows only (upsert.py)
-                if e in files
+                for e in sorted(files, key=lambda e: (e == LATE, LOAD_ORDER.index(e)))
             }
             scans = {e: hasher.submit(files[e].sha256) for e in LOAD_ORDER if e in files}
             labels = {e: f.name for e, f in files.items()}  # reasons name the file a reference points to
