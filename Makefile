@@ -36,7 +36,7 @@ lint: $(STAMP)
 # Speed, run by hand (not in `make test`): each prints ratios against a baseline timed in the same run.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_synth.py
-	$(PY) benchmarks/bench_etl.py --participants 100000
+	$(PY) benchmarks/bench_etl.py
 	$(PY) benchmarks/bench_marts.py
 	$(PY) benchmarks/bench_analysis.py
 	$(PY) benchmarks/bench_evidence.py
