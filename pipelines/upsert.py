@@ -122,9 +122,9 @@ def load_entity(
         else ", ".join(f"s.{k}" for k in keys)
     )
     n_keys, n_distinct = con.execute(
-        f"select count(*), count(distinct ({packed})) from {table} s where _p is null"
+        f"select count(({packed})), count(distinct ({packed})) from {table} s where _p is null"
     ).fetchall()[0]
-    dups = n_keys > n_distinct
+    dups = n_keys > n_distinct  # keys still unresolved (NULL) are left out of both counts
     if dups:
         con.execute(
             f"""create or replace temp table dups_{entity} as select {", ".join(keys)}, min(_line) as first_line
