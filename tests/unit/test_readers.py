@@ -119,3 +119,26 @@ def test_line_numbers_follow_the_file_on_a_parallel_read_of_a_big_csv(tmp_path):
     assert src.fast
     mismatched = con.execute(f"select count(*) filter (where _line <> cast(c2 as bigint)), count(*) from {src.relation}")
     assert mismatched.fetchall() == [(0, n)]
+
+
+BLANK_ROW_CASES = {  # file bytes, records DuckDB reads, whether a blank row sits inside
+    "plain": (b"a,b\n1,2\n3,4\n", 2, False),
+    "blank trailing lines": (b"a,b\n1,2\n3,4\n\n \n", 2, False),
+    "blank row": (b"a,b\n1,2\n\n3,4\n", 2, True),
+    "crlf": (b"a,b\r\n1,2\r\n3,4\r\n", 2, False),
+    "crlf blank row": (b"a,b\r\n1,2\r\n\r\n3,4\r\n", 2, True),
+    "line break in a quoted value": (b'a,b\n1,"x\ny"\n3,4\n', 2, False),
+    "line break in a value and a blank row": (b'a,b\n1,"x\ny"\n\n3,4\n', 2, True),
+    "cr only": (b"a,b\r1,2\r3,4\r", 2, False),
+    "cr only blank row": (b"a,b\r1,2\r\r3,4\r", 2, True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BLANK_ROW_CASES))
+def test_blank_rows_are_found_with_and_without_the_record_count(tmp_path, case):
+    data, records, blank = BLANK_ROW_CASES[case]
+    path = tmp_path / "participants.csv"
+    path.write_bytes(data)
+    file = ExportFile("participants", path, "csv")
+    assert file.has_blank_rows() is blank  # the byte search
+    assert file.has_blank_rows(records) is blank  # the line-break count first
