@@ -43,11 +43,11 @@ from pipelines.contract import CONTRACT_VERSION, ENTITIES, LOAD_ORDER
 from pipelines.errors import UserError
 from pipelines.idmaps import PERSONS, assign_person_keys, ensure_map, final_maps
 from pipelines.mapping import Mapping, find_mapping, load_mapping
-from pipelines.pseudonym import key_id, load_key
+from pipelines.pseudonym import key_id, load_key, pseudonym_table
 from pipelines.readers import Source, find_export, open_source
 from pipelines.report import LoadReport
 from pipelines.upsert import LATE, load_entity
-from pipelines.validate import REF_KEYS, Staging, stage_sql
+from pipelines.validate import REF_KEYS, Staging, resolve_columns, stage_sql, text_value
 from pipelines.warehouse import WarehouseError, swap_in
 
 CORE_TABLES = (*LOAD_ORDER, "load_batches", "quarantine")
@@ -326,11 +326,17 @@ def _stage(
         maps.pop("session_id")
     for ref in (r for r in maps if r != entity.rstrip("s") + "_id"):
         ensure_map(con, ref)
-    maps = {r: t for r, t in maps.items() if r != entity.rstrip("s") + "_id"}
+    own = entity.rstrip("s") + "_id"
+    maps = {r: t for r, t in maps.items() if r != own}
+    if entity in PERSONS:  # pseudonyms of the trimmed ids, joined in staging like an id map
+        column = resolve_columns(entity, source, mp)[0][own]
+        ids = f"select {text_value(column)} from {source.relation}"
+        pseudonym_table(con, f"pid_{entity}", ids, PERSONS[entity], key)
+        maps[own] = f"pid_{entity}"
     st = stage_sql(entity, source, mp, table, maps, labels)
     con.execute(st.sql)
     if entity in PERSONS:
-        assign_person_keys(con, entity, key)
+        assign_person_keys(con, entity)
     return source, st
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from pipelines.pseudonym import pseudonym_table, pseudonymize_many
+from pipelines.pseudonym import pseudonymize_many
 
 PERSONS = {"participants": "participant", "mentors": "mentor"}  # entity → pseudonym kind
 
@@ -50,16 +50,11 @@ def final_maps(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def assign_person_keys(con: duckdb.DuckDBPyConnection, entity: str, key: bytes) -> None:
-    """Replace raw ids by keyed pseudonyms and give each person a stable integer key (reused if known)."""
+def assign_person_keys(con: duckdb.DuckDBPyConnection, entity: str) -> None:
+    """Give each person of a staged file (whose rows carry their pseudonym, see etl._stage) a stable integer
+    key: reused when the pseudonym is already in the warehouse, else the next free one, in file order."""
     kind = PERSONS[entity]
     table, pid, pkey = f"stg_{entity}", f"{kind}_pid", f"{kind}_key"
-    pseudonym_table(con, f"pid_{entity}", f"select _raw_{kind}_id from {table}", kind, key)
-    con.execute(
-        f"""create or replace temp table {table} as
-            select s.* exclude (_raw_{kind}_id), p.value as {pid}, s._raw_{kind}_id
-            from {table} s left join pid_{entity} p on p.raw_id = s._raw_{kind}_id"""
-    )
     con.execute(
         f"""create or replace temp table keys_{entity} as
             with ids as (select {pid} as pid, min(_line) as first_line from {table}

@@ -91,6 +91,14 @@ def resolve_columns(entity: str, source: Source, mapping: Mapping) -> tuple[dict
     return used, dropped
 
 
+def text_value(column: str) -> str:
+    """A text cell as validation sees it: outer spaces trimmed, blank = NULL.
+
+    Only values with a space in them are trimmed: most have none, and trim() costs a third of the pass.
+    """
+    return f"nullif(case when contains({column}, ' ') then trim({column}) else {column} end, '')"
+
+
 def _date_expr(s: str, fmt: str | None) -> str:
     if fmt:
         return f"cast(try_strptime({s}, {_q(fmt)}) as date)"
@@ -113,19 +121,16 @@ def stage_sql(
 
     Four steps in one statement: `src` trims the text, `typed` parses every value once (t_*) and looks up
     the id maps (k_*), `checked` finds the first failing check, and the final select names the columns.
-    `maps` names the temp tables (raw_id, key) for the references this entity may resolve now; `labels`
-    maps entity → file name for reasons that name another file.
+    `maps` names the temp tables (raw_id, key) for the references this entity may resolve now, and for a
+    person's own id the table (raw_id, value) of its pseudonyms; `labels` maps entity → file name for
+    reasons that name another file.
     """
     used, dropped = resolve_columns(entity, source, mapping)
     labels = labels or {}
     columns = list(mapping.columns_of(entity))
     formats = mapping.date_formats.get(entity, {})
     checks = Checks()
-    # trim only values with a space in them: most have none, and trim() costs a third of the pass
-    raw = [
-        f"nullif(case when contains({c}, ' ') then trim({c}) else {c} end, '') as s_{n}"
-        for n, c in sorted(used.items())
-    ]
+    raw = [f"{text_value(c)} as s_{n}" for n, c in sorted(used.items())]
     typed: list[str] = []  # t_* / k_* expressions over s_*, each computed once
     final: list[str] = []  # the staged columns
     conds: list[tuple[int, str, str | None]] = []  # (check index, condition, raw value kept)
@@ -139,7 +144,10 @@ def stage_sql(
             conds.append((checks.add(col.name, f"{col.name} is missing"), f"{v} is null", None))
         if col.kind == "id" or col.name in REF_KEYS and entity != "sessions":
             own = entity.rstrip("s") + "_id" == col.name  # participants.participant_id, mentors.mentor_id
-            if own:
+            if own:  # its pseudonym comes from `maps` (pseudonym.pseudonym_table), when given
+                if col.name in maps:
+                    typed.append(f"{maps[col.name]}.value as p_{col.name}")
+                    final.append(f"p_{col.name} as {entity.rstrip('s')}_pid")
                 final.append(f"{v} as _raw_{col.name}")
             elif col.name in used:
                 typed.append(f"{maps[col.name]}.key as k_{col.name}")
