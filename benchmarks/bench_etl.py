@@ -55,13 +55,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/etl"))
     parser.add_argument("--rounds", type=int, default=5, help="rounds of bare load + ETL, alternated")
+    parser.add_argument(
+        "--messy", action="store_true", help="also load a --messy export of the same size in each round"
+    )
     args = parser.parse_args()
 
     export = args.out / f"export-{args.participants}-{args.seed}"
-    if not (export / "truth.json").exists():
-        t = time.perf_counter()
-        generate(export, participants=args.participants, seed=args.seed)
-        print(f"generated {export} in {time.perf_counter() - t:.1f} s")
+    messy = args.out / f"export-{args.participants}-{args.seed}-messy"
+    for folder, is_messy in ((export, False), (messy, True))[: 1 + args.messy]:
+        if not (folder / "truth.json").exists():
+            t = time.perf_counter()
+            generate(folder, participants=args.participants, seed=args.seed, messy=is_messy)
+            print(f"generated {folder} in {time.perf_counter() - t:.1f} s")
     sizes = {p.name: p.stat().st_size for p in export.glob("*.csv")}
     print(
         f"export: {sum(sizes.values()) / 1e6:.0f} MB of CSV, attendance.csv {sizes['attendance.csv'] / 1e6:.0f} MB"
@@ -79,7 +84,7 @@ def main() -> None:
 
     marts.build_marts = timed_marts
     try:
-        bare, etl = [], []
+        bare, etl, messy_etl = [], [], []
         for round_ in range(args.rounds):  # alternate: both see the same machine load and a warm file cache
             w, c = time.perf_counter(), cpu()
             _, rows = bare_load(export, work / f"bare{round_}.duckdb")
@@ -88,6 +93,10 @@ def main() -> None:
             report = run_etl(export, work / f"wh{round_}.duckdb")
             etl.append((time.perf_counter() - w, cpu() - c, *mart_seconds[-1]))
             sizes_mb = {n: (work / f"{n}{round_}.duckdb").stat().st_size / 1e6 for n in ("wh", "bare")}
+            if args.messy:
+                w = time.perf_counter()
+                messy_report = run_etl(messy, work / f"messy{round_}.duckdb")
+                messy_etl.append(time.perf_counter() - w - mart_seconds[-1][0])
             for leftover in work.glob(f"*{round_}.duckdb*"):
                 leftover.unlink()
         loaded = sum(f.rows_loaded for f in report.files)
@@ -118,6 +127,13 @@ def main() -> None:
         print(
             f"(marts rebuild {min(e[2] for e in etl):.2f} s; warehouse {sizes_mb['wh']:.0f} MB, bare {sizes_mb['bare']:.0f} MB)"
         )
+        if args.messy:
+            quarantined = sum(f.rows_quarantined for f in messy_report.files)
+            slower = sorted(m / (e[0] - e[2]) for m, e in zip(messy_etl, etl, strict=True))
+            print(
+                f"messy export, same size: ETL without marts {min(messy_etl):.2f} s, {quarantined} rows "
+                f"quarantined; {statistics.median(slower):.2f}x the clean ETL (median of rounds)"
+            )
     finally:
         marts.build_marts = build
         shutil.rmtree(work, ignore_errors=True)
