@@ -37,6 +37,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_synth.py
 	$(PY) benchmarks/bench_etl.py
+	$(PY) benchmarks/bench_threads.py
 	$(PY) benchmarks/bench_marts.py
 	$(PY) benchmarks/bench_analysis.py
 	$(PY) benchmarks/bench_evidence.py

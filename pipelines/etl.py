@@ -140,9 +140,9 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
     try:
         # Kept on (DuckDB's default, a global setting): the readers number rows by their order in the table.
         con.execute("set preserve_insertion_order = true")
-        # DuckDB splits a hash aggregate into as many partitions as it has threads; with 2 (a 2-core machine)
-        # the duplicate count over attendance runs 2x slower than with 3, whose smaller tables stay in cache
-        # (benchmarks/bench_etl.py: 0.15 s -> 0.07 s at 100k participants). More threads than cores is harmless.
+        # DuckDB partitions a hash aggregate by its thread count; with 2 (a 2-core machine) the duplicate count
+        # over 4 M attendance keys takes 2.6x as long as with 3, whose partitions stay in cache
+        # (benchmarks/bench_threads.py). One thread more than cores costs nothing measurable elsewhere.
         if con.execute("select current_setting('threads')").fetchall()[0][0] < 3:
             con.execute("set threads = 3")
         con.execute(package_files("pipelines").joinpath("sql/warehouse.sql").read_text())
