@@ -394,3 +394,28 @@ def test_blank_rows_inside_a_file_do_not_shift_the_lines_of_quarantined_rows(tmp
         (lines.index(bad_date) + 1, "enrolled_on is not a date (expected YYYY-MM-DD)"),
     }
     assert set(fetch(db, "select line, reason from quarantine where entity = 'participants'")) == want
+
+
+def test_attendance_ids_matched_only_after_trim_and_case_fold_still_get_the_enrollment_check(tmp_path):
+    """' p003 ' is P003 (found by pseudonym, not by the exact id map): a session dated before P003's
+    enrollment (2025-01-15) is quarantined, one after it is loaded under P003's key."""
+    export = tmp_path / "export"
+    shutil.copytree(TINY, export)
+    with (export / "attendance.csv").open("a") as fh:
+        fh.write('S1," p003 ",attended\nS2,p003 ,attended\n')  # S1: 2025-01-10, S2: 2025-01-17
+    db = tmp_path / "wh.duckdb"
+    run_etl(export, db)
+    assert fetch(db, "select line, reason from quarantine") == [
+        (8, "the session is dated before the participant's enrollment")
+    ]
+    p003 = fetch(
+        db,
+        "select participant_key from participants where participant_pid = ?",
+        [pseudonymize("P003", "participant", load_key())],
+    )[0][0]
+    attended = fetch(
+        db,
+        "select s.session_id from attendance a join sessions s using (session_key) where a.participant_key = ?",
+        [p003],
+    )
+    assert sorted(attended) == [("S2",), ("S3",), ("S4",)]
