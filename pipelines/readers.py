@@ -9,9 +9,10 @@ spreadsheet.
 CSV has two paths. The fast one is DuckDB's `read_csv` (strict RFC 4180, UTF-8, BOM and CRLF accepted);
 it skips blank rows, so a file with blank rows inside either takes the exact path or, in the ETL, has the
 lines of its quarantined rows corrected afterwards (`settle_lines`). When DuckDB cannot parse a file,
-`read_text_csv` reads it with Python's csv module instead: slower, but it numbers every row exactly and turns each malformed row
-into an "unreadable" entry for the quarantine instead of failing the load. Source columns are exposed as
-c0, c1, … so that odd header texts never reach SQL; `headers` keeps the original names.
+`read_text_csv` reads it with Python's csv module instead: slower, but it numbers every row exactly and
+turns each malformed row into an "unreadable" entry for the quarantine instead of failing the load. Source
+columns are exposed as c0, c1, … so that odd header texts never reach SQL; `headers` keeps the original
+names.
 """
 
 from __future__ import annotations
