@@ -21,11 +21,12 @@ from pipelines.errors import UserError
 SQL_DIR = Path(__file__).parent / "sql" / "marts"
 SPEC = SQL_DIR / "marts.yml"
 
-# Fixed build order: retention first (relapse, competing and dose read it), participant_outcomes last.
+# Fixed build order: retention first (relapse, competing and dose read it), relapse_events before relapse
+# (which counts its rows), participant_outcomes last.
 MART_ORDER: tuple[str, ...] = (
     "retention",
-    "relapse",
     "relapse_events",
+    "relapse",
     "competing",
     "milestones",
     "dose_weekly",

@@ -11,22 +11,15 @@ spells as (
     from marts.retention
 ),
 
-events as (
-    -- lapses and relapses inside follow-up: after the enrollment day, up to last contact
-    select u.participant_key, u.event_on, u.kind
-    from main.substance_use as u
-    join spells as s using (participant_key)
-    where u.event_on > s.enrolled_on and u.event_on <= s.last_contact_on
-),
-
 event_summary as (
+    -- lapses and relapses inside follow-up (after the enrollment day, up to last contact): marts.relapse_events
     select
         participant_key,
         min(event_on) filter (where kind = 'relapse') as first_relapse_on,
         count(*) filter (where kind = 'relapse') as n_relapses,
         min(event_on) filter (where kind = 'lapse') as first_lapse_on,
         count(*) filter (where kind = 'lapse') as n_lapses
-    from events
+    from marts.relapse_events
     group by participant_key
 ),
 

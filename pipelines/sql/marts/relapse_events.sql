@@ -1,8 +1,9 @@
--- one row per lapse or relapse after the enrollment day and up to last contact (marts.relapse last_contact_on); recurrent events for count models
+-- one row per lapse or relapse after the enrollment day and up to last contact (marts.retention end_on); recurrent events for count models
+-- The follow-up window of substance use is defined here only: marts.relapse counts these rows.
 with
 
 follow_up as (
-    select participant_key, enrolled_on, last_contact_on from marts.relapse
+    select participant_key, enrolled_on, end_on as last_contact_on from marts.retention
 ),
 
 events as (
