@@ -9,7 +9,7 @@ PORT    ?= 8501
 N       ?= 3000
 SEED    ?= 7
 
-.PHONY: install demo data test lint bench clean
+.PHONY: install system demo data test lint bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,14 +19,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Debian's Chromium (browser tests, chart export) and poppler (PDF pages): installed when we are root with
+# apt, otherwise we stop at once with the one command to run, never deep inside a test.
+SYSTEM_PKGS := chromium fonts-liberation poppler-utils
+system:
+	@if command -v chromium >/dev/null && command -v pdftoppm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PKGS); \
+	else echo "Chromium and poppler are missing: run  sudo apt-get install -y $(SYSTEM_PKGS)  then make again."; exit 1; fi
+
 data: $(STAMP)
+	mkdir -p data
 	$(BIN)/peer-outcomes synth --participants $(N) --seed $(SEED) --out $(EXPORT)
 	$(BIN)/peer-outcomes etl $(EXPORT) --db $(DB)
 
-demo: data
+demo: system data
 	$(BIN)/peer-outcomes dashboard --db $(DB) --port $(PORT)
 
-test: $(STAMP)
+test: system $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from analysis.frames import AnalysisInputError, complete_cases
+from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases
 
 COLUMNS = ["group", "cause", "time", "cif", "lower_95", "upper_95"]
 

@@ -20,10 +20,10 @@ from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError
 from scipy.stats import norm
 
-from analysis.frames import AnalysisInputError, dropped_note, survival_frame
-from analysis.ph_check import COLUMNS as PH_COLUMNS
-from analysis.ph_check import ph_sentence, zph_test
-from analysis.robust import cluster_robust_variance
+from peer_outcomes.analysis.frames import AnalysisInputError, dropped_note, survival_frame
+from peer_outcomes.analysis.ph_check import COLUMNS as PH_COLUMNS
+from peer_outcomes.analysis.ph_check import ph_sentence, zph_test
+from peer_outcomes.analysis.robust import cluster_robust_variance
 
 # lifelines stops Newton–Raphson at a step norm of 1e-7, which leaves weakly identified terms (a level
 # with one person) ~1e-4 from the optimum R reaches; one more step costs little.

@@ -13,8 +13,8 @@ import pandas as pd
 from lifelines import CoxTimeVaryingFitter
 from lifelines.exceptions import ConvergenceError
 
-from analysis.cox import FIT_OPTIONS, CoxResult, build_design, tidy_summary
-from analysis.frames import AnalysisInputError, complete_cases, dropped_note
+from peer_outcomes.analysis.cox import FIT_OPTIONS, CoxResult, build_design, tidy_summary
+from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases, dropped_note
 
 
 def fit_time_varying_cox(

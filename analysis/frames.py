@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from pipelines.errors import UserError
+from peer_outcomes.pipelines.errors import UserError
 
 
 class AnalysisInputError(UserError):

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from analysis.frames import AnalysisInputError, dropped_note, survival_frame
+from peer_outcomes.analysis.frames import AnalysisInputError, dropped_note, survival_frame
 
 CURVE_COLUMNS = ["group", "time", "n_at_risk", "n_events", "n_censored", "survival", "lower_95", "upper_95"]
 TOL = float(np.sqrt(np.finfo(float).eps))  # R's quantile.survfit tolerance

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from analysis.frames import AnalysisInputError, survival_frame
+from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
 
 COLUMNS = ["test", "statistic", "df", "p", "n", "events"]
 

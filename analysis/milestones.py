@@ -15,8 +15,8 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import norm
 
-from analysis.cox import build_design
-from analysis.frames import AnalysisInputError, complete_cases, dropped_note
+from peer_outcomes.analysis.cox import build_design
+from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases, dropped_note
 
 COLUMNS = ["term", "label", "odds_ratio", "or_lower_95", "or_upper_95", "p", "coef", "se"]
 

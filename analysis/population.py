@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from analysis import queries
-from analysis.queries import Filters
-from pipelines.config import min_cell
+from peer_outcomes.analysis import queries
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.pipelines.config import min_cell
 
 Db = str | os.PathLike[str]
 P = TypeVar("P", bound=Any)  # analysis.published.Published (not imported: it imports this module)

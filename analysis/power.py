@@ -11,7 +11,7 @@ import math
 
 from scipy.stats import norm
 
-from analysis.frames import AnalysisInputError
+from peer_outcomes.analysis.frames import AnalysisInputError
 
 
 def _events(hr: float, alpha: float, power: float, allocation: float) -> float:

@@ -1,6 +1,6 @@
 """Published results: query the marts, fit the model, suppress, and return tidy frames + methods text.
 
-This is the only door from analysis to anything that leaves the program (dashboard, evidence pack, CSV
+This is the only door from peer_outcomes.analysis to anything that leaves the program (dashboard, evidence pack, CSV
 downloads): every frame a function here returns has already been through `analysis.suppress`. One
 function per published result; each returns a `Published` with the frames, one methods sentence, notes
 (e.g. groups left out for privacy) and a population line for chart titles.
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import population, queries, suppress
-from analysis.queries import Filters
-from pipelines.config import HEADLINE_DAYS, min_cell
+from peer_outcomes.analysis import population, queries, suppress
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.pipelines.config import HEADLINE_DAYS, min_cell
 
 Db = str | os.PathLike[str]
 GROUPINGS = {"site": "Site", "program_track": "Track", "main_format": "Main format", "cohort_quarter": "Cohort"}
@@ -74,7 +74,7 @@ def _as_int(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -> tuple[dict, list[str], str]:
     """KM curve, numbers at risk, rates at 30/90/180/365 days and medians, all suppressed."""
-    from analysis.km import fit_km
+    from peer_outcomes.analysis.km import fit_km
 
     notes: list[str] = []
     counts = suppress.counts_by_group(df, group, event)  # before small groups go: see counts_by_group
@@ -128,7 +128,7 @@ def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group:
 @population.guard
 def headline(db: Db, f: Filters) -> Published:
     """Overview tiles: enrolled, retained at 90 days, median retention, relapse-free at 180 days, matched."""
-    from analysis.km import fit_km
+    from peer_outcomes.analysis.km import fit_km
 
     df = _as_int(queries.outcomes(db, f), ["is_disengaged", "is_relapse"])
     if (none := _too_few(db, f, len(df), ["tiles"])) is not None:
@@ -179,7 +179,7 @@ def relapse_free(db: Db, f: Filters, by: str | None = None) -> Published:
 @population.guard
 def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     """Retention heatmap: KM share still engaged by enrollment month x months since enrollment."""
-    from analysis.km import fit_km
+    from peer_outcomes.analysis.km import fit_km
 
     df = _as_int(queries.outcomes(db, f), ["is_disengaged"])
     if (none := _too_few(db, f, len(df), ["cells"])) is not None:
@@ -199,7 +199,7 @@ def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
 @population.guard
 def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
     """Cumulative incidence of relapse, dropout and completion (Aalen–Johansen, exact ties)."""
-    from analysis.competing import cumulative_incidence
+    from peer_outcomes.analysis.competing import cumulative_incidence
 
     df = queries.competing(db, f)
     if (none := _too_few(db, f, len(df), ["cif", "events"])) is not None:
@@ -240,7 +240,7 @@ def _ph_sentence(ph: pd.DataFrame) -> str:
 @population.guard
 def relapse_cox(db: Db, f: Filters) -> Published:
     """Cox model of time to first relapse: a forest-plot frame of hazard ratios and the PH check."""
-    from analysis.cox import fit_cox
+    from peer_outcomes.analysis.cox import fit_cox
 
     df = _as_int(queries.outcomes(db, f), ["is_relapse"])
     if (none := _too_few(db, f, len(df), ["forest"])) is not None:
@@ -325,7 +325,7 @@ def engagement(db: Db, f: Filters) -> Published:
     elif dose["n_relapses"].sum() < min_cell():
         notes.append(f"Fewer than {min_cell()} relapses in this selection: no dose model is fitted.")
     else:
-        from analysis.dose import fit_time_varying_cox
+        from peer_outcomes.analysis.dose import fit_time_varying_cox
 
         long = queries.dose_weekly(db, f).sort_values(["participant_key", "week"])
         long["prev_week_sessions"] = long.groupby("participant_key")["n_attended"].shift(1).fillna(0)
@@ -339,7 +339,7 @@ def engagement(db: Db, f: Filters) -> Published:
 @population.guard
 def mentors(db: Db, f: Filters) -> Published:
     """Mentors and matching: caseloads, certification coverage, time to first match, rematches, features."""
-    from analysis.km import fit_km
+    from peer_outcomes.analysis.km import fit_km
 
     df = _as_int(queries.outcomes(db, f), ["is_disengaged", "is_relapse"])
     names = ["caseloads", "coverage", "time_to_match", "rematches", "by_feature"]

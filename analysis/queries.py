@@ -15,8 +15,8 @@ from datetime import date
 
 import pandas as pd
 
-from pipelines.config import min_cell
-from pipelines.warehouse import connect_readonly, query
+from peer_outcomes.pipelines.config import min_cell
+from peer_outcomes.pipelines.warehouse import connect_readonly, query
 
 Db = str | os.PathLike[str]
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from analysis.frames import AnalysisInputError, survival_frame
+from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
 
 COLUMNS = ["group", "tau", "rmst", "se", "lower_95", "upper_95"]
 

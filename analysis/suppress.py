@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from pipelines.config import min_cell
+from peer_outcomes.pipelines.config import min_cell
 
 ROUND_AT_RISK = 5
 

@@ -32,9 +32,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.cox import FIT_OPTIONS, fit_cox  # noqa: E402
-from analysis.km import fit_km, km_sql  # noqa: E402
-from pipelines.warehouse import connect_readonly  # noqa: E402
+from peer_outcomes.analysis.cox import FIT_OPTIONS, fit_cox  # noqa: E402
+from peer_outcomes.analysis.km import fit_km, km_sql  # noqa: E402
+from peer_outcomes.pipelines.warehouse import connect_readonly  # noqa: E402
 
 COVARIATES = ["age", "female", "employed", "prior_treatment", "unstable_housing", "mentor_certified",
               "same_gender", "sessions_per_week"]

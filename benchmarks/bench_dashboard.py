@@ -26,8 +26,8 @@ PAGES = ["overview", "retention", "relapse", "engagement", "mentors", "data_qual
 
 def build(participants: int, where: Path) -> Path:
     """A synthetic export loaded by the real ETL."""
-    from pipelines.etl import run_etl
-    from pipelines.synth import generate
+    from peer_outcomes.pipelines.etl import run_etl
+    from peer_outcomes.pipelines.synth import generate
 
     os.environ.setdefault("PEER_OUTCOMES_KEY", "ab" * 32)  # a throwaway key: never a developer's real one
     generate(where / "export", participants=participants, seed=7)

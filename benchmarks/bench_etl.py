@@ -26,9 +26,9 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines import marts  # noqa: E402
-from pipelines.etl import run_etl  # noqa: E402
-from pipelines.synth import generate  # noqa: E402
+from peer_outcomes.pipelines import marts  # noqa: E402
+from peer_outcomes.pipelines.etl import run_etl  # noqa: E402
+from peer_outcomes.pipelines.synth import generate  # noqa: E402
 
 
 def cpu() -> float:

@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.queries import Filters  # noqa: E402
-from dashboard.evidence import PNG_SCALE, WIDTH, build_pack, compute, image_server, items  # noqa: E402
+from peer_outcomes.analysis.queries import Filters  # noqa: E402
+from peer_outcomes.dashboard.evidence import PNG_SCALE, WIDTH, build_pack, compute, image_server, items  # noqa: E402
 
 
 def demo_warehouse(n: int, tmp: Path) -> Path:
-    from pipelines.etl import run_etl
-    from pipelines.synth import generate
+    from peer_outcomes.pipelines.etl import run_etl
+    from peer_outcomes.pipelines.synth import generate
 
     os.environ.setdefault("PEER_OUTCOMES_KEY_FILE", str(tmp / "bench.key"))
     generate(tmp / "export", participants=n, seed=7)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.marts import MART_ORDER, VISITS_SQL, build_marts, mart_sql
+from peer_outcomes.pipelines.marts import MART_ORDER, VISITS_SQL, build_marts, mart_sql
 
 WAREHOUSE_SQL = Path(__file__).resolve().parents[1] / "pipelines" / "sql" / "warehouse.sql"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 
-from pipelines.synth import FILES, generate
+from peer_outcomes.pipelines.synth import FILES, generate
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import widgets
-from pipelines.errors import UserError
+from peer_outcomes.dashboard import widgets
+from peer_outcomes.pipelines.errors import UserError
 
 HERE = Path(__file__).resolve().parent
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pipelines.errors import UserError
+from peer_outcomes.pipelines.errors import UserError
 
 app = typer.Typer(
     help="Outcomes analytics for peer-mentoring programs: load an export, analyse, serve the dashboard.",
@@ -37,7 +37,7 @@ def synth(
 
     Example: peer-outcomes synth --participants 3000 --seed 7 --out data/export
     """
-    from pipelines.synth import generate
+    from peer_outcomes.pipelines.synth import generate
 
     truth = generate(out, participants=participants, seed=seed, messy=messy)
     for name, rows in truth.get("rows_written", truth["rows"]).items():
@@ -61,8 +61,8 @@ def etl(
 
     from rich.table import Table
 
-    from pipelines.config import DEFAULT_DB
-    from pipelines.etl import run_etl
+    from peer_outcomes.pipelines.config import DEFAULT_DB
+    from peer_outcomes.pipelines.etl import run_etl
 
     try:
         cutoff = dt.date.fromisoformat(as_of) if as_of else None
@@ -90,8 +90,8 @@ def status(
     """
     from rich.table import Table
 
-    from pipelines.config import DEFAULT_DB
-    from pipelines.report import warehouse_status
+    from peer_outcomes.pipelines.config import DEFAULT_DB
+    from peer_outcomes.pipelines.report import warehouse_status
 
     st = warehouse_status(db or DEFAULT_DB)
     out = Console()
@@ -119,8 +119,8 @@ def extract(
 
     Example: peer-outcomes extract --out extract-2026 --db data/warehouse.duckdb
     """
-    from pipelines.config import DEFAULT_DB
-    from pipelines.extract import write_extract
+    from peer_outcomes.pipelines.config import DEFAULT_DB
+    from peer_outcomes.pipelines.extract import write_extract
 
     report = write_extract(db or DEFAULT_DB, out)
     for name, rows in report.rows.items():
@@ -141,7 +141,7 @@ def evidence(
 
     Example: peer-outcomes evidence --out evidence --from 2024-01-01 --sites A --sites B
     """
-    from dashboard.evidence import build_pack, parse_filters
+    from peer_outcomes.dashboard.evidence import build_pack, parse_filters
 
     filters = parse_filters(date_from, date_to, sites)
     manifest = build_pack(db, out, filters, progress=True, zip_path=out.with_suffix(".zip") if zip_file else None)
@@ -160,8 +160,8 @@ def dashboard(
     """
     import os
 
-    from pipelines.config import DEFAULT_DB
-    from pipelines.warehouse import connect_readonly
+    from peer_outcomes.pipelines.config import DEFAULT_DB
+    from peer_outcomes.pipelines.warehouse import connect_readonly
 
     path = (db or DEFAULT_DB).resolve()
     with connect_readonly(path):  # fails here, as one sentence, if the file is missing or not DuckDB

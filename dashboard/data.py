@@ -13,10 +13,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import published
-from analysis.published import Published
-from analysis.queries import Filters
-from pipelines import config, warehouse
+from peer_outcomes.analysis import published
+from peer_outcomes.analysis.published import Published
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.pipelines import config, warehouse
 
 MAX_ENTRIES = 256
 

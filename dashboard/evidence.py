@@ -28,14 +28,14 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import published, queries, suppress
-from analysis.published import Published
-from analysis.queries import Filters
-from dashboard import charts
-from dashboard.evidence_text import findings, headline_rows, limitations, methods
-from dashboard.report_pdf import Chart, Report, write_report
-from pipelines import config, warehouse
-from pipelines.errors import UserError
+from peer_outcomes.analysis import published, queries, suppress
+from peer_outcomes.analysis.published import Published
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.dashboard import charts
+from peer_outcomes.dashboard.evidence_text import findings, headline_rows, limitations, methods
+from peer_outcomes.dashboard.report_pdf import Chart, Report, write_report
+from peer_outcomes.pipelines import config, warehouse
+from peer_outcomes.pipelines.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 WIDTH = 1000  # px of the SVG; the PNG is rendered at scale 2 (2000 px wide, print quality at ~17 cm)

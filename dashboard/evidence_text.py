@@ -11,8 +11,8 @@ import math
 
 import pandas as pd
 
-from analysis.published import SUPPRESSION, Published
-from pipelines.marts import load_spec
+from peer_outcomes.analysis.published import SUPPRESSION, Published
+from peer_outcomes.pipelines.marts import load_spec
 
 NOT_SHOWN = "not shown"
 

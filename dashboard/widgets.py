@@ -7,19 +7,18 @@ from `analysis.published` already suppressed; `analysis.suppress.label` only spe
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis import suppress
-from analysis.population import snap
-from analysis.published import Published
-from analysis.queries import Filters
-from dashboard import charts, data
+import peer_outcomes
+from peer_outcomes.analysis import suppress
+from peer_outcomes.analysis.population import snap
+from peer_outcomes.analysis.published import Published
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.dashboard import charts, data
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 FILTER_KEYS = ("f_period", "f_sites", "f_tracks")
 
 
@@ -76,8 +75,8 @@ def intro(text: str, section: str, doc: str = "outcomes.md") -> None:
 
 def _doc_section(doc: str, section: str) -> str:
     """The text under the docs heading that names `section` (the docs stay the one source of definitions)."""
-    path = DOCS / doc
-    if not path.exists():
+    path = peer_outcomes.doc(doc)
+    if not path.is_file():
         return ""
     text = path.read_text(encoding="utf-8")
     m = re.search(rf"^(#+) [^\n]*{re.escape(section)}[^\n]*\n(.*?)(?=^\1 |\Z)", text, re.M | re.S | re.I)

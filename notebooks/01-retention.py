@@ -32,12 +32,12 @@ from pathlib import Path
 import plotly.express as px
 from IPython.display import display
 
-from analysis import queries
-from analysis.competing import cumulative_incidence
-from analysis.km import fit_km
-from analysis.logrank import logrank_test
-from analysis.queries import Filters
-from analysis.rmst import rmst
+from peer_outcomes.analysis import queries
+from peer_outcomes.analysis.competing import cumulative_incidence
+from peer_outcomes.analysis.km import fit_km
+from peer_outcomes.analysis.logrank import logrank_test
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.analysis.rmst import rmst
 
 DB = Path(os.environ.get("PEER_OUTCOMES_DB", "../data/warehouse.duckdb"))  # the one line to change
 

@@ -28,11 +28,11 @@ from pathlib import Path
 
 from IPython.display import display
 
-from analysis import queries
-from analysis.cox import fit_cox
-from analysis.km import fit_km
-from analysis.queries import Filters
-from pipelines.warehouse import query
+from peer_outcomes.analysis import queries
+from peer_outcomes.analysis.cox import fit_cox
+from peer_outcomes.analysis.km import fit_km
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.pipelines.warehouse import query
 
 DB = Path(os.environ.get("PEER_OUTCOMES_DB", "../data/warehouse.duckdb"))  # the one line to change
 

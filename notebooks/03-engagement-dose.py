@@ -30,9 +30,9 @@ from pathlib import Path
 import plotly.express as px
 from IPython.display import display
 
-from analysis import queries
-from analysis.dose import fit_time_varying_cox
-from analysis.queries import Filters
+from peer_outcomes.analysis import queries
+from peer_outcomes.analysis.dose import fit_time_varying_cox
+from peer_outcomes.analysis.queries import Filters
 
 DB = Path(os.environ.get("PEER_OUTCOMES_DB", "../data/warehouse.duckdb"))  # the one line to change
 

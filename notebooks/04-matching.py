@@ -30,11 +30,11 @@ from pathlib import Path
 
 from IPython.display import display
 
-from analysis import queries
-from analysis.cox import fit_cox
-from analysis.km import fit_km
-from analysis.logrank import logrank_test
-from analysis.queries import Filters
+from peer_outcomes.analysis import queries
+from peer_outcomes.analysis.cox import fit_cox
+from peer_outcomes.analysis.km import fit_km
+from peer_outcomes.analysis.logrank import logrank_test
+from peer_outcomes.analysis.queries import Filters
 
 DB = Path(os.environ.get("PEER_OUTCOMES_DB", "../data/warehouse.duckdb"))  # the one line to change
 

@@ -31,10 +31,10 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import display
 
-from analysis import queries
-from analysis.km import fit_km
-from analysis.power import events_needed, sample_size
-from analysis.queries import Filters
+from peer_outcomes.analysis import queries
+from peer_outcomes.analysis.km import fit_km
+from peer_outcomes.analysis.power import events_needed, sample_size
+from peer_outcomes.analysis.queries import Filters
 
 DB = Path(os.environ.get("PEER_OUTCOMES_DB", "../data/warehouse.duckdb"))  # the one line to change
 FOLLOW_UP_DAYS = 180  # planned follow-up of the proposed evaluation

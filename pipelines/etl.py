@@ -38,17 +38,17 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import GAP_DAYS
-from pipelines.contract import CONTRACT_VERSION, ENTITIES, LOAD_ORDER
-from pipelines.errors import UserError
-from pipelines.idmaps import PERSONS, assign_person_keys, ensure_map, final_maps
-from pipelines.mapping import Mapping, find_mapping, load_mapping
-from pipelines.pseudonym import key_id, load_key, pseudonym_table
-from pipelines.readers import Source, find_export, open_source
-from pipelines.report import LoadReport
-from pipelines.upsert import LATE, load_entity
-from pipelines.validate import REF_KEYS, Staging, resolve_columns, stage_sql, text_value
-from pipelines.warehouse import WarehouseError, swap_in
+from peer_outcomes.pipelines.config import GAP_DAYS
+from peer_outcomes.pipelines.contract import CONTRACT_VERSION, ENTITIES, LOAD_ORDER
+from peer_outcomes.pipelines.errors import UserError
+from peer_outcomes.pipelines.idmaps import PERSONS, assign_person_keys, ensure_map, final_maps
+from peer_outcomes.pipelines.mapping import Mapping, find_mapping, load_mapping
+from peer_outcomes.pipelines.pseudonym import key_id, load_key, pseudonym_table
+from peer_outcomes.pipelines.readers import Source, find_export, open_source
+from peer_outcomes.pipelines.report import LoadReport
+from peer_outcomes.pipelines.upsert import LATE, load_entity
+from peer_outcomes.pipelines.validate import REF_KEYS, Staging, resolve_columns, stage_sql, text_value
+from peer_outcomes.pipelines.warehouse import WarehouseError, swap_in
 
 CORE_TABLES = (*LOAD_ORDER, "load_batches", "quarantine")
 # LATE (attendance), the biggest file, has no dates of its own (so it cannot move the default cutoff): it is
@@ -145,7 +145,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         # (benchmarks/bench_threads.py). One thread more than cores costs nothing measurable elsewhere.
         if con.execute("select current_setting('threads')").fetchall()[0][0] < 3:
             con.execute("set threads = 3")
-        con.execute(package_files("pipelines").joinpath("sql/warehouse.sql").read_text())
+        con.execute(package_files(__package__).joinpath("sql/warehouse.sql").read_text())
         step("carrying over the current warehouse")
         old = _carry_over(con, db, key_id(key))
         _add_covariates(con, mp)
@@ -233,7 +233,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
             [as_of, gap_days, key_id(key), CONTRACT_VERSION, version, built_at],
         )
         step("building the outcome marts")
-        from pipelines.marts import build_marts
+        from peer_outcomes.pipelines.marts import build_marts
 
         con.execute("detach scratch")  # frees the raw text before the marts need memory
         build_marts(con)

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.contract import AGE_TOP_CODE, ENTITIES
-from pipelines.errors import UserError
-from pipelines.marts import load_spec
-from pipelines.warehouse import connect_readonly
+from peer_outcomes.pipelines.contract import AGE_TOP_CODE, ENTITIES
+from peer_outcomes.pipelines.errors import UserError
+from peer_outcomes.pipelines.marts import load_spec
+from peer_outcomes.pipelines.warehouse import connect_readonly
 
 DICTIONARY = "data_dictionary.csv"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from pipelines.pseudonym import pseudonymize_many
+from peer_outcomes.pipelines.pseudonym import pseudonymize_many
 
 PERSONS = {"participants": "participant", "mentors": "mentor"}  # entity → pseudonym kind
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from pipelines.contract import ENTITIES, IDENTIFIER_HINTS, Column
-from pipelines.errors import UserError
+from peer_outcomes.pipelines.contract import ENTITIES, IDENTIFIER_HINTS, Column
+from peer_outcomes.pipelines.errors import UserError
 
 SECTIONS = ("columns", "values", "date_formats", "covariates")
 COVARIATE_TYPES = ("enum", "int", "bool", "text", "date")

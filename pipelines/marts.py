@@ -9,16 +9,16 @@ join that four marts start from is made once per build, as the TEMP table `mart_
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 import duckdb
 import yaml
 
-from pipelines.contract import ENTITIES
-from pipelines.errors import UserError
+from peer_outcomes.pipelines.contract import ENTITIES
+from peer_outcomes.pipelines.errors import UserError
 
-SQL_DIR = Path(__file__).parent / "sql" / "marts"
+SQL_DIR = files(__package__) / "sql" / "marts"  # package data: the same text after any install
 SPEC = SQL_DIR / "marts.yml"
 
 # Fixed build order: retention first (relapse, competing and dose read it), relapse_events before relapse

@@ -23,8 +23,8 @@ from typing import Literal
 
 import duckdb
 
-from pipelines import config
-from pipelines.errors import UserError
+from peer_outcomes.pipelines import config
+from peer_outcomes.pipelines.errors import UserError
 
 IdKind = Literal["participant", "mentor"]
 KEY_BYTES = 32

@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from pipelines.validate import Checks
+from peer_outcomes.pipelines.validate import Checks
 
 
 def write_quarantine(

@@ -31,8 +31,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from pipelines.contract import ENTITIES
-from pipelines.errors import UserError
+from peer_outcomes.pipelines.contract import ENTITIES
+from peer_outcomes.pipelines.errors import UserError
 
 FORMATS = ("csv", "xlsx", "parquet")
 MAX_LINE_BYTES = 8 * 1024 * 1024

@@ -59,9 +59,9 @@ class WarehouseStatus:
 
 def warehouse_status(db: Path, last: int = 10) -> WarehouseStatus:
     """Read the status of a warehouse file (read-only, one short connection)."""
-    from pipelines.contract import LOAD_ORDER
-    from pipelines.quarantine import summary
-    from pipelines.warehouse import connect_readonly
+    from peer_outcomes.pipelines.contract import LOAD_ORDER
+    from peer_outcomes.pipelines.quarantine import summary
+    from peer_outcomes.pipelines.warehouse import connect_readonly
 
     with connect_readonly(db) as con:
         cols = ["as_of", "gap_days", "key_id", "contract_version", "data_version", "built_at"]

@@ -16,11 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from pipelines import synth_activity as act
-from pipelines import synth_people as ppl
-from pipelines import synth_tables as tbl
-from pipelines.contract import LOAD_ORDER
-from pipelines.errors import UserError
+from peer_outcomes.pipelines import synth_activity as act
+from peer_outcomes.pipelines import synth_people as ppl
+from peer_outcomes.pipelines import synth_tables as tbl
+from peer_outcomes.pipelines.contract import LOAD_ORDER
+from peer_outcomes.pipelines.errors import UserError
 
 GENERATOR_VERSION = 1
 FILES = LOAD_ORDER  # one file per contract entity
@@ -191,14 +191,14 @@ def generate(out_dir: Path, participants: int, seed: int, messy: bool = False) -
     }
     truth = _truth(seed, participants, messy, people, eng, x, tables)
     if messy:
-        from pipelines.synth_messy import plant_faults
+        from peer_outcomes.pipelines.synth_messy import plant_faults
 
         tables, faults = plant_faults(np.random.default_rng([seed, 1]), tables, people)
         truth.update(faults)
     for name in FILES:
         _write(tables[name], out_dir / f"{name}.csv")
     if messy:
-        from pipelines.synth_messy import bom_and_crlf
+        from peer_outcomes.pipelines.synth_messy import bom_and_crlf
 
         for name in truth["bom_crlf_files"]:
             bom_and_crlf(out_dir / name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.synth_people import AS_OF_DAY, SUBSTANCES, weekday
+from peer_outcomes.pipelines.synth_people import AS_OF_DAY, SUBSTANCES, weekday
 
 FORMATS = ("one_on_one", "group", "online", "workshop")
 ONE, GROUP, ONLINE, WORKSHOP = range(4)

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.synth_activity import (
+from peer_outcomes.pipelines.synth_activity import (
     EXIT_OTHER,
     FORMATS,
     ONE,
@@ -20,7 +20,7 @@ from pipelines.synth_activity import (
     OUT_EXIT,
     STATUSES,
 )
-from pipelines.synth_people import (
+from peer_outcomes.pipelines.synth_people import (
     END_REASON_REMATCH,
     GENDERS,
     HOUSING,

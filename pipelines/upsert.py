@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pipelines.contract import ENTITIES
-from pipelines.idmaps import PERSONS, resolve_misses
-from pipelines.quarantine import write_quarantine
-from pipelines.readers import Source, settle_lines
-from pipelines.report import FileReport
-from pipelines.validate import REF_KEYS, Staging
+from peer_outcomes.pipelines.contract import ENTITIES
+from peer_outcomes.pipelines.idmaps import PERSONS, resolve_misses
+from peer_outcomes.pipelines.quarantine import write_quarantine
+from peer_outcomes.pipelines.readers import Source, settle_lines
+from peer_outcomes.pipelines.report import FileReport
+from peer_outcomes.pipelines.validate import REF_KEYS, Staging
 
 LATE = "attendance"  # checked through its id maps (etl.py reads it last), not through joins
 

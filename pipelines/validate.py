@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipelines.contract import AGE_TOP_CODE, ENTITIES, Column
-from pipelines.errors import UserError
-from pipelines.mapping import Mapping, derived_sources
-from pipelines.readers import Source
+from peer_outcomes.pipelines.contract import AGE_TOP_CODE, ENTITIES, Column
+from peer_outcomes.pipelines.errors import UserError
+from peer_outcomes.pipelines.mapping import Mapping, derived_sources
+from peer_outcomes.pipelines.readers import Source
 
 MAX_TEXT = 100  # text columns are short codes; longer values are likely free-text notes
 MIN_DATE = "1900-01-01"

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.errors import UserError
+from peer_outcomes.pipelines.errors import UserError
 
 
 class WarehouseError(UserError):

@@ -27,7 +27,7 @@ def pseudonym_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def synth_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clean synthetic export of SMALL_N participants (CSV files + truth.json)."""
-    from pipelines.synth import generate
+    from peer_outcomes.pipelines.synth import generate
 
     out = tmp_path_factory.mktemp("export")
     generate(out, participants=SMALL_N, seed=SMALL_SEED)
@@ -37,7 +37,7 @@ def synth_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def synth_warehouse(synth_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The warehouse the real ETL builds from `synth_export` (read-only for tests)."""
-    from pipelines.etl import run_etl
+    from peer_outcomes.pipelines.etl import run_etl
 
     db = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
     run_etl(synth_export, db)

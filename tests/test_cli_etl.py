@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.etl import run_etl
+from peer_outcomes.pipelines.etl import run_etl
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = FIXTURES / "exports" / "tiny"

@@ -20,10 +20,10 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from analysis import published, suppress
-from analysis.queries import Filters
-from dashboard.evidence import PNG_SCALE, WIDTH, build_pack, pack_zip_bytes
-from pipelines.warehouse import query as warehouse
+from peer_outcomes.analysis import published, suppress
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.dashboard.evidence import PNG_SCALE, WIDTH, build_pack, pack_zip_bytes
+from peer_outcomes.pipelines.warehouse import query as warehouse
 
 CHARTS = ["retention_curve", "relapse_free_curve", "competing_risks", "relapse_cox", "milestones",
           "participants_served", "sessions_by_format"]  # fmt: skip

@@ -14,8 +14,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.extract import DICTIONARY, TABLES, write_extract
-from pipelines.warehouse import query as warehouse
+from peer_outcomes.pipelines.extract import DICTIONARY, TABLES, write_extract
+from peer_outcomes.pipelines.warehouse import query as warehouse
 
 # A year-month, a full date or a timestamp, or a quarter label: all finer than a year.
 FINER_THAN_YEAR = re.compile(r"\b(19|20)\d\d[-/](0[1-9]|1[0-2])\b|\b(19|20)\d\d-?Q[1-4]\b|\d\d:\d\d")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, data, widgets
+from peer_outcomes.dashboard import charts, data, widgets
 
 st.title("Data quality")
 widgets.intro(

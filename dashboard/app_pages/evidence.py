@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import data, evidence, widgets
+from peer_outcomes.dashboard import data, evidence, widgets
 
 st.title("Evidence pack")
 st.markdown(

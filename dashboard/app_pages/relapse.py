@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from analysis.published import GROUPINGS
-from dashboard import charts, data, widgets
+from peer_outcomes.analysis.published import GROUPINGS
+from peer_outcomes.dashboard import charts, data, widgets
 
 st.title("Relapse & milestones")
 widgets.intro(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dashboard import charts
+from peer_outcomes.dashboard import charts
 
 
 def _curve() -> pd.DataFrame:

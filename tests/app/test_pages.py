@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import published
-from analysis.queries import Filters
+from peer_outcomes.analysis import published
+from peer_outcomes.analysis.queries import Filters
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 PAGES = ["retention", "relapse", "engagement", "mentors", "data_quality"]
@@ -133,7 +133,7 @@ def test_the_small_site_is_not_offered_and_a_link_naming_it_is_ignored(synth_war
 
 def _smallest_site_period(db: Path) -> tuple[str, object, int]:
     """The offered site and single enrollment period with the fewest participants (counted in pandas)."""
-    from analysis.queries import outcomes
+    from peer_outcomes.analysis.queries import outcomes
 
     opts = published.filter_options(db)
     df = outcomes(db, Filters())

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.marts import build_marts
+from peer_outcomes.pipelines.marts import build_marts
 
 WAREHOUSE_SQL = Path(__file__).resolve().parents[2] / "pipelines" / "sql" / "warehouse.sql"
 DAY0 = date(2025, 1, 6)  # a Monday, so weeks in attendance_weekly start on d(0), d(7), ...

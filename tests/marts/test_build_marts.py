@@ -10,7 +10,14 @@ import duckdb
 import pytest
 from marts_world import World
 
-from pipelines.marts import MART_ORDER, SQL_DIR, MartCheckError, build_marts, check_marts, load_spec
+from peer_outcomes.pipelines.marts import (
+    MART_ORDER,
+    SQL_DIR,
+    MartCheckError,
+    build_marts,
+    check_marts,
+    load_spec,
+)
 
 
 def test_every_mart_in_the_spec_has_one_sql_file_stating_its_definition() -> None:

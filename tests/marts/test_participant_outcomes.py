@@ -97,7 +97,7 @@ def test_declared_covariates_ride_along_and_pseudonyms_do_not(world: World) -> N
     con = world.build(as_of=20)
     con.execute("alter table participants add column housing_score integer")
     con.execute("update participants set housing_score = 3")
-    from pipelines.marts import build_marts
+    from peer_outcomes.pipelines.marts import build_marts
 
     build_marts(con)
     cols = [r[0] for r in con.execute("describe marts.participant_outcomes").fetchall()]

@@ -10,8 +10,8 @@ import statsmodels.api as sm
 from lifelines.datasets import load_lung, load_rossi
 from statsmodels.duration.survfunc import CumIncidenceRight
 
-from analysis.competing import cif_one, cumulative_incidence
-from analysis.milestones import fit_milestone_model
+from peer_outcomes.analysis.competing import cif_one, cumulative_incidence
+from peer_outcomes.analysis.milestones import fit_milestone_model
 
 CAUSES = {1: "relapse", 2: "dropout", 3: "completion"}
 

@@ -9,8 +9,8 @@ import pytest
 from lifelines.datasets import load_lung, load_rossi, load_stanford_heart_transplants
 from statsmodels.duration.hazard_regression import PHReg
 
-from analysis.cox import fit_cox
-from analysis.dose import fit_time_varying_cox
+from peer_outcomes.analysis.cox import fit_cox
+from peer_outcomes.analysis.dose import fit_time_varying_cox
 
 ROSSI = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
 

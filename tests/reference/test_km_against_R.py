@@ -9,7 +9,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.datasets import load_rossi, load_waltons
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from analysis.km import fit_km
+from peer_outcomes.analysis.km import fit_km
 
 CURVE = ["n_at_risk", "n_events", "n_censored", "survival", "lower_95", "upper_95"]
 

@@ -7,8 +7,8 @@ import pytest
 from lifelines.datasets import load_lung, load_rossi, load_waltons
 from statsmodels.duration.survfunc import survdiff
 
-from analysis.logrank import logrank_test
-from analysis.rmst import rmst
+from peer_outcomes.analysis.logrank import logrank_test
+from peer_outcomes.analysis.rmst import rmst
 
 
 def test_two_group_logrank_matches_r_survdiff_and_statsmodels(golden, compare):

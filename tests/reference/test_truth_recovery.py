@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.cox import fit_cox
-from analysis.dose import fit_time_varying_cox
-from pipelines.warehouse import query
+from peer_outcomes.analysis.cox import fit_cox
+from peer_outcomes.analysis.dose import fit_time_varying_cox
+from peer_outcomes.pipelines.warehouse import query
 
 N, SEED = 20_000, 1
 MENTOR = ["mentor_certified", "same_substance", "same_gender"]
@@ -29,8 +29,8 @@ MENTOR = ["mentor_certified", "same_substance", "same_gender"]
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    from pipelines.etl import run_etl
-    from pipelines.synth import generate
+    from peer_outcomes.pipelines.etl import run_etl
+    from peer_outcomes.pipelines.synth import generate
 
     root = tmp_path_factory.mktemp("truth")
     truth = generate(root / "export", participants=N, seed=SEED)

@@ -10,10 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.contract import LOAD_ORDER
-from pipelines.errors import UserError
-from pipelines.etl import run_etl
-from pipelines.pseudonym import load_key, pseudonymize
+from peer_outcomes.pipelines.contract import LOAD_ORDER
+from peer_outcomes.pipelines.errors import UserError
+from peer_outcomes.pipelines.etl import run_etl
+from peer_outcomes.pipelines.pseudonym import load_key, pseudonymize
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 TINY = FIXTURES / "exports" / "tiny"
@@ -274,7 +274,7 @@ def test_messy_synthetic_export_quarantines_every_planted_fault_at_its_line(tmp_
     """
     import json
 
-    from pipelines.synth import generate
+    from peer_outcomes.pipelines.synth import generate
 
     export = tmp_path / "export"
     generate(export, participants=participants, seed=5, messy=True)

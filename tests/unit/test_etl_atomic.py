@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.etl import run_etl
+from peer_outcomes.pipelines.etl import run_etl
 
 ROOT = Path(__file__).parents[2]
 TINY = Path(__file__).parents[1] / "fixtures" / "exports" / "tiny"
@@ -26,7 +26,7 @@ def sha(path: Path) -> str:
 @pytest.fixture(scope="module")
 def big_export(tmp_path_factory) -> Path:
     """A synthetic export big enough that the load takes a few seconds (time to kill it midway)."""
-    from pipelines.synth import generate
+    from peer_outcomes.pipelines.synth import generate
 
     out = tmp_path_factory.mktemp("big")
     generate(out, participants=20_000, seed=2)
@@ -37,7 +37,7 @@ def test_sigkill_mid_load_leaves_the_live_file_byte_identical(tmp_path, big_expo
     db = tmp_path / "wh.duckdb"
     run_etl(TINY, db)
     before = sha(db)
-    script = "import sys; from pathlib import Path; from pipelines.etl import run_etl; run_etl(Path(sys.argv[1]), Path(sys.argv[2]))"
+    script = "import sys; from pathlib import Path; from peer_outcomes.pipelines.etl import run_etl; run_etl(Path(sys.argv[1]), Path(sys.argv[2]))"
     proc = subprocess.Popen(
         [sys.executable, "-c", script, str(big_export), str(db)], cwd=ROOT, env=os.environ.copy()
     )
@@ -88,7 +88,7 @@ def test_a_reader_holding_the_file_does_not_block_a_load_and_keeps_its_snapshot(
 def test_a_second_load_while_one_runs_is_refused_with_one_sentence(tmp_path):
     import fcntl
 
-    from pipelines.errors import UserError
+    from peer_outcomes.pipelines.errors import UserError
 
     db = tmp_path / "wh.duckdb"
     with (tmp_path / "wh.duckdb.lock").open("a") as held:  # what a running load holds

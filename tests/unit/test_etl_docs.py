@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.contract import ENTITIES, LOAD_ORDER
-from pipelines.validate import MAX_TEXT
+from peer_outcomes.pipelines.contract import ENTITIES, LOAD_ORDER
+from peer_outcomes.pipelines.validate import MAX_TEXT
 
 DOC = (Path(__file__).parents[2] / "docs" / "data-contract.md").read_text()
 

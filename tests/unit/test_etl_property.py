@@ -8,8 +8,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pipelines.errors import UserError
-from pipelines.etl import run_etl
+from peer_outcomes.pipelines.errors import UserError
+from peer_outcomes.pipelines.etl import run_etl
 
 HEADER = "participant_id,site,enrolled_on,age_at_enrollment,gender"
 cell = st.one_of(

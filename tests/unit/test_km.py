@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.frames import AnalysisInputError
-from analysis.km import fit_km, km_sql
+from peer_outcomes.analysis.frames import AnalysisInputError
+from peer_outcomes.analysis.km import fit_km, km_sql
 
 COLS = ["survival", "lower_95", "upper_95"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.mapping import MappingError, load_mapping, parse_mapping
+from peer_outcomes.pipelines.mapping import MappingError, load_mapping, parse_mapping
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

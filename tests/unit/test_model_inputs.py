@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.competing import cumulative_incidence
-from analysis.cox import build_design, fit_cox
-from analysis.frames import AnalysisInputError
-from analysis.logrank import logrank_test
-from analysis.milestones import fit_milestone_model
-from analysis.rmst import rmst
+from peer_outcomes.analysis.competing import cumulative_incidence
+from peer_outcomes.analysis.cox import build_design, fit_cox
+from peer_outcomes.analysis.frames import AnalysisInputError
+from peer_outcomes.analysis.logrank import logrank_test
+from peer_outcomes.analysis.milestones import fit_milestone_model
+from peer_outcomes.analysis.rmst import rmst
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.frames import AnalysisInputError
-from analysis.power import events_needed, sample_size
+from peer_outcomes.analysis.frames import AnalysisInputError
+from peer_outcomes.analysis.power import events_needed, sample_size
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import pseudonym
-from pipelines.errors import UserError
+from peer_outcomes.pipelines import pseudonym
+from peer_outcomes.pipelines.errors import UserError
 
 KEY = bytes(range(32))
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from analysis import population, published
-from analysis.queries import Filters, outcomes
+from peer_outcomes.analysis import population, published
+from peer_outcomes.analysis.queries import Filters, outcomes
 
 
 @pytest.fixture(scope="module")
@@ -236,8 +236,8 @@ def test_population_line_counts_everyone_before_small_groups_are_left_out(db, fu
 
 @pytest.fixture(scope="module")
 def messy_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipelines.etl import run_etl
-    from pipelines.synth import generate
+    from peer_outcomes.pipelines.etl import run_etl
+    from peer_outcomes.pipelines.synth import generate
 
     out = tmp_path_factory.mktemp("messy")
     generate(out / "export", participants=600, seed=5, messy=True)

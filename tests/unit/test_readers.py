@@ -9,8 +9,8 @@ import duckdb
 import openpyxl
 import pytest
 
-from pipelines.errors import UserError
-from pipelines.readers import ExportFile, find_export, open_source
+from peer_outcomes.pipelines.errors import UserError
+from peer_outcomes.pipelines.readers import ExportFile, find_export, open_source
 
 MESSY_CSV = (
     b"\xef\xbb\xbfparticipant_id,site,enrolled_on,notes\r\n"

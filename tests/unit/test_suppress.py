@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import suppress
+from peer_outcomes.analysis import suppress
 
 
 def test_count_of_10_is_suppressed_and_11_is_shown():

@@ -18,10 +18,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.contract import ENTITIES
-from pipelines.synth import FILES, SynthError, generate
-from pipelines.synth_messy import IDENTIFIER_COLUMNS
-from pipelines.synth_people import AS_OF
+from peer_outcomes.pipelines.contract import ENTITIES
+from peer_outcomes.pipelines.synth import FILES, SynthError, generate
+from peer_outcomes.pipelines.synth_messy import IDENTIFIER_COLUMNS
+from peer_outcomes.pipelines.synth_people import AS_OF
 
 
 def _one(export: Path, sql: str) -> object:
@@ -274,7 +274,7 @@ def test_bad_participant_count_ends_in_one_sentence_and_exit_1(tmp_path: Path):
     with pytest.raises(SynthError, match=r"^--messy needs at least 50 participants to plant its faults\.$"):
         generate(tmp_path, participants=49, seed=1, messy=True)
     run = subprocess.run(
-        [sys.executable, "-c", "from dashboard.cli import main; main()", "synth", "--participants", "-5",
+        [sys.executable, "-c", "from peer_outcomes.dashboard.cli import main; main()", "synth", "--participants", "-5",
          "--out", str(tmp_path / "x")],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -284,7 +284,7 @@ def test_bad_participant_count_ends_in_one_sentence_and_exit_1(tmp_path: Path):
 
 def test_cli_writes_the_export_and_reports_rows(tmp_path: Path):
     run = subprocess.run(
-        [sys.executable, "-c", "from dashboard.cli import main; main()", "synth", "--participants", "120",
+        [sys.executable, "-c", "from peer_outcomes.dashboard.cli import main; main()", "synth", "--participants", "120",
          "--seed", "9", "--out", str(tmp_path)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
@@ -298,7 +298,7 @@ def test_marts_recover_the_true_hazard_ratios_within_their_95_percent_intervals(
     """lifelines Cox fits on the ETL-built marts cover every true HR in truth.json."""
     from lifelines import CoxPHFitter, CoxTimeVaryingFitter
 
-    from pipelines.warehouse import connect_readonly
+    from peer_outcomes.pipelines.warehouse import connect_readonly
 
     hr = {e["name"]: e["hr"] for e in json.loads((synth_export / "truth.json").read_text())["effects"]}
     with connect_readonly(synth_warehouse) as con:
@@ -360,9 +360,9 @@ def test_generator_effects_are_defined_on_exactly_what_the_marts_expose(
     import numpy as np
     import pandas as pd
 
-    from pipelines.pseudonym import load_key, pseudonymize_many
-    from pipelines.synth import simulate
-    from pipelines.warehouse import connect_readonly
+    from peer_outcomes.pipelines.pseudonym import load_key, pseudonymize_many
+    from peer_outcomes.pipelines.synth import simulate
+    from peer_outcomes.pipelines.warehouse import connect_readonly
 
     truth = json.loads((synth_export / "truth.json").read_text())
     sim = simulate(np.random.default_rng(truth["seed"]), truth["participants"])
