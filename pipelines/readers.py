@@ -243,20 +243,50 @@ def _register(con: duckdb.DuckDBPyConnection, table: str, lines: list[int], colu
 
 
 def _csv_rows(file: ExportFile) -> Iterator[tuple[int, list[str]]]:
-    """(line, values) of every non-blank data row, read by Python's csv module."""
+    """(line, values) of every non-blank data row, read by Python's csv module.
+
+    A quote left open swallows every later line into one value, and a file cut off mid-row ends short: both
+    make the rest of the file unreadable, so they stop the load (`_refuse_cut_off`) instead of counting
+    what they swallowed as one bad row.
+    """
     try:
         text = file.path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ExportError(f'{file.name} is not UTF-8 text; save it as "CSV UTF-8" and try again.') from None
     csv.field_size_limit(sys.maxsize)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    buf = io.StringIO(text, newline="")
+    reader = csv.reader(buf)
     try:
-        next(reader)
-        for line, row in enumerate(reader, start=2):
+        header = next(reader, [])
+        line, start, last = 2, buf.tell(), None
+        for row in reader:
             if row and (len(row) > 1 or row[0].strip()):  # a blank row counts for line numbers only
                 yield line, row
+                last = (line, start, row)
+            line, start = line + 1, buf.tell()
     except csv.Error:
         raise ExportError(f"{file.name} could not be read as CSV near row {reader.line_num}.") from None
+    if last is not None:
+        _refuse_cut_off(file, text, len(header), *last)
+
+
+def _refuse_cut_off(file: ExportFile, text: str, width: int, line: int, start: int, row: list[str]) -> None:
+    """Stop with one sentence when the last record runs to the end of the file inside a quote, or is cut
+    short without a line break: the records it swallowed or lost could not be counted."""
+    tail = text[start:]
+    if '"' in tail:
+        try:
+            next(csv.reader(io.StringIO(tail, newline=""), strict=True), None)
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise ExportError(
+                    f"{file.name} has a quote opened on line {line} that is never closed, so the rest of the "
+                    "file cannot be read; fix that line and export the file again."
+                ) from None
+    if len(row) < width and not text.endswith(("\n", "\r")):
+        raise ExportError(
+            f"{file.name} ends in the middle of line {line}, so the file looks cut off; export it again."
+        )
 
 
 def read_text_csv(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) -> Source:
