@@ -53,6 +53,7 @@ from peer_outcomes.pipelines.warehouse import WarehouseError, swap_in
 CORE_TABLES = (*LOAD_ORDER, "load_batches", "quarantine")
 # LATE (attendance), the biggest file, has no dates of its own (so it cannot move the default cutoff): it is
 # read last, after the tables it refers to are loaded, so its checks need no join beyond the id maps.
+MAX_GAP_DAYS = 3650  # ten years without a session: beyond any program's follow-up, and within every date type
 SQL_TYPES = {"enum": "varchar", "text": "varchar", "int": "bigint", "bool": "boolean", "date": "date"}
 
 
@@ -64,14 +65,24 @@ def run_etl(
     gap_days: int = GAP_DAYS,
     progress: bool = False,
 ) -> LoadReport:
-    """Load an export folder into the warehouse `db` (created if missing) and return the load report."""
-    export_dir, db = Path(export_dir), Path(db)
+    """Load an export folder into the warehouse `db` (created if missing) and return the load report.
+
+    `db` is resolved to its real path first: the lock, the new file and the swap all concern the real file,
+    so a symlink keeps pointing at the (new) warehouse and two paths to one file share one lock.
+    """
+    export_dir, given = Path(export_dir), Path(db)
+    db = real_path(given)
     files = find_export(export_dir)
     mp = load_mapping(find_mapping(export_dir, Path(mapping) if mapping else None))
-    if gap_days < 1:
-        raise UserError("--gap-days must be a whole number of days, 1 or more.")
+    if not 1 <= gap_days <= MAX_GAP_DAYS:
+        raise UserError(f"--gap-days must be a whole number of days from 1 to {MAX_GAP_DAYS:,}.")
     key = load_key()
-    db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(f"The folder for the warehouse {given} cannot be created ({exc.strerror}).") from None
+    if db.is_dir():
+        raise WarehouseError(f"The warehouse path {given} is a folder; give a file path such as {given}/warehouse.duckdb.")
     with _load_lock(db), _steps(progress) as step:
         for stale in db.parent.glob(f"{db.name}.building-*"):
             _remove(stale)  # left by a killed load (nobody else builds while we hold the lock)
@@ -84,6 +95,7 @@ def run_etl(
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal"), tmp.with_name(tmp.name + ".tmp")):
                 _remove(leftover)
             raise
+    report.db = given
     return report
 
 
@@ -97,8 +109,14 @@ def _remove(path: Path) -> None:
 
 @contextmanager
 def _load_lock(db: Path) -> Iterator[None]:
+    """One load at a time per warehouse file: an exclusive lock on `<real file>.lock`."""
+    db = real_path(db)
     lock = db.with_name(db.name + ".lock")
-    with lock.open("a") as fh:
+    try:
+        fh = lock.open("a")
+    except OSError as exc:
+        raise WarehouseError(f"Cannot write next to the warehouse {db} ({exc.strerror}).") from None
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -242,6 +260,14 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         cursor.close()
         con.close()
     return LoadReport(batch_id, db, as_of, gap_days, version, status, reports)
+
+
+def real_path(db: Path) -> Path:
+    """The warehouse file that `db` names, symlinks followed (it need not exist yet)."""
+    try:
+        return db.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        raise WarehouseError(f"The warehouse path {db} is a loop of symbolic links.") from None
 
 
 def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, current_key_id: str) -> dict | None:

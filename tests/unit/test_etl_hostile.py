@@ -107,3 +107,33 @@ def test_every_record_after_a_recoverable_fault_is_still_read(tmp_path):
     assert sorted(r[0] for r in fetch(db, "select site from participants")) == sorted(
         ["north"] * 36 + ['nor"th', 'northx']  # as spreadsheets read them
     )
+
+
+def test_a_symlinked_warehouse_stays_a_symlink_to_the_new_data(tmp_path, live):
+    link = tmp_path / "current.duckdb"
+    link.symlink_to(live.name)
+    run_etl(export_with(tmp_path, participants(40)), link)
+    assert link.is_symlink() and link.readlink() == Path(live.name)
+    tiny_mentors = len((TINY / "mentors.csv").read_text().splitlines()) - 1
+    assert fetch(live, "select count(*) from participants") == [(40,)]  # P001-P005 replaced, 35 more
+    assert fetch(live, "select count(*) from mentors") == [(tiny_mentors,)]  # carried over from the old file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current.duckdb", "export", "live.duckdb", "live.duckdb.lock"]
+
+
+def test_two_paths_to_one_warehouse_share_one_lock(tmp_path, live):
+    from peer_outcomes.pipelines.etl import _load_lock
+
+    link = tmp_path / "other-name.duckdb"
+    link.symlink_to(live)
+    before = sha(live)
+    with _load_lock(link), pytest.raises(UserError) as err:
+        run_etl(TINY, live)
+    assert str(err.value) == f"Another load into {live} is running; wait for it to finish."
+    assert sha(live) == before
+
+
+def test_a_warehouse_path_that_is_a_loop_of_symlinks_is_one_sentence(tmp_path):
+    loop = tmp_path / "loop.duckdb"
+    loop.symlink_to(loop)
+    with pytest.raises(UserError, match=rf"^The warehouse path {loop} is a loop of symbolic links\.$"):
+        run_etl(TINY, loop)
