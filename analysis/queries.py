@@ -12,8 +12,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from importlib.resources import files
 
 import pandas as pd
+import yaml
 
 from peer_outcomes.pipelines.config import min_cell
 from peer_outcomes.pipelines.warehouse import connect_readonly, query
@@ -115,6 +117,16 @@ class Filters:
 def _marts(db: Db, relation: str, f: Filters, columns: str = "*", date_col: str = "enrolled_on") -> pd.DataFrame:
     where, params = f.where(date_col)
     return query(db, f"select {columns} from {relation} where {where}", params)
+
+
+def mart_definitions() -> dict[str, str]:
+    """Each mart's one-line definition, from the mart spec (pipelines/sql/marts/marts.yml), by short name.
+
+    Read as package data, not through `pipelines.marts`: the spec is the one place a definition is written,
+    and the analysis layer may not import the pipeline's builders (docs/architecture.md).
+    """
+    spec = yaml.safe_load((files("peer_outcomes.pipelines") / "sql" / "marts" / "marts.yml").read_text(encoding="utf-8"))
+    return {m["name"].removeprefix("marts."): " ".join(str(m.get("description", "")).split()) for m in spec["marts"]}
 
 
 def settings(db: Db) -> dict:

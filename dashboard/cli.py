@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from peer_outcomes.pipelines import config
 from peer_outcomes.pipelines.errors import UserError
 
 app = typer.Typer(
@@ -23,7 +24,18 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 
-# --- subcommands are added below, one block each ---------------------------------------------
+
+def _warehouse(path: Path | None) -> Path:
+    """The warehouse a command uses: `--db`, else `$PEER_OUTCOMES_DB`, else data/warehouse.duckdb."""
+    return path or config.DEFAULT_DB
+
+
+# Options several commands share, declared once.
+Db = Annotated[
+    Path,
+    typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB, else data/warehouse.duckdb).",
+                 callback=_warehouse, show_default=False),
+]  # fmt: skip
 
 
 @app.command()
@@ -48,10 +60,10 @@ def synth(
 @app.command()
 def etl(
     export_dir: Annotated[Path, typer.Argument(help="Folder holding participants.csv (.xlsx, .parquet) and the rest.")],
-    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB).")] = None,
+    db: Db = None,
     mapping: Annotated[Path | None, typer.Option("--mapping", help="mapping.yaml (default: the one in EXPORT_DIR).")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Data cutoff YYYY-MM-DD (default: latest date in the export).")] = None,
-    gap_days: Annotated[int, typer.Option("--gap-days", help="Days without an attended session that mean disengaged.")] = 30,
+    gap_days: Annotated[int, typer.Option("--gap-days", help="Days without an attended session that mean disengaged.")] = config.GAP_DAYS,
 ) -> None:
     """Load an export into the warehouse: validate, pseudonymize, quarantine bad rows, rebuild the marts.
 
@@ -61,14 +73,13 @@ def etl(
 
     from rich.table import Table
 
-    from peer_outcomes.pipelines.config import DEFAULT_DB
     from peer_outcomes.pipelines.etl import run_etl
 
     try:
         cutoff = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError:
         raise UserError(f"--as-of must be a date like 2025-06-30, not '{as_of}'.") from None
-    report = run_etl(export_dir, db or DEFAULT_DB, mapping=mapping, as_of=cutoff, gap_days=gap_days, progress=True)
+    report = run_etl(export_dir, db, mapping=mapping, as_of=cutoff, gap_days=gap_days, progress=True)
     table = Table("file", "read", "loaded", "quarantined", "dropped columns", title=f"Load {report.batch_id}")
     for name, read, loaded, quarantined, dropped in report.rows():
         table.add_row(name, f"{read:,}", f"{loaded:,}", f"{quarantined:,}", dropped)
@@ -82,7 +93,7 @@ def etl(
 
 @app.command()
 def status(
-    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB).")] = None,
+    db: Db = None,
 ) -> None:
     """Show the warehouse: settings, recent loads, row counts and quarantined rows by reason.
 
@@ -90,10 +101,9 @@ def status(
     """
     from rich.table import Table
 
-    from peer_outcomes.pipelines.config import DEFAULT_DB
     from peer_outcomes.pipelines.report import warehouse_status
 
-    st = warehouse_status(db or DEFAULT_DB)
+    st = warehouse_status(db)
     out = Console()
     out.print(", ".join(f"{k}: {v}" for k, v in st.settings.items()) or "No settings: the warehouse was never loaded.")
     batches = Table("batch", "started", "status", "files", "read", "loaded", "quarantined", title="Loads")
@@ -113,16 +123,15 @@ def status(
 @app.command()
 def extract(
     out: Annotated[Path, typer.Option("--out", help="New or empty folder for the extract.")],
-    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB).")] = None,
+    db: Db = None,
 ) -> None:
     """Write a de-identified research extract: random ids, days since enrollment, years only.
 
     Example: peer-outcomes extract --out extract-2026 --db data/warehouse.duckdb
     """
-    from peer_outcomes.pipelines.config import DEFAULT_DB
     from peer_outcomes.pipelines.extract import write_extract
 
-    report = write_extract(db or DEFAULT_DB, out)
+    report = write_extract(db, out)
     for name, rows in report.rows.items():
         typer.echo(f"{name:28} {rows:>10,} rows")
     typer.echo(f"Wrote the research extract to {out} (see data_dictionary.csv and README.md).")
@@ -131,7 +140,7 @@ def extract(
 @app.command()
 def evidence(
     out: Annotated[Path, typer.Option("--out", help="Folder for the pack (created; its files are replaced).")],
-    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB).")] = None,
+    db: Db = None,
     date_from: Annotated[str | None, typer.Option("--from", help="Enrolled on or after (YYYY-MM-DD).")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Enrolled on or before (YYYY-MM-DD).")] = None,
     sites: Annotated[list[str] | None, typer.Option("--sites", help="Only these site codes (repeatable).")] = None,
@@ -150,7 +159,7 @@ def evidence(
 
 @app.command()
 def dashboard(
-    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: $PEER_OUTCOMES_DB).")] = None,
+    db: Db = None,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8501,
     dev: Annotated[bool, typer.Option("--dev", help="Show error details and rerun on save.")] = False,
 ) -> None:
@@ -160,10 +169,9 @@ def dashboard(
     """
     import os
 
-    from peer_outcomes.pipelines.config import DEFAULT_DB
     from peer_outcomes.pipelines.warehouse import connect_readonly
 
-    path = (db or DEFAULT_DB).resolve()
+    path = db.resolve()
     with connect_readonly(path):  # fails here, as one sentence, if the file is missing or not DuckDB
         pass
     here = Path(__file__).parent

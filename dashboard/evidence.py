@@ -2,8 +2,8 @@
 and a manifest with the data version, code version, parameters and a sha256 of every file.
 
 Policy: the pack holds published aggregates only. Every frame comes from `analysis.published` (already
-suppressed, the same functions the dashboard pages call) and every figure from `dashboard.charts` (the
-same builders); hidden cells are spelled "< 11" by `analysis.suppress.label`, exactly as the dashboard's
+suppressed, the same functions the dashboard pages call) and every figure from `dashboard.figures` (the
+same definitions: title, axes, hidden columns); hidden cells are spelled "< 11" by `analysis.suppress.label`, exactly as the dashboard's
 CSV downloads. Nothing here suppresses, computes an estimate or draws a chart of its own.
 Images are rendered with one kaleido sync server for the whole pack (~0.1–0.3 s an image instead of ~2 s).
 """
@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -31,7 +31,7 @@ import plotly.graph_objects as go
 from peer_outcomes.analysis import published, queries, suppress
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.dashboard import charts
+from peer_outcomes.dashboard import figures
 from peer_outcomes.dashboard.evidence_text import findings, headline_rows, limitations, methods
 from peer_outcomes.dashboard.report_pdf import Chart, Report, write_report
 from peer_outcomes.pipelines import config, warehouse
@@ -40,18 +40,18 @@ from peer_outcomes.pipelines.errors import UserError
 REPO = Path(__file__).resolve().parents[1]
 WIDTH = 1000  # px of the SVG; the PNG is rendered at scale 2 (2000 px wide, print quality at ~17 cm)
 PNG_SCALE = 2
-RATES = ("survival", "lower_95", "upper_95")
 
 
 @dataclass
 class Item:
-    """One chart of the pack and the CSVs of the numbers behind it (frame, columns that may be hidden)."""
+    """One chart of the pack, the result it draws, and the CSVs of the numbers behind it (file stem: frame)."""
 
-    stem: str
-    title: str
-    build: Callable[[], go.Figure]
-    csvs: dict[str, tuple[pd.DataFrame, tuple[str, ...]]]
-    caption: str = ""
+    figure: figures.Figure
+    pub: Published
+    csvs: dict[str, str]
+
+    def build(self) -> go.Figure:
+        return self.figure.draw(self.pub)
 
 
 @dataclass
@@ -112,52 +112,27 @@ def compute(db: Path, f: Filters) -> Results:
     return res
 
 
+# The pack's charts in report order: (result, figure, CSV file stem -> published frame it holds).
+PACK: tuple[tuple[str, figures.Figure, dict[str, str]], ...] = (
+    ("retention", figures.RETENTION, {"retention_curve": "curve", "retention_rates": "rates",
+                                      "retention_at_risk": "at_risk", "retention_medians": "summary"}),
+    ("relapse_free", figures.RELAPSE_FREE, {"relapse_free_curve": "curve", "relapse_free_rates": "rates",
+                                            "relapse_free_at_risk": "at_risk", "relapse_free_medians": "summary"}),
+    ("competing", figures.COMPETING, {"competing_risks": "cif", "competing_events": "events"}),
+    ("cox", figures.RELAPSE_COX, {"relapse_cox": "forest", "relapse_cox_ph_test": "ph_test"}),
+    ("milestones", figures.MILESTONES, {"milestones": "attainment"}),
+    ("served", figures.ENROLLED, {"participants_served": "enrolled"}),
+    ("served", figures.SESSIONS, {"sessions_by_format": "sessions"}),
+)  # fmt: skip
+
+
 def items(r: Results) -> list[Item]:
-    """The pack's charts, in report order, each with the CSVs of the numbers behind it."""
-    p = r.pubs
-    out: list[Item] = []
-
-    def add(key: str, *args) -> None:
-        if not p[key].empty and all(len(fr) for fr, _ in args[3].values()):
-            out.append(Item(*args))
-
-    def km(key: str, stem: str, title: str, y: str) -> None:
-        fr = p[key].frames if not p[key].empty else {}
-        at_risk = tuple(c for c in fr.get("at_risk", pd.DataFrame()).columns if c.startswith("day_"))
-        csvs = {f"{stem}_curve": (fr.get("curve"), ()), f"{stem}_rates": (fr.get("rates"), RATES),
-                f"{stem}_at_risk": (fr.get("at_risk"), at_risk), f"{stem}_medians": (fr.get("summary"), ("n", "events"))}  # fmt: skip
-        add(key, f"{stem}_curve", title, lambda: charts.km_curve(fr["curve"], title, p[key].population, y_label=y), csvs,
-            "Kaplan–Meier estimate with 95% confidence band; the curve stops where fewer than 11 remain at risk.")  # fmt: skip
-
-    km("retention", "retention", "Retention: share still engaged", "Still engaged")
-    km("relapse_free", "relapse_free", "Relapse-free survival", "Relapse-free")
-    c = p["competing"].frames
-    add("competing", "competing_risks", "What happens first: relapse, dropout or completion",
-        lambda: charts.cif_curve(c["cif"], "What happens first: relapse, dropout or completion", p["competing"].population),
-        {"competing_risks": (c.get("cif"), ()), "competing_events": (c.get("events"), ("n",))},
-        "Cumulative incidence (Aalen–Johansen) of the first of relapse, dropout and completion.")  # fmt: skip
-    x = p["cox"].frames
-    add("cox", "relapse_cox", "Who relapses sooner: hazard ratios",
-        lambda: charts.forest(x["forest"], "Who relapses sooner: hazard ratios", p["cox"].population),
-        {"relapse_cox": (x.get("forest"), ()), "relapse_cox_ph_test": (x.get("ph_test"), ())},
-        "Cox model of time to first relapse; each level against the commonest level of its characteristic.")  # fmt: skip
-    m = p["milestones"].frames
-    add("milestones", "milestones", "Share reaching each sobriety milestone",
-        lambda: charts.bars(m["attainment"], "milestone_days", "share", "Share reaching each sobriety milestone",
-                            p["milestones"].population, "Milestone (days sober)", "Reached (%)", percent=True),
-        {"milestones": (m.get("attainment"), ("n_observable", "n_achieved", "share"))},
-        "Among participants followed long enough to reach each milestone by the data cutoff.")  # fmt: skip
-    s = p["served"].frames
-    add("served", "participants_served", "Participants enrolled by quarter and site",
-        lambda: charts.bars(s["enrolled"], "cohort_quarter", "n_enrolled", "Participants enrolled by quarter and site",
-                            p["served"].population, "Enrollment quarter", "Participants", colour="site"),
-        {"participants_served": (s.get("enrolled"), ("n_enrolled",))},
-        "Counts of 1–10 (and the cells that would reveal them) are hidden.")  # fmt: skip
-    add("served", "sessions_by_format", "Sessions attended by format",
-        lambda: charts.bars(s["sessions"], "format", "n_attended", "Sessions attended by format",
-                            p["served"].population, "Format", "Sessions attended"),
-        {"sessions_by_format": (s.get("sessions"), ("n_expected", "n_attended", "attendance_rate"))},
-        "Person-sessions attended over the period, with the attendance rate in the CSV.")  # fmt: skip
+    """The pack's charts, in report order; a chart whose result or any of its frames is empty is left out."""
+    out = []
+    for key, figure, csvs in PACK:
+        pub = r.pubs[key]
+        if not pub.empty and all(len(pub.frames.get(frame, ())) for frame in csvs.values()):
+            out.append(Item(figure, pub, csvs))
     return out
 
 
@@ -230,10 +205,10 @@ def _prepare(out: Path) -> None:
 
 
 def build_pack(
-    db: Path | None, out: Path, f: Filters, progress: bool = False, zip_path: Path | None = None
+    db: Path, out: Path, f: Filters, progress: bool = False, zip_path: Path | None = None
 ) -> dict:
     """Write the evidence pack for warehouse `db` and population `f` into `out`; returns the manifest."""
-    db = Path(db or config.DEFAULT_DB)
+    db = Path(db)
     out = Path(out)
     settings = queries.settings(db)  # fails first, in one sentence, if there is no warehouse
     opts = _check_filters(db, f)
@@ -258,13 +233,13 @@ def build_pack(
             for it in its:
                 fig = it.build()
                 height = int(fig.layout.height or 440)
-                png, svg = out / "charts" / f"{it.stem}.png", out / "charts" / f"{it.stem}.svg"
+                png, svg = out / "charts" / f"{it.figure.name}.png", out / "charts" / f"{it.figure.name}.svg"
                 png.write_bytes(fig.to_image(format="png", width=WIDTH, height=height, scale=PNG_SCALE))
                 svg.write_bytes(fig.to_image(format="svg", width=WIDTH, height=height))
-                pdf_charts.append(Chart(it.title, png, WIDTH, height, it.caption))
-                for name, (frame, hidden) in it.csvs.items():
-                    suppress.label(frame, hidden).to_csv(out / "data" / f"{name}.csv", index=False)
-                tick(f"chart {it.stem}")
+                pdf_charts.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note))
+                for name, frame in it.csvs.items():
+                    suppress.label(it.pub.frames[frame], figures.hidden(frame)).to_csv(out / "data" / f"{name}.csv", index=False)
+                tick(f"chart {it.figure.name}")
         rows = headline_rows(res.pubs)
         pd.DataFrame(rows, columns=["measure", "estimate", "ci_95"]).to_csv(out / "data" / "headline.csv", index=False)
         tracks = [t for t in (f.tracks or opts["tracks"]) if t != "none"]

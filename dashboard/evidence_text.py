@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 from peer_outcomes.analysis.published import SUPPRESSION, Published
-from peer_outcomes.pipelines.marts import load_spec
+from peer_outcomes.analysis.queries import mart_definitions
 
 NOT_SHOWN = "not shown"
 
@@ -124,8 +124,7 @@ def findings(r: dict[str, Published]) -> list[str]:
 
 
 def _definition(mart: str) -> str:
-    spec = {m["name"]: m for m in load_spec()["marts"]}
-    text = " ".join(str(spec.get(f"marts.{mart}", {}).get("description", "")).split()).rstrip(".")
+    text = mart_definitions().get(mart, "").rstrip(".")
     return text[:1].upper() + text[1:] if text else ""
 
 

@@ -17,7 +17,7 @@ from peer_outcomes.analysis import suppress
 from peer_outcomes.analysis.population import snap
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.dashboard import charts, data
+from peer_outcomes.dashboard import charts, data, figures
 
 FILTER_KEYS = ("f_period", "f_sites", "f_tracks")
 
@@ -128,15 +128,17 @@ def _image(fig: go.Figure, fmt: str) -> bytes:
     return charts.to_image(fig, fmt)
 
 
-def chart(fig: go.Figure, frame: pd.DataFrame, name: str, hidden: tuple[str, ...] = ()) -> None:
-    """Show a chart with PNG/SVG downloads (rendered on click) and a CSV of its suppressed data."""
+def chart(figure: figures.Figure, pub: Published) -> None:
+    """Show one of the dashboard's figures with PNG/SVG downloads (rendered on click) and a CSV of its data."""
+    fig = figure.draw(pub)
+    name = figure.name
     st.plotly_chart(fig, key=f"chart_{name}", config={"displaylogo": False})
     row = st.container(horizontal=True)
     row.download_button("PNG", data=lambda: _image(fig, "png"), file_name=f"{name}.png",
                       mime="image/png", key=f"png_{name}", on_click="ignore")  # fmt: skip
     row.download_button("SVG", data=lambda: _image(fig, "svg"), file_name=f"{name}.svg",
                       mime="image/svg+xml", key=f"svg_{name}", on_click="ignore")  # fmt: skip
-    table(frame, name, hidden, column=row)
+    table(pub, figure.frame, name, column=row)
 
 
 ESTIMATE_HINTS = ("rate", "share", "survival", "lower_95", "upper_95", "retained", "relapse_free", "per_100", "cif")
@@ -152,13 +154,16 @@ def _is_percent(column: str) -> bool:
     return _is_estimate(column) and not column.startswith(("hr", "median")) and "per_100" not in column
 
 
-def table(frame: pd.DataFrame, name: str, hidden: tuple[str, ...] = (), show: bool = False, column=None) -> None:
-    """A CSV download of a suppressed frame, optionally shown as a table.
+def table(pub: Published, frame: str, name: str | None = None, show: bool = False, column=None) -> None:
+    """A CSV download of one published frame, optionally shown as a table.
 
-    Hidden counts read "< 11"; hidden estimates (rates, survival) read "not shown".
+    The columns that may be hidden come from `figures.HIDDEN`: hidden counts read "< 11"; hidden estimates
+    (rates, survival) read "not shown".
     """
+    hidden = figures.hidden(frame)
+    name = name or frame
     counts = [c for c in hidden if not _is_estimate(c)]
-    shown = suppress.label(frame, counts)
+    shown = suppress.label(pub.frames[frame], counts)
     for c in hidden:
         if _is_estimate(c) and c in shown:
             shown[c] = shown[c].astype(object).where(shown[c].notna(), "not shown")

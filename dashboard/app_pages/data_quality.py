@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from peer_outcomes.dashboard import charts, data, widgets
+from peer_outcomes.dashboard import data, figures, widgets
 
 st.title("Data quality")
 widgets.intro(
@@ -12,19 +12,15 @@ widgets.intro(
     doc="data-contract.md",
 )
 pub = data.data_quality()
-fr = pub.frames
-widgets.table(fr["freshness"], "freshness", show=True)
+widgets.table(pub, "freshness", show=True)
 st.subheader("Loads")
-widgets.table(fr["batches"], "load_batches", show=True)
+widgets.table(pub, "batches", "load_batches", show=True)
 st.subheader("Quarantined rows")
-if fr["quarantine"].empty:
+if pub.frames["quarantine"].empty:
     st.success("No rows were quarantined.")
 else:
-    fig = charts.hbars(fr["quarantine_by_reason"], "reason", "n_rows", "Quarantined rows by reason", pub.population, "Rows")
-    widgets.chart(fig, fr["quarantine_by_reason"], "quarantine")
-    widgets.table(fr["quarantine"], "quarantine_by_file", show=True)
+    widgets.chart(figures.QUARANTINE, pub)
+    widgets.table(pub, "quarantine", "quarantine_by_file", show=True)
 st.subheader("Missing optional fields")
-fig = charts.bars(fr["missing"], "field", "share_missing", "Participants missing each optional field",
-                  pub.population, "Field", "Missing (%)", percent=True)  # fmt: skip
-widgets.chart(fig, fr["missing"], "missing_fields", ("n_missing", "n_total", "share_missing"))
+widgets.chart(figures.MISSING, pub)
 widgets.methods(pub)

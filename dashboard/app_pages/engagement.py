@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from peer_outcomes.dashboard import charts, data, widgets
+from peer_outcomes.dashboard import data, figures, widgets
 
 st.title("Engagement")
 widgets.intro(
@@ -14,18 +14,10 @@ f = widgets.filters()
 pub = data.engagement(f)
 widgets.notes(pub)
 if not pub.empty:
-    w = pub.frames["weekly"]
-    fig = charts.lines(w, "week_start", "attendance_rate", "format", "Weekly attendance rate by format",
-                       pub.population, "Week", "Attended (%)")  # fmt: skip
-    widgets.chart(fig, w, "attendance_weekly", ("n_expected", "n_attended", "n_no_show", "attendance_rate", "no_show_rate"))
-    fig = charts.lines(w, "week_start", "no_show_rate", "format", "Weekly no-show rate by format",
-                       pub.population, "Week", "No-show (%)")  # fmt: skip
-    widgets.chart(fig, w, "no_show_weekly", ("n_expected", "n_attended", "n_no_show", "attendance_rate", "no_show_rate"))
+    widgets.chart(figures.ATTENDANCE, pub)
+    widgets.chart(figures.NO_SHOW, pub)
     st.subheader("Dose and relapse")
-    dose = pub.frames["dose"]
-    fig = charts.bars(dose, "sessions_last_week", "relapses_per_100_weeks", "Relapses per 100 participant-weeks",
-                      pub.population, "Sessions attended the week before", "Relapses per 100 weeks")  # fmt: skip
-    widgets.chart(fig, dose, "dose_response", ("n_relapses", "relapses_per_100_weeks"))
+    widgets.chart(figures.DOSE, pub)
     if not pub.frames["dose_cox"].empty:
-        widgets.table(pub.frames["dose_cox"], "dose_cox", show=True)
+        widgets.table(pub, "dose_cox", show=True)
 widgets.methods(pub)

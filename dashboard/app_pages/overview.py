@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from peer_outcomes.dashboard import charts, data, widgets
+from peer_outcomes.dashboard import data, figures, widgets
 
 st.title("Program outcomes at a glance")
 widgets.intro(
@@ -16,6 +16,5 @@ widgets.notes(pub)
 if not pub.empty:
     widgets.tiles(pub.frames["tiles"])
     ret = data.retention(f)
-    fig = charts.km_curve(ret.frames["curve"], "Retention: share still engaged", ret.population)
-    widgets.chart(fig, ret.frames["curve"], "overview_retention")
+    widgets.chart(figures.RETENTION, ret)
 widgets.methods(pub)

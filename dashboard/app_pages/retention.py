@@ -3,7 +3,7 @@
 import streamlit as st
 
 from peer_outcomes.analysis.published import GROUPINGS
-from peer_outcomes.dashboard import charts, data, widgets
+from peer_outcomes.dashboard import data, figures, widgets
 
 st.title("Retention")
 widgets.intro(
@@ -16,17 +16,15 @@ by = st.selectbox("Compare by", [None, *GROUPINGS], format_func=lambda g: GROUPI
 pub = data.retention(f, by)
 widgets.notes(pub)
 if not pub.empty:
-    fig = charts.km_curve(pub.frames["curve"], "Retention: share still engaged", pub.population)
-    widgets.chart(fig, pub.frames["curve"], "retention_curve")
+    widgets.chart(figures.RETENTION, pub)
     st.subheader("Still engaged at 30, 90, 180 and 365 days")
-    widgets.table(pub.frames["rates"], "retention_rates", ("survival", "lower_95", "upper_95"), show=True)
+    widgets.table(pub, "rates", "retention_rates", show=True)
     st.subheader("Numbers at risk (rounded to 5) and medians")
-    widgets.table(pub.frames["at_risk"], "retention_at_risk", ("day_0", "day_30", "day_90", "day_180", "day_365"), show=True)
-    widgets.table(pub.frames["summary"], "retention_medians", ("n", "events"), show=True)
+    widgets.table(pub, "at_risk", "retention_at_risk", show=True)
+    widgets.table(pub, "summary", "retention_medians", show=True)
     cells = data.cohort_retention(f)
     if not cells.empty:
         st.subheader("By enrollment month")
         widgets.notes(cells)
-        fig = charts.cohort_heatmap(cells.frames["cells"], "Share still engaged by enrollment month", cells.population)
-        widgets.chart(fig, cells.frames["cells"], "retention_cohorts", ("survival", "lower_95", "upper_95"))
+        widgets.chart(figures.COHORTS, cells)
 widgets.methods(pub)
