@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases
+from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
 
 COLUMNS = ["group", "cause", "time", "cif", "lower_95", "upper_95"]
 
@@ -53,13 +54,14 @@ def cumulative_incidence(
     event_code: str,
     causes: dict[int, str],
     group: str | None = None,
-) -> pd.DataFrame:
-    """Aalen–Johansen cumulative incidence per cause (and group), one row per distinct time plus time 0.
+) -> ModelResult:
+    """Aalen–Johansen cumulative incidence per cause (and group).
 
     `event_code` holds 0 for censored and a cause code from `causes` (e.g. {1: "relapse", 2: "dropout",
-    3: "completion"}) for the first event. The frame's `attrs["method"]` holds the methods sentence.
+    3: "completion"}) for the first event. `.summary` has one row per group, cause and distinct time,
+    plus time 0 (group, cause, time, cif, lower_95, upper_95); `.events` counts first events of any cause.
     """
-    data, _ = complete_cases(df, [duration, event_code, *([group] if group else [])])
+    data, dropped = complete_cases(df, [duration, event_code, *([group] if group else [])])
     codes = pd.to_numeric(data[event_code]).astype(int).to_numpy()
     unknown = sorted(int(c) for c in set(np.unique(codes)) - {0, *causes})
     if unknown:
@@ -79,9 +81,12 @@ def cumulative_incidence(
                                        "cif": np.r_[0.0, cif], "lower_95": np.r_[0.0, lower],
                                        "upper_95": np.r_[0.0, upper]}))
     out = pd.concat(parts, ignore_index=True)[COLUMNS]
-    out.attrs["method"] = (
-        "Cumulative incidence of competing events by the Aalen–Johansen estimator (exact with tied days), "
-        "as R survfit(Surv(time, factor(status))), with delta-method standard errors and log(-log) 95% "
-        "confidence intervals."
+    excluded = excluded_rows(dropped)
+    names = list(causes.values())
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    method = (
+        f"Cumulative incidence of {listed}, each competing with the others, by the Aalen–Johansen "
+        "estimator (exact with tied days), as R survfit(Surv(time, factor(status))), with delta-method "
+        f"standard errors and log(-log) 95% confidence intervals{excluded_note(excluded)}."
     )
-    return out
+    return ModelResult(summary=out, n=len(data), events=int((codes >= 1).sum()), method=method, excluded=excluded)

@@ -13,8 +13,10 @@ import pandas as pd
 from lifelines import CoxTimeVaryingFitter
 from lifelines.exceptions import ConvergenceError
 
-from peer_outcomes.analysis.cox import FIT_OPTIONS, CoxResult, build_design, tidy_summary
-from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases, dropped_note
+from peer_outcomes.analysis.cox import FIT_OPTIONS, CoxResult
+from peer_outcomes.analysis.design import build_design, ratio_table
+from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases
+from peer_outcomes.analysis.results import excluded_note, excluded_rows
 
 
 def fit_time_varying_cox(
@@ -43,16 +45,18 @@ def fit_time_varying_cox(
     except ConvergenceError as exc:
         raise AnalysisInputError("The time-varying Cox model did not converge: check for collinear covariates.") from exc
     cols = list(design.x.columns)
-    summary = tidy_summary(ctv.params_[cols], ctv.standard_errors_[cols], design.labels)
+    summary = ratio_table(ctv.params_[cols], ctv.standard_errors_[cols], design.labels)
+    excluded = excluded_rows(dropped)
     method = (
         "Cox proportional hazards with time-varying covariates on (start, stop] rows, Efron ties, "
-        f"as R coxph(Surv(start, stop, event) ~ ...){dropped_note(dropped)}."
+        f"as R coxph(Surv(start, stop, event) ~ ...){excluded_note(excluded)}."
     )
     return CoxResult(
         summary=summary,
         n=int(data[id_col].nunique()),
         events=int(data[event].sum()),
         method=method,
+        excluded=excluded,
         ph_note="Proportional hazards were not tested for the time-varying model.",
         log_likelihood=float(ctv.log_likelihood_),
     )

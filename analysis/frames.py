@@ -61,9 +61,3 @@ def survival_frame(
         raise AnalysisInputError("No rows are left to analyse after leaving out rows with missing values.")
     return out, dropped
 
-
-def dropped_note(dropped: int) -> str:
-    """The clause a methods sentence carries when rows with missing values were left out."""
-    if not dropped:
-        return ""
-    return f" ({dropped} row{'s' if dropped != 1 else ''} with missing values excluded)"

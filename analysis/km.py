@@ -1,4 +1,4 @@
-"""Kaplan–Meier survival curves, in pandas/numpy (`fit_km`) and from rows kept in DuckDB (`km_sql`), matching R.
+"""Kaplan–Meier survival curves with CIs and medians (`fit_km`), matching R.
 
 Conventions, all as R `survival::survfit(Surv(time, event) ~ group)` with its defaults:
 - one row per distinct observed time (event or censoring), with the number at risk just before it;
@@ -17,29 +17,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import pairwise
 
-import duckdb
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from peer_outcomes.analysis.frames import AnalysisInputError, dropped_note, survival_frame
+from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
+from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
 
 CURVE_COLUMNS = ["group", "time", "n_at_risk", "n_events", "n_censored", "survival", "lower_95", "upper_95"]
 TOL = float(np.sqrt(np.finfo(float).eps))  # R's quantile.survfit tolerance
 CONF_TYPES = ("log", "log-log")
 
 
-@dataclass(frozen=True)
-class KMResult:
-    """A fitted Kaplan–Meier estimate: `.curve` (step rows), `.summary` (median per group), n, events."""
+@dataclass(frozen=True, kw_only=True)
+class KMResult(ModelResult):
+    """A fitted Kaplan–Meier estimate: `.curve` (step rows) besides `.summary` (n, events, median per group)."""
 
     curve: pd.DataFrame
-    summary: pd.DataFrame
-    n: int
-    events: int
-    method: str
 
     def at(self, times: Iterable[float]) -> pd.DataFrame:
         """Survival with its CI at given times, per group, as R `summary(fit, times = ...)`.
@@ -173,6 +168,7 @@ def fit_km(
     """
     _check_conf_type(conf_type)
     data, dropped = survival_frame(df, duration, event, [group] if group else [])
+    excluded = excluded_rows(dropped)
     z = float(norm.ppf(1 - alpha / 2))
     labels = data[group].astype(str) if group else pd.Series("All", index=data.index)
     curves, summaries = [], []
@@ -198,78 +194,8 @@ def fit_km(
         f"Kaplan–Meier estimates{by} with Greenwood variance and {conf_type}-transformed "
         f"{100 * (1 - alpha):.0f}% confidence intervals; medians by R's quantile.survfit convention, "
         f"as R survfit(conf.type='{conf_type}')"
-        f"{dropped_note(dropped)}."
+        f"{excluded_note(excluded)}."
     )
-    return KMResult(curve, pd.DataFrame(summaries), len(data), int(data[event].sum()), method)
+    return KMResult(curve=curve, summary=pd.DataFrame(summaries), n=len(data), events=int(data[event].sum()),
+                    method=method, excluded=excluded)
 
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _running_sum(x: np.ndarray, bounds: np.ndarray, reverse: bool = False) -> np.ndarray:
-    """Cumulative sums of `x` within each group (rows sorted by group, group i = rows bounds[i]:bounds[i+1]);
-    from each group's last row backwards if `reverse`. Per group, so no group's rounding reaches another."""
-    step = -1 if reverse else 1
-    parts = [np.cumsum(x[a:b][::step])[::step] for a, b in pairwise(bounds)]
-    return np.concatenate(parts) if parts else x[:0]
-
-
-def km_sql(
-    con: duckdb.DuckDBPyConnection,
-    relation: str,
-    duration: str,
-    event: str,
-    group: str | None = None,
-    alpha: float = 0.05,
-    conf_type: str = "log",
-) -> pd.DataFrame:
-    """The same curve as `fit_km(...).curve`, from rows that stay in DuckDB (what the dashboard uses at large N).
-
-    One SQL query for all groups scans the rows once and reduces them to per-(group, time) counts; only
-    those (at most groups × distinct times rows) leave DuckDB. The product-limit steps over that small
-    table (number at risk, log S = Σ ln(1 - d/n), the Greenwood sum Σ d / (n (n - d)), CI limits) are a
-    few numpy passes per group: as two DuckDB window passes they took several times as long (~1 ms each
-    at 6,000 rows, plus planning). `relation` is a table or view name, or a parenthesised subquery.
-    """
-    _check_conf_type(conf_type)
-    z = float(norm.ppf(1 - alpha / 2))
-    grp = f"cast({_ident(group)} as varchar)" if group else "'All'"
-    notnull = f" and {_ident(group)} is not null" if group else ""
-    sql = f"""
-    select {grp} as grp, cast({_ident(duration)} as double) as t,
-           sum(cast({_ident(event)} as double)) as d, cast(count(*) as double) as total
-    from {relation}
-    where {_ident(duration)} is not null and {_ident(event)} is not null{notnull}
-    group by all
-    order by grp, t
-    """
-    r = con.execute(sql).fetchnumpy()
-    labels, t, d, total = r["grp"], r["t"], r["d"], r["total"]
-    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if len(t) else np.zeros(0, int)
-    bounds = np.r_[starts, len(t)]
-    n = _running_sum(total, bounds, reverse=True)  # at risk: those with this time or a later one
-    alive = d < n  # d = n: everyone left at risk has the event, the curve drops to 0 (the group's last row)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_s = _running_sum(np.where(alive, np.log1p(-d / n), 0.0), bounds)
-        greenwood = _running_sum(np.where(alive, d / (n * (n - d)), 0.0), bounds)
-    log_s[~alive] = -np.inf
-    lower, upper = _limits(log_s, np.sqrt(greenwood), z, conf_type)
-
-    def with_anchor(values: np.ndarray, anchor: object) -> np.ndarray:
-        """The time-0 row (survival 1, everyone at risk) inserted before each group's steps."""
-        return np.insert(values, starts, anchor)
-
-    return pd.DataFrame(
-        {
-            "group": with_anchor(labels, labels[starts]),
-            "time": with_anchor(t, 0.0),
-            "n_at_risk": with_anchor(n.astype(np.int64), n[starts].astype(np.int64)),
-            "n_events": with_anchor(d.astype(np.int64), 0),
-            "n_censored": with_anchor((total - d).astype(np.int64), 0),
-            "survival": with_anchor(np.exp(log_s), 1.0),
-            "lower_95": with_anchor(lower, 1.0),
-            "upper_95": with_anchor(upper, 1.0),
-        },
-        columns=CURVE_COLUMNS,
-    )

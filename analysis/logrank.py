@@ -13,6 +13,7 @@ import pandas as pd
 from scipy.stats import chi2
 
 from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
+from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
 
 COLUMNS = ["test", "statistic", "df", "p", "n", "events"]
 
@@ -41,13 +42,11 @@ def _observed_expected(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int) -> t
 
 def logrank_test(
     df: pd.DataFrame, duration: str, event: str, group: str, strata: str | list[str] | None = None
-) -> pd.DataFrame:
-    """One-row table: log-rank chi-square, df, p, n, events (as R `survdiff`, see module docstring).
-
-    The frame's `attrs["method"]` holds the methods sentence.
-    """
+) -> ModelResult:
+    """Log-rank test (as R `survdiff`, see module docstring); `.summary` is one row: test, statistic, df, p,
+    n, events."""
     strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
-    data, _ = survival_frame(df, duration, event, [group, *strata_cols])
+    data, dropped = survival_frame(df, duration, event, [group, *strata_cols])
     levels = sorted(data[group].astype(str).unique())
     if len(levels) < 2:
         raise AnalysisInputError(f"The log-rank test needs at least two groups in {group!r}.")
@@ -65,10 +64,11 @@ def logrank_test(
     dof = int(np.linalg.matrix_rank(vsub))
     stat = float(diff @ np.linalg.pinv(vsub) @ diff) if dof else float("nan")
     name = "stratified log-rank" if strata_cols else "log-rank"
-    out = pd.DataFrame(
+    summary = pd.DataFrame(
         [[name, stat, dof, float(chi2.sf(stat, dof)) if dof else float("nan"), len(data), int(e_all.sum())]],
         columns=COLUMNS,
     )
     within = f", stratified by {', '.join(strata_cols)}" if strata_cols else ""
-    out.attrs["method"] = f"Log-rank test across {group}{within}, as R survdiff."
-    return out
+    excluded = excluded_rows(dropped)
+    method = f"Log-rank test across {group}{within}, as R survdiff{excluded_note(excluded)}."
+    return ModelResult(summary=summary, n=len(data), events=int(e_all.sum()), method=method, excluded=excluded)

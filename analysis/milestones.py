@@ -3,32 +3,18 @@
 Without `cluster`: logistic regression (statsmodels `Logit`, maximum likelihood), as R
 `glm(family = binomial)`. With `cluster` (e.g. mentor): a GEE with exchangeable working correlation
 and the robust (sandwich) SE, as R `geepack::geeglm(corstr = "exchangeable")`, because mentees of one
-mentor are not independent. Wald CIs exp(β ± z·SE). Categorical covariates as in `analysis.cox`.
+mentor are not independent. Wald CIs exp(β ± z·SE). Categorical covariates coded by `analysis.design`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy.stats import norm
 
-from peer_outcomes.analysis.cox import build_design
-from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases, dropped_note
-
-COLUMNS = ["term", "label", "odds_ratio", "or_lower_95", "or_upper_95", "p", "coef", "se"]
-
-
-@dataclass(frozen=True)
-class MilestoneResult:
-    """Odds ratios per term (`.summary`), people analysed, how many reached the milestone, methods sentence."""
-
-    summary: pd.DataFrame
-    n: int
-    events: int
-    method: str
+from peer_outcomes.analysis.design import build_design, ratio_table
+from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases
+from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
 
 
 def fit_milestone_model(
@@ -37,8 +23,12 @@ def fit_milestone_model(
     covariates: list[str],
     cluster: str | None = None,
     categorical: dict[str, str] | None = None,
-) -> MilestoneResult:
-    """Odds ratios of reaching a milestone: logistic regression, or GEE clustered by `cluster`."""
+) -> ModelResult:
+    """Odds ratios of reaching a milestone: logistic regression, or GEE clustered by `cluster`.
+
+    `.summary` has one row per term (odds_ratio, or_lower_95, or_upper_95, p, coef, se); `.events` counts
+    those who reached the milestone.
+    """
     data, dropped = complete_cases(df, [outcome, *covariates, *([cluster] if cluster else [])])
     y = pd.to_numeric(data[outcome].astype(int) if data[outcome].dtype == bool else data[outcome])
     if not np.isin(y.unique(), [0, 1]).all():
@@ -57,18 +47,7 @@ def fit_milestone_model(
         fit = sm.Logit(y, x).fit(disp=0)
         how = "Logistic regression (maximum likelihood), as R glm(family = binomial)"
     params, se = fit.params.drop("Intercept"), fit.bse.drop("Intercept")
-    z = float(norm.ppf(0.975))
-    summary = pd.DataFrame(
-        {
-            "term": params.index,
-            "label": [design.labels.get(t, t) for t in params.index],
-            "odds_ratio": np.exp(params.to_numpy()),
-            "or_lower_95": np.exp(params.to_numpy() - z * se.to_numpy()),
-            "or_upper_95": np.exp(params.to_numpy() + z * se.to_numpy()),
-            "p": 2 * norm.sf(np.abs(params.to_numpy() / se.to_numpy())),
-            "coef": params.to_numpy(),
-            "se": se.to_numpy(),
-        },
-        columns=COLUMNS,
-    ).reset_index(drop=True)
-    return MilestoneResult(summary, len(data), int(y.sum()), f"{how}{dropped_note(dropped)}.")
+    summary = ratio_table(params, se, design.labels, "odds_ratio")
+    excluded = excluded_rows(dropped)
+    return ModelResult(summary=summary, n=len(data), events=int(y.sum()), method=f"{how}{excluded_note(excluded)}.",
+                       excluded=excluded)

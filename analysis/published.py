@@ -213,7 +213,8 @@ def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
     if by:
         df, notes = suppress.drop_small_groups(df, [by])
         events = events[events["group"].isin(df[by].unique())]
-    cif = cumulative_incidence(df, "time_days", "event_code", CAUSES, group=by)
+    res = cumulative_incidence(df, "time_days", "event_code", CAUSES, group=by)
+    cif = res.summary
     # the curve stops where fewer than k remain at risk in its group, as for Kaplan–Meier
     last = {}
     for g, part in df.groupby(group):
@@ -222,19 +223,8 @@ def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
         ok = t[at_risk >= min_cell()]
         last[str(g)] = ok.max() if len(ok) else -1
     cif = cif[[t <= last.get(str(g), -1) for g, t in zip(cif["group"], cif["time"], strict=True)]]
-    method = (
-        "Cumulative incidence of first relapse, dropout (disengagement) and completion, each competing with "
-        f"the others (Aalen–Johansen, exact handling of ties as statsmodels CumIncidenceRight). {SUPPRESSION}"
-    )
-    return Published({"cif": cif.reset_index(drop=True), "events": events}, method,
+    return Published({"cif": cif.reset_index(drop=True), "events": events}, f"{res.method} {SUPPRESSION}",
                      _population(db, f, n), float(n), notes)  # fmt: skip
-
-
-def _ph_sentence(ph: pd.DataFrame) -> str:
-    bad = ph[ph["p"] < 0.05]["term"].tolist()
-    if not bad:
-        return "No term departs from proportional hazards (Schoenfeld residual test, p ≥ 0.05 for every term)."
-    return f"Possible departure from proportional hazards (Schoenfeld test p < 0.05) for: {', '.join(bad)}."
 
 
 @population.guard
@@ -267,7 +257,7 @@ def relapse_cox(db: Db, f: Filters) -> Published:
             f"{int(few.sum())} level(s) with fewer than {min_cell()} relapses (or an estimate that does not "
             "converge) are shown as not estimable: their hazard ratio is left blank."
         )
-    ph = _ph_sentence(res.ph_test)
+    ph = res.ph_note
     refs = "; ".join(f"{c.replace('_', ' ')}: {v}" for c, v in categorical.items())
     method = f"{res.method} Reference levels — {refs}. {ph}"
     pub = Published({"forest": forest, "ph_test": res.ph_test}, method, _population(db, f, n), float(n), notes)

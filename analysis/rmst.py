@@ -13,6 +13,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
+from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
 
 COLUMNS = ["group", "tau", "rmst", "se", "lower_95", "upper_95"]
 
@@ -36,14 +37,14 @@ def _rmst_one(t: np.ndarray, e: np.ndarray, tau: float) -> tuple[float, float]:
     return float(rect.sum()), float(np.sqrt(var))
 
 
-def rmst(df: pd.DataFrame, duration: str, event: str, tau: float, group: str | None = None) -> pd.DataFrame:
+def rmst(df: pd.DataFrame, duration: str, event: str, tau: float, group: str | None = None) -> ModelResult:
     """Restricted mean survival time to `tau` per group, with SE and 95% CI (module docstring).
 
-    The frame's `attrs["method"]` holds the methods sentence.
+    `.summary` has one row per group: group, tau, rmst, se, lower_95, upper_95.
     """
     if tau <= 0:
         raise AnalysisInputError("The RMST horizon tau must be a positive number of days.")
-    data, _ = survival_frame(df, duration, event, [group] if group else [])
+    data, dropped = survival_frame(df, duration, event, [group] if group else [])
     labels = data[group].astype(str) if group else pd.Series("All", index=data.index)
     z = float(norm.ppf(0.975))
     rows = []
@@ -51,9 +52,10 @@ def rmst(df: pd.DataFrame, duration: str, event: str, tau: float, group: str | N
         part = data[labels == label]
         est, se = _rmst_one(part[duration].to_numpy(float), part[event].to_numpy(float), float(tau))
         rows.append([label, float(tau), est, se, est - z * se, est + z * se])
-    out = pd.DataFrame(rows, columns=COLUMNS)
-    out.attrs["method"] = (
+    excluded = excluded_rows(dropped)
+    method = (
         f"Restricted mean survival time to {tau:g} days (area under the Kaplan–Meier curve) with the "
-        f"Greenwood-type standard error, as R print(survfit(...), rmean = {tau:g})."
+        f"Greenwood-type standard error, as R print(survfit(...), rmean = {tau:g}){excluded_note(excluded)}."
     )
-    return out
+    return ModelResult(summary=pd.DataFrame(rows, columns=COLUMNS), n=len(data), events=int(data[event].sum()),
+                       method=method, excluded=excluded)

@@ -1,10 +1,9 @@
 """Benchmark the analysis layer at 100,000 participants; prints ratios against baselines timed in the same run.
 
-1. Kaplan–Meier by group (8 sites) from a DuckDB file, as the dashboard reads it: `km_sql` (one SQL
-   aggregate; only per-(site, day) counts leave DuckDB) vs the dashboard's alternative, fetching the same
-   rows to pandas and running lifelines KaplanMeierFitter per group (also shown: lifelines and our numpy
-   `fit_km` on a frame already in memory); median of `--km-repeat` interleaved rounds; target SQL ≥ 5×
-   faster, identical to 1e-9 (survival and number at risk against the lifelines fits on the fetched rows).
+1. Kaplan–Meier by group (8 sites) from a DuckDB file, as the published layer reads it: the rows fetched
+   to pandas, then our `fit_km` (curves, medians) vs lifelines KaplanMeierFitter per group (also shown:
+   both on a frame already in memory); median of `--km-repeat` interleaved rounds; identical to 1e-9
+   (survival and number at risk against the lifelines fits on the same rows).
 2. Cox with 8 covariates, Efron ties, day-level times: ours (`fit_cox`, which also runs the cox.zph test)
    vs lifelines CoxPHFitter vs statsmodels PHReg(ties="efron") vs scikit-survival
    CoxPHSurvivalAnalysis(ties="efron") if installed; target ours within 1.5× of the fastest. Also shown:
@@ -33,7 +32,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from peer_outcomes.analysis.cox import FIT_OPTIONS, fit_cox  # noqa: E402
-from peer_outcomes.analysis.km import fit_km, km_sql  # noqa: E402
+from peer_outcomes.analysis.km import fit_km  # noqa: E402
 from peer_outcomes.pipelines.warehouse import connect_readonly  # noqa: E402
 
 COVARIATES = ["age", "female", "employed", "prior_treatment", "unstable_housing", "mentor_certified",
@@ -84,40 +83,36 @@ def bench_km(df: pd.DataFrame, repeat: int, workdir: Path) -> None:
     def lifelines_km(frame: pd.DataFrame) -> dict[str, KaplanMeierFitter]:
         return {s: KaplanMeierFitter().fit(g["retention_days"], g["is_disengaged"]) for s, g in frame.groupby("site")}
 
-    # One read-only connection for both routes: opening it costs the same either way (and is noisy).
     with connect_readonly(db) as con:
+        def fetch() -> pd.DataFrame:
+            return con.execute("select site, retention_days, is_disengaged from outcomes").df()
+
         times, outs = interleaved(
             {
-                "sql": lambda: km_sql(con, "outcomes", "retention_days", "is_disengaged", "site"),
-                "fetch": lambda: lifelines_km(
-                    con.execute("select site, retention_days, is_disengaged from outcomes").df()),
+                "fetch_ours": lambda: fit_km(fetch(), "retention_days", "is_disengaged", "site"),
+                "fetch_lifelines": lambda: lifelines_km(fetch()),
+                "ours": lambda: fit_km(df, "retention_days", "is_disengaged", "site"),
                 "lifelines": lambda: lifelines_km(df),
-                "numpy": lambda: fit_km(df, "retention_days", "is_disengaged", "site"),
             },
             repeat,
             statistics.median,
         )
-    t_sql, t_fetch, t_ll, t_pd = times["sql"], times["fetch"], times["lifelines"], times["numpy"]
-    sql, ll, ours = outs["sql"], outs["fetch"], outs["numpy"]
-    cols = ["survival", "lower_95", "upper_95"]
-    diff_pd = np.nanmax(np.abs(sql[cols].to_numpy() - ours.curve[cols].to_numpy()))
-    assert sql[["time", "n_at_risk", "n_events", "n_censored"]].equals(
-        ours.curve[["time", "n_at_risk", "n_events", "n_censored"]])
-    steps = sql[sql.groupby("group").cumcount() > 0]
+    ours, ll = outs["fetch_ours"].curve, outs["fetch_lifelines"]
+    steps = ours[ours.groupby("group").cumcount() > 0]
     diff_ll = max(
         np.max(np.abs(g["survival"].to_numpy() - ll[s].survival_function_.loc[g["time"], "KM_estimate"].to_numpy()))
         for s, g in steps.groupby("group")
     )
     # lifelines had the same rows: the same number at risk at every time, and n in total
     assert all(np.array_equal(g["n_at_risk"], ll[s].event_table.loc[g["time"], "at_risk"]) for s, g in steps.groupby("group"))
-    assert sum(len(k.durations) for k in ll.values()) == sql.groupby("group")["n_at_risk"].first().sum() == len(df)
-    print(f"\nKaplan–Meier by site, n = {len(df):,}, {len(sql):,} curve rows "
+    assert sum(len(k.durations) for k in ll.values()) == ours.groupby("group")["n_at_risk"].first().sum() == len(df)
+    base = times["fetch_ours"]
+    print(f"\nKaplan–Meier by site, n = {len(df):,}, {len(ours):,} curve rows "
           f"(median of {repeat} interleaved rounds; lifelines fed the same {len(df):,} rows)")
-    print(f"  {'km_sql on the DuckDB file':<40}{1000 * t_sql:>8.1f} ms   1.00×")
-    print(f"  {'fetch rows from the file + lifelines':<40}{1000 * t_fetch:>8.1f} ms   {t_fetch / t_sql:5.2f}× the SQL time (target ≥ 5×)")
-    print(f"  {'lifelines on an in-memory frame':<40}{1000 * t_ll:>8.1f} ms   {t_ll / t_sql:5.2f}× the SQL time")
-    print(f"  {'fit_km (numpy) on an in-memory frame':<40}{1000 * t_pd:>8.1f} ms   {t_pd / t_sql:5.2f}× the SQL time")
-    print(f"  max |SQL − fit_km| = {diff_pd:.2e}; max |SQL − lifelines| survival = {diff_ll:.2e} (target ≤ 1e-9)")
+    for name, label in [("fetch_ours", "fetch rows + fit_km"), ("fetch_lifelines", "fetch rows + lifelines"),
+                        ("ours", "fit_km on an in-memory frame"), ("lifelines", "lifelines on an in-memory frame")]:
+        print(f"  {label:<40}{1000 * times[name]:>8.1f} ms   {times[name] / base:5.2f}×")
+    print(f"  max |fit_km − lifelines| survival = {diff_ll:.2e} (target ≤ 1e-9)")
 
 
 def bench_cox(df: pd.DataFrame, repeat: int) -> None:

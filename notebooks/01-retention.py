@@ -64,7 +64,7 @@ display(overall.at([30, 90, 180, 365]))
 # %%
 by_site = fit_km(df, "retention_days", "is_disengaged", group="site")
 display(by_site.summary)
-display(logrank_test(df, "retention_days", "is_disengaged", "site"))
+display(logrank_test(df, "retention_days", "is_disengaged", "site").summary)
 px.line(by_site.curve, x="time", y="survival", color="group", line_shape="hv",
         labels={"time": "days since enrollment", "survival": "still engaged"})
 
@@ -76,7 +76,7 @@ px.line(by_site.curve, x="time", y="survival", color="group", line_shape="hv",
 # %%
 by_cohort = fit_km(df, "retention_days", "is_disengaged", group="cohort_quarter")
 display(by_cohort.at([90]).sort_values("group"))
-display(rmst(df, "retention_days", "is_disengaged", tau=180, group="cohort_quarter"))
+display(rmst(df, "retention_days", "is_disengaged", tau=180, group="cohort_quarter").summary)
 
 # %% [markdown]
 # ## Competing risks: dropout, relapse and completion
@@ -85,7 +85,7 @@ display(rmst(df, "retention_days", "is_disengaged", tau=180, group="cohort_quart
 
 # %%
 comp = queries.competing(DB, Filters())
-cif = cumulative_incidence(comp, "time_days", "event_code", {1: "relapse", 2: "dropout", 3: "completion"})
+cif = cumulative_incidence(comp, "time_days", "event_code", {1: "relapse", 2: "dropout", 3: "completion"}).summary
 display(cif[cif["time"] <= 365].groupby("cause").tail(1))
 px.line(cif, x="time", y="cif", color="cause", line_shape="hv",
         labels={"time": "days since enrollment", "cif": "cumulative incidence"})

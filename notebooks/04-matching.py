@@ -56,7 +56,7 @@ display(matched[["days_to_first_match", "mentor_years_recovery", "n_rematches"]]
 for feature in features:
     km = fit_km(matched, "retention_days", "is_disengaged", group=feature)
     display(km.at([90]))
-    display(logrank_test(matched, "retention_days", "is_disengaged", feature))
+    display(logrank_test(matched, "retention_days", "is_disengaged", feature).summary)
 
 # %% [markdown]
 # ## All features together: Cox models of disengagement and relapse

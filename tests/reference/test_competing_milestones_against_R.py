@@ -23,7 +23,7 @@ def _ties() -> pd.DataFrame:
 def test_cumulative_incidence_matches_r_multistate_survfit_to_1e8(golden, compare):
     """R: survfit(Surv(time, factor(status)) ~ group, data = competing_ties) -> pstate[, 2:4]
     (400 rows on 40 distinct days: every time is tied)."""
-    ours = cumulative_incidence(_ties(), "time", "status", CAUSES, group="group")
+    ours = cumulative_incidence(_ties(), "time", "status", CAUSES, group="group").summary
     ref = pd.DataFrame(golden["competing"])
     for code, name in CAUSES.items():
         mine = ours[(ours["cause"] == name) & (ours["time"] > 0)].reset_index(drop=True)
@@ -44,7 +44,7 @@ def test_cumulative_incidence_and_se_match_statsmodels_cumincidenceright(compare
 
 
 def test_cif_confidence_band_contains_estimate_and_stays_in_unit_interval():
-    ours = cumulative_incidence(_ties(), "time", "status", CAUSES)
+    ours = cumulative_incidence(_ties(), "time", "status", CAUSES).summary
     pos = ours[ours["cif"] > 0]
     assert ((pos["lower_95"] <= pos["cif"]) & (pos["cif"] <= pos["upper_95"])).all()
     assert pos["lower_95"].min() > 0 and pos["upper_95"].max() < 1

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from peer_outcomes.analysis.competing import cumulative_incidence
-from peer_outcomes.analysis.cox import build_design, fit_cox
+from peer_outcomes.analysis.cox import fit_cox
+from peer_outcomes.analysis.design import build_design
 from peer_outcomes.analysis.frames import AnalysisInputError
 from peer_outcomes.analysis.logrank import logrank_test
 from peer_outcomes.analysis.milestones import fit_milestone_model
