@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from peer_outcomes.analysis import published
+from peer_outcomes.analysis import published, queries
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.pipelines import config, warehouse
@@ -49,6 +49,16 @@ def _options(db: str, data_version: str) -> dict:
 def options() -> dict:
     """Sites, tracks and enrollment months the sidebar offers."""
     return _options(str(db_path()), version())
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _settings(db: str, data_version: str) -> dict:
+    return queries.settings(db)
+
+
+def gap_days() -> int:
+    """The disengagement gap the warehouse was loaded with (`--gap-days`), for the pages' definitions."""
+    return int(_settings(str(db_path()), version()).get("gap_days", config.GAP_DAYS))
 
 
 def headline(f: Filters) -> Published:

@@ -14,10 +14,13 @@ DEFAULT_KEY_FILE = Path(
 )
 KEY_ENV = "PEER_OUTCOMES_KEY"  # a hex key in the environment wins over the key file
 
-GAP_DAYS = 30  # no attended session for this many days = disengaged (docs/outcomes.md)
+# Load settings: the ETL writes the ones it used into the warehouse's `settings` table, and the marts read
+# them from there (never from here), so a warehouse always says how its outcomes were defined.
+GAP_DAYS = 30  # default --gap-days: no attended session for this many days = disengaged (docs/outcomes.md)
+MILESTONE_DAYS = (30, 60, 90, 180, 365, 730)  # sobriety milestones followed by marts.milestones
+
 MIN_CELL = 11  # smallest number of people anything published may describe (docs/privacy.md)
-MILESTONE_DAYS = (30, 60, 90, 180, 365, 730)
-HEADLINE_DAYS = (30, 90, 180, 365)
+HEADLINE_DAYS = (30, 90, 180, 365)  # days at which pages and reports state survival
 
 
 def min_cell() -> int:

@@ -14,7 +14,8 @@ read → check → pseudonymize → load → marts → swap (docs/data-contract.
    Cross-table checks (references, dates before enrollment, the cutoff, duplicates) follow in upsert.py.
 4. Bad rows go to the quarantine; rows read = rows loaded + rows quarantined is checked for every file.
 5. `settings` gets as_of (given, else the latest date in the export, never earlier than the previous
-   cutoff), gap_days, the key id and the data version; the marts are rebuilt; CHECKPOINT; close; swap.
+   cutoff), gap_days, the milestone days (config), the key id and the data version; the marts are rebuilt
+   from them (marts.py); CHECKPOINT; close; swap.
 
 Loading the same export again (same files, mapping, as_of and gap_days as the latest batch) changes no
 table: load_batches gets rows with status "unchanged", the quarantine gets nothing new, and the data
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 
-from peer_outcomes.pipelines.config import GAP_DAYS
+from peer_outcomes.pipelines.config import GAP_DAYS, MILESTONE_DAYS
 from peer_outcomes.pipelines.contract import CONTRACT_VERSION, ENTITIES, LOAD_ORDER
 from peer_outcomes.pipelines.errors import UserError
 from peer_outcomes.pipelines.idmaps import PERSONS, assign_person_keys, ensure_map, final_maps
@@ -247,8 +248,8 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
             version, built_at = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16], finished
         con.execute("delete from settings")
         con.execute(
-            "insert into settings values (?, ?, ?, ?, ?, ?)",
-            [as_of, gap_days, key_id(key), CONTRACT_VERSION, version, built_at],
+            "insert into settings values (?, ?, ?, ?, ?, ?, ?)",
+            [as_of, gap_days, list(MILESTONE_DAYS), key_id(key), CONTRACT_VERSION, version, built_at],
         )
         step("building the outcome marts")
         from peer_outcomes.pipelines.marts import build_marts

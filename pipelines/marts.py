@@ -1,14 +1,25 @@
-"""Outcome marts: every outcome definition, once, as SQL over the core warehouse tables.
+"""Outcome marts: every outcome definition, once, as SQL models over the core warehouse tables.
 
-Each `pipelines/sql/marts/<mart>.sql` is one CTE chain ending in `select * from final`; its first line
-states the definition (docs/outcomes.md explains each in plain words). `build_marts` runs them in a fixed
-order (later marts read earlier ones) into schema `marts`, then evaluates the column tests declared in
-`marts.yml`: a failed check fails the load, so bad marts are never published. The attendance ⋈ sessions
-join that four marts start from is made once per build, as the TEMP table `mart_visits` (VISITS_SQL).
+A model is one SQL file, one CTE chain ending in `select * from final`, whose first line states the
+definition (docs/outcomes.md explains each in plain words). As in dbt's jaffle_shop, two layers:
+
+- `sql/intermediate/<name>.sql`: shared building blocks (the follow-up window, the sessions inside it),
+  built into the in-memory database `intermediate` attached for the build only. They never reach the
+  warehouse file, so the published file holds only what marts.yml documents and checks.
+- `sql/marts/<name>.sql`: the outcome marts, built into schema `marts` and checked against `marts.yml`; a
+  failed check fails the load, so bad marts are never published.
+
+A model names the models it reads as `intermediate.<name>` or `marts.<name>`; the build order is derived
+from those references (graphlib), never typed by hand. Settings (as_of, gap_days, milestone_days) come from
+the one-row `settings` table the load wrote, so the warehouse says how its outcomes were defined.
 """
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Mapping
+from graphlib import CycleError, TopologicalSorter
 from importlib.resources import files
 from typing import Any
 
@@ -18,35 +29,67 @@ import yaml
 from peer_outcomes.pipelines.contract import ENTITIES
 from peer_outcomes.pipelines.errors import UserError
 
-SQL_DIR = files(__package__) / "sql" / "marts"  # package data: the same text after any install
+SQL_ROOT = files(__package__) / "sql"  # package data: the same text after any install
+LAYERS = ("intermediate", "marts")  # the folders under sql/ holding models, and the names they are built as
+SQL_DIR = SQL_ROOT / "marts"
 SPEC = SQL_DIR / "marts.yml"
 
-# Fixed build order: retention first (relapse, competing and dose read it), relapse_events before relapse
-# (which counts its rows), participant_outcomes last.
-MART_ORDER: tuple[str, ...] = (
-    "retention",
-    "relapse_events",
-    "relapse",
-    "competing",
-    "milestones",
-    "dose_weekly",
-    "match_features",
-    "attendance_weekly",
-    "participant_outcomes",
-)
-
-
-# The one join every attendance mart starts from, made once per build (a TEMP table: never in the file).
-# Only expected sessions (attended, no_show) are kept; each mart applies its own follow-up window.
-VISITS_SQL = """create or replace temp table mart_visits as
-    select a.participant_key, s.session_date, s.format, a.status
-    from main.attendance as a
-    join main.sessions as s using (session_key)
-    where a.status in ('attended', 'no_show')"""
+_REFERENCE = re.compile(r"\b(" + "|".join(LAYERS) + r")\.([a-z_][a-z0-9_]*)", re.IGNORECASE)
+_COMMENT = re.compile(r"--[^\n]*")
 
 
 class MartCheckError(UserError):
     """The marts failed their declared tests; the load stops and the live warehouse is kept."""
+
+
+class ModelGraphError(UserError):
+    """The SQL models reference a model that does not exist, or each other in a cycle."""
+
+
+def models() -> dict[str, str]:
+    """Every model's select statement by its built name: {"intermediate.visits": sql, "marts.retention": sql}."""
+    return {
+        f"{layer}.{path.name.removesuffix('.sql')}": path.read_text(encoding="utf-8")
+        for layer in LAYERS
+        for path in sorted((SQL_ROOT / layer).iterdir(), key=lambda p: p.name)
+        if path.name.endswith(".sql")
+    }
+
+
+def references(sql: str) -> set[str]:
+    """The models a select statement reads: its `intermediate.<name>` and `marts.<name>` outside comments."""
+    return {f"{layer.lower()}.{name.lower()}" for layer, name in _REFERENCE.findall(_COMMENT.sub("", sql))}
+
+
+def build_order(sqls: Mapping[str, str]) -> list[str]:
+    """The models in an order that builds each after every model it references.
+
+    Raises ModelGraphError, in one sentence, when a model references one that does not exist or when models
+    reference each other in a cycle.
+    """
+    graph: dict[str, set[str]] = {}
+    for name in sorted(sqls):
+        refs = references(sqls[name])
+        missing = sorted(refs - sqls.keys())
+        if missing:
+            raise ModelGraphError(
+                f"The model {name} reads {missing[0]}, which is not a model in pipelines/sql."
+            )
+        graph[name] = refs
+    try:
+        return list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        cycle = sorted(set(exc.args[1]))
+        if len(cycle) == 1:
+            raise ModelGraphError(f"The model {cycle[0]} reads itself, so it can never be built.") from None
+        raise ModelGraphError(
+            f"The models {', '.join(cycle)} read each other in a cycle, so none of them can be built."
+        ) from None
+
+
+def mart_names() -> list[str]:
+    """The published marts (schema `marts`), in build order, without the schema."""
+    return [n.removeprefix("marts.") for n in build_order(models()) if n.startswith("marts.")]
 
 
 def mart_sql(name: str) -> str:
@@ -59,6 +102,26 @@ def load_spec() -> dict[str, Any]:
     return yaml.safe_load(SPEC.read_text(encoding="utf-8"))
 
 
+def build_models(con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str]) -> dict[str, float]:
+    """Build `sqls` in their derived order (intermediate models in memory, marts in the file), unchecked.
+
+    Returns the seconds each model took (benchmarks/bench_marts.py prints them). The in-memory database
+    `intermediate` is attached for the build and detached after it, even on error.
+    """
+    order = build_order(sqls)
+    seconds: dict[str, float] = {}
+    con.execute("create schema if not exists marts")
+    con.execute("attach ':memory:' as intermediate")
+    try:
+        for name in order:
+            start = time.perf_counter()
+            con.execute(f"create or replace table {name} as\n{sqls[name]}")
+            seconds[name] = time.perf_counter() - start
+    finally:
+        con.execute("detach intermediate")
+    return seconds
+
+
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)create schema `marts` and every mart from the core tables and the one-row `settings` table.
 
@@ -67,15 +130,10 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     (n_settings,) = con.execute("select count(*) from settings").fetchone()
     if n_settings != 1:
         raise MartCheckError(
-            f"The settings table must hold exactly one row (as_of, gap_days); it holds {n_settings}."
+            "The settings table must hold exactly one row (as_of, gap_days, milestone_days); "
+            f"it holds {n_settings}."
         )
-    con.execute("create schema if not exists marts")
-    con.execute(VISITS_SQL)
-    try:
-        for name in MART_ORDER:
-            con.execute(f"create or replace table marts.{name} as\n{mart_sql(name)}")
-    finally:
-        con.execute("drop table if exists temp.mart_visits")
+    build_models(con, models())
     failures = check_marts(con)
     if failures:
         raise MartCheckError(

@@ -7,7 +7,7 @@ from peer_outcomes.dashboard import data, figures, widgets
 
 st.title("Retention")
 widgets.intro(
-    "Retention is the time from enrollment until a participant disengages: a dropout exit, or 30 days "
+    f"Retention is the time from enrollment until a participant disengages: a dropout exit, or {data.gap_days()} days "
     "without an attended session (dated at the last one). Other exits and the data cutoff censor.",
     "retention",
 )

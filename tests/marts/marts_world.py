@@ -88,12 +88,18 @@ class World:
         )
         return self
 
-    def build(self, as_of: int, gap_days: int = 30) -> duckdb.DuckDBPyConnection:
-        """Write the rows and settings to a real DuckDB file, run build_marts, return the open connection."""
+    def build(
+        self, as_of: int, gap_days: int = 30, milestone_days: tuple[int, ...] = (30, 60, 90, 180, 365, 730)
+    ) -> duckdb.DuckDBPyConnection:
+        """Write the rows and settings to a real DuckDB file, run build_marts, return the open connection.
+
+        The default settings are the ones the tests' expected rows assume (the defaults in config today).
+        """
         con = duckdb.connect(str(self.path))
         con.execute(WAREHOUSE_SQL.read_text(encoding="utf-8"))
         con.execute(
-            "insert into settings values (?, ?, 'test-key', '1.0', 'test', now())", [d(as_of), gap_days]
+            "insert into settings values (?, ?, ?, 'test-key', '1.0', 'test', now())",
+            [d(as_of), gap_days, list(milestone_days)],
         )
         for table, table_rows in self.rows.items():
             frame = pd.DataFrame(table_rows).astype(object)  # keep dates as dates and None as NULL

@@ -1,4 +1,5 @@
-"""build_marts / check_marts: every mart is built in order, and a failed marts.yml test stops the load."""
+"""build_marts / check_marts: models are built in the order their references demand, and a failed marts.yml
+test stops the load."""
 
 from __future__ import annotations
 
@@ -10,24 +11,90 @@ import duckdb
 import pytest
 from marts_world import World
 
+from peer_outcomes.pipelines.config import MILESTONE_DAYS
 from peer_outcomes.pipelines.marts import (
-    MART_ORDER,
     SQL_DIR,
     MartCheckError,
+    ModelGraphError,
     build_marts,
+    build_order,
     check_marts,
     load_spec,
+    mart_names,
+    models,
+    references,
 )
 
 
 def test_every_mart_in_the_spec_has_one_sql_file_stating_its_definition() -> None:
     spec_names = [m["name"].removeprefix("marts.") for m in load_spec()["marts"]]
-    assert sorted(spec_names) == sorted(MART_ORDER)
-    assert sorted(p.stem for p in SQL_DIR.glob("*.sql")) == sorted(MART_ORDER)
-    for name in MART_ORDER:
-        text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    assert sorted(spec_names) == sorted(mart_names())
+    assert sorted(p.stem for p in SQL_DIR.glob("*.sql")) == sorted(mart_names())
+    for name, text in models().items():
         assert re.match(r"-- (one row per|counting-process rows)", text), name
         assert text.rstrip().endswith("select * from final"), name
+
+
+def test_the_derived_order_builds_every_model_after_the_models_it_reads() -> None:
+    sqls = models()
+    order = build_order(sqls)
+    assert sorted(order) == sorted(sqls)
+    for name, sql in sqls.items():
+        for ref in references(sql):
+            assert order.index(ref) < order.index(name), (ref, name)
+    # the shared building blocks come first: the follow-up window, then the sessions inside it
+    assert (
+        order.index("intermediate.follow_up")
+        < order.index("intermediate.visits")
+        < order.index("marts.retention")
+    )
+
+
+def test_references_in_comments_and_to_core_tables_are_not_dependencies() -> None:
+    sql = "-- reads marts.retention end_on\nselect * from intermediate.visits join main.settings on true -- marts.relapse"
+    assert references(sql) == {"intermediate.visits"}
+
+
+def test_a_reference_to_a_missing_model_fails_in_one_sentence() -> None:
+    sqls = {
+        "intermediate.follow_up": "select 1 as x",
+        "marts.retention": "select * from intermediate.follow_upp",
+    }
+    with pytest.raises(ModelGraphError) as err:
+        build_order(sqls)
+    assert str(err.value) == (
+        "The model marts.retention reads intermediate.follow_upp, which is not a model in pipelines/sql."
+    )
+
+
+def test_a_cycle_fails_in_one_sentence_naming_its_models() -> None:
+    sqls = {
+        "marts.a": "select * from marts.c",
+        "marts.b": "select * from marts.a",
+        "marts.c": "select * from marts.b",
+        "marts.d": "select 1 as x",
+    }
+    with pytest.raises(ModelGraphError) as err:
+        build_order(sqls)
+    assert (
+        str(err.value)
+        == "The models marts.a, marts.b, marts.c read each other in a cycle, so none of them can be built."
+    )
+    with pytest.raises(
+        ModelGraphError, match=r"^The model marts\.d reads itself, so it can never be built\.$"
+    ):
+        build_order({"marts.d": "select * from marts.d"})
+
+
+def test_intermediate_models_never_reach_the_warehouse_file(world: World) -> None:
+    con = world.person(1).attend(1, 3).build(as_of=10)
+    schemas = con.execute(
+        "select distinct database_name, schema_name from duckdb_tables() where not internal"
+    ).fetchall()
+    assert sorted(schemas) == [("warehouse", "main"), ("warehouse", "marts")]
+    assert "intermediate" not in [
+        r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()
+    ]
 
 
 def test_a_clean_build_passes_every_check(world: World) -> None:
@@ -107,7 +174,12 @@ def test_marts_build_and_pass_their_checks_on_the_synthetic_warehouse(
         ).fetchone()
         for name in ("participant_outcomes", "retention", "relapse", "competing", "match_features"):
             assert con.execute(f"select count(*) from marts.{name}").fetchone() == (n_people,), name
-        assert con.execute("select count(*) from marts.milestones").fetchone() == (6 * n_people,)
+        # the load wrote the settings the marts used: config's milestones, one row each per person
+        (milestone_days,) = con.execute("select milestone_days from settings").fetchone()
+        assert milestone_days == list(MILESTONE_DAYS)
+        assert con.execute("select count(*) from marts.milestones").fetchone() == (
+            len(MILESTONE_DAYS) * n_people,
+        )
         # every outcome occurs in realistic data, and the dose rows partition the relapse spells
         assert con.execute("select count(distinct event_code) from marts.competing").fetchone() == (4,)
         assert con.execute(

@@ -67,3 +67,11 @@ def test_milestones_due_before_enrollment_are_flagged(world: World) -> None:
 def test_an_achievement_dated_before_the_origin_is_ignored(world: World) -> None:
     con = world.person(1, enrolled=5).milestone(1, 30, 2).build(as_of=100)
     assert rows(con, "milestones", "milestone_days, is_achieved", order="1")[0] == (30, 0)
+
+
+def test_the_milestones_are_the_ones_in_the_load_settings(world: World) -> None:
+    con = world.person(1).milestone(1, 45, 50).build(as_of=100, milestone_days=(45, 120))
+    assert rows(con, "milestones", "milestone_days, is_achieved, is_observable", order="1") == [
+        (45, 1, 1),
+        (120, 0, 0),
+    ]

@@ -1,21 +1,13 @@
--- one row per session week (Monday), participant site, program_track, cohort_month and format; expected = attended + no_show (cancelled and excused are not expected); sessions inside each participant's follow-up only
+-- one row per session week (Monday), participant site, program_track, cohort_month and format; expected = attended + no_show (cancelled and excused are not expected); sessions inside each participant's follow-up only (intermediate.visits)
 with
 
 follow_up as (
-    select participant_key, site, program_track, cohort_month, enrolled_on, follow_up_end_on
-    from marts.retention
+    select participant_key, site, program_track, cohort_month from intermediate.follow_up
 ),
 
 expected as (
-    select
-        v.participant_key,
-        date_trunc('week', v.session_date)::date as week_start,
-        v.format,
-        v.status
-    from mart_visits as v
-    join follow_up as f using (participant_key)
-    where v.status in ('attended', 'no_show')
-      and v.session_date between f.enrolled_on and f.follow_up_end_on
+    select participant_key, date_trunc('week', session_date)::date as week_start, format, status
+    from intermediate.visits
 ),
 
 person_weeks as (

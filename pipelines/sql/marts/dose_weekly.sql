@@ -4,7 +4,6 @@ with
 spells as (
     select
         r.participant_key,
-        r.enrolled_on,
         r.relapse_days,
         r.is_relapse,
         (r.is_relapse = 0 and r.censor_reason = 'disengaged')::integer as ends_disengaged
@@ -30,17 +29,16 @@ rows_ as (
 ),
 
 session_days as (
-    -- attended sessions and no-shows inside the spell, placed in the week whose interval holds the day
+    -- attended sessions and no-shows inside the spell (which ends within follow-up: intermediate.visits), placed
+    -- in the week whose interval holds the day
     select
         v.participant_key,
-        case when d.day = 0 then 0 else (d.day - 1) // 7 end as week,
+        case when v.day = 0 then 0 else (v.day - 1) // 7 end as week,
         v.status,
         v.format
-    from mart_visits as v
+    from intermediate.visits as v
     join spells as p using (participant_key)
-    cross join lateral (select (v.session_date - p.enrolled_on)::integer as day) as d
-    where v.status in ('attended', 'no_show')
-      and d.day between 0 and p.relapse_days
+    where v.day <= p.relapse_days
 ),
 
 dose as (

@@ -1,8 +1,8 @@
--- one row per participant enrolled by as_of; matches up to the end of follow-up (exit or as_of); the first match (earliest matched_on) defines the mentor; a match before enrollment counts as matched on day 0
+-- one row per participant enrolled by as_of; matches up to the end of follow-up (intermediate.follow_up: exit or as_of); the first match (earliest matched_on) defines the mentor; a match before enrollment counts as matched on day 0
 with
 
 follow_up as (
-    select participant_key, enrolled_on, follow_up_end_on from marts.retention
+    select participant_key, enrolled_on, follow_up_end_on from intermediate.follow_up
 ),
 
 participants as (

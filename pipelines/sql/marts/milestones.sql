@@ -1,23 +1,24 @@
--- one row per participant enrolled by as_of and milestone in (30, 60, 90, 180, 365, 730); origin recovery_start_on, else enrolled_on; achieved when the milestones table has it on or after origin and by as_of; observable when origin + milestone_days <= as_of
+-- one row per participant enrolled by as_of and milestone in the load's milestone_days (settings; config.MILESTONE_DAYS); origin recovery_start_on, else enrolled_on; achieved when the milestones table has it on or after origin and by as_of; observable when origin + milestone_days <= as_of
 with
 
 settings as (
-    select as_of from main.settings
+    select as_of, milestone_days from main.settings
 ),
 
 people as (
+    -- everyone followed (intermediate.follow_up: enrolled by as_of)
     select
-        p.participant_key, p.site, p.program_track, p.enrolled_on,
-        coalesce(p.recovery_start_on, p.enrolled_on) as origin_on,
+        f.participant_key, f.site, f.program_track, f.enrolled_on,
+        coalesce(p.recovery_start_on, f.enrolled_on) as origin_on,
         (p.recovery_start_on is not null)::integer as is_recovery_origin
-    from main.participants as p, settings as s
-    where p.enrolled_on <= s.as_of
+    from intermediate.follow_up as f
+    join main.participants as p using (participant_key)
 ),
 
 grid as (
     select p.*, m.milestone_days
     from people as p
-    cross join (select unnest([30, 60, 90, 180, 365, 730]) as milestone_days) as m
+    cross join (select unnest(milestone_days) as milestone_days from settings) as m
 ),
 
 achieved as (

@@ -21,18 +21,17 @@ covariates as (
 
 retention as (
     select
-        participant_key, retention_days, is_disengaged, is_completed, retention_outcome, follow_up_end_on,
+        participant_key, cohort_month, retention_days, is_disengaged, is_completed, retention_outcome,
         follow_up_days, n_attended
     from marts.retention
 ),
 
 attended as (
     -- attended sessions inside follow-up, with the day since enrollment
-    select v.participant_key, v.format, (v.session_date - r.enrolled_on)::integer as day, r.follow_up_days
-    from mart_visits as v
-    join marts.retention as r using (participant_key)
+    select v.participant_key, v.format, v.day, r.follow_up_days
+    from intermediate.visits as v
+    join retention as r using (participant_key)
     where v.status = 'attended'
-      and v.session_date between r.enrolled_on and r.follow_up_end_on
 ),
 
 format_counts as (
@@ -70,7 +69,7 @@ final as (
         p.site,
         p.program_track,
         p.enrolled_on,
-        date_trunc('month', p.enrolled_on)::date as cohort_month,
+        r.cohort_month,
         strftime(p.enrolled_on, '%Y') || '-Q' || quarter(p.enrolled_on) as cohort_quarter,
         p.age_at_enrollment,
         case

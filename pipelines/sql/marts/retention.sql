@@ -1,47 +1,21 @@
 -- one row per participant enrolled by as_of; origin enrolled_on; event disengaged (exit dropped_out, or the first gap of >= gap_days without an attended session, dated at the attended session or enrollment before it); completion competing; censored at any other exit or at as_of
--- Follow-up runs from enrolled_on to the exit (if on or after enrollment and not after as_of) or as_of.
--- Sessions before enrollment or after the end of follow-up are ignored (docs/outcomes.md#retention).
+-- Follow-up (intermediate.follow_up) runs from enrolled_on to the exit (if on or after enrollment and not after as_of) or as_of.
+-- Sessions before enrollment or after the end of follow-up are ignored (intermediate.visits; docs/outcomes.md#retention).
 with
 
 settings as (
-    select as_of, gap_days from main.settings
-),
-
-people as (
-    select p.participant_key, p.site, p.program_track, p.enrolled_on
-    from main.participants as p, settings as s
-    where p.enrolled_on <= s.as_of
-),
-
-exit_in_follow_up as (
-    -- the program's exit, when it falls inside [enrolled_on, as_of]; one exit per participant by contract
-    select e.participant_key, e.exit_on, e.reason
-    from main.exits as e
-    join people as p using (participant_key)
-    cross join settings as s
-    where e.exit_on between p.enrolled_on and s.as_of
-    qualify row_number() over (partition by e.participant_key order by e.exit_on, e.reason) = 1
+    select gap_days from main.settings
 ),
 
 follow_up as (
-    select
-        p.*,
-        x.exit_on,
-        x.reason as exit_reason,
-        coalesce(x.exit_on, s.as_of) as follow_up_end_on,
-        s.gap_days
-    from people as p
-    left join exit_in_follow_up as x using (participant_key)
-    cross join settings as s
+    select participant_key, site, program_track, enrolled_on, cohort_month, exit_on, exit_reason, follow_up_end_on,
+        follow_up_days
+    from intermediate.follow_up
 ),
 
 attended as (
     -- one row per attended session inside follow-up
-    select v.participant_key, v.session_date
-    from mart_visits as v
-    join follow_up as f using (participant_key)
-    where v.status = 'attended'
-      and v.session_date between f.enrolled_on and f.follow_up_end_on
+    select participant_key, session_date from intermediate.visits where status = 'attended'
 ),
 
 attended_summary as (
@@ -71,8 +45,8 @@ gaps as (
 first_gap as (
     select g.participant_key, min(g.gap_from_on) as gap_on
     from gaps as g
-    join follow_up as f using (participant_key)
-    where g.gap_to_on - g.gap_from_on >= f.gap_days
+    cross join settings as s
+    where g.gap_to_on - g.gap_from_on >= s.gap_days
     group by g.participant_key
 ),
 
@@ -103,7 +77,7 @@ final as (
         site,
         program_track,
         enrolled_on,
-        date_trunc('month', enrolled_on)::date as cohort_month,
+        cohort_month,
         last_attended_on,
         end_on,
         (end_on - enrolled_on)::integer as retention_days,
@@ -118,7 +92,7 @@ final as (
         exit_on,
         exit_reason,
         follow_up_end_on,
-        (follow_up_end_on - enrolled_on)::integer as follow_up_days,
+        follow_up_days,
         coalesce(n_attended, 0)::integer as n_attended
     from ends
 )

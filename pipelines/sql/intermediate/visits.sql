@@ -1,0 +1,24 @@
+-- one row per expected session (attended or no_show; cancelled and excused are not expected) inside the participant's follow-up (intermediate.follow_up); day = days since enrollment
+-- Sessions before enrollment or after the end of follow-up are ignored by every mart: the rule lives here only.
+with
+
+expected as (
+    select a.participant_key, s.session_date, s.format, a.status
+    from main.attendance as a
+    join main.sessions as s using (session_key)
+    where a.status in ('attended', 'no_show')
+),
+
+final as (
+    select
+        v.participant_key,
+        v.session_date,
+        (v.session_date - f.enrolled_on)::integer as day,
+        v.format,
+        v.status
+    from expected as v
+    join intermediate.follow_up as f using (participant_key)
+    where v.session_date between f.enrolled_on and f.follow_up_end_on
+)
+
+select * from final
