@@ -24,9 +24,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from peer_outcomes.analysis import queries
+from peer_outcomes.analysis import disclosure, queries
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.pipelines.config import min_cell
 
 Db = str | os.PathLike[str]
 P = TypeVar("P", bound=Any)  # analysis.published.Published (not imported: it imports this module)
@@ -47,7 +46,7 @@ class Period:
 
 
 def _valid(cells: pd.Series) -> bool:
-    return bool(((cells == 0) | (cells >= min_cell())).all())
+    return bool(((cells == 0) | disclosure.enough(cells)).all())
 
 
 def enrollment_periods(db: Db) -> list[Period]:
@@ -94,7 +93,7 @@ def left_out_notes(db: Db) -> list[str]:
     Never their number of people: that is under k by definition (queries.SMALL_CELLS).
     """
     small = queries.small_cells(db)
-    k = min_cell()
+    k = disclosure.threshold()
     sites = small.loc[small["site_small"], "site"].nunique()
     tracks = small.loc[small["track_small"] & ~small["site_small"], "track"].nunique()
     cells = int((~small["site_small"] & ~small["track_small"]).sum())

@@ -1,7 +1,8 @@
 """Published results: query the marts, fit the model, suppress, and return tidy frames + methods text.
 
 This is the only door from peer_outcomes.analysis to anything that leaves the program (dashboard, evidence pack, CSV
-downloads): every frame a function here returns has already been through `analysis.suppress`. One
+downloads): every frame a function here returns has already been through `analysis.disclosure`, which
+holds every mask; nothing here compares a number with the threshold itself. One
 function per published result; each returns a `Published` with the frames, one methods sentence, notes
 (e.g. groups left out for privacy) and a population line for chart titles.
 """
@@ -14,19 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from peer_outcomes.analysis import population, queries, suppress
+from peer_outcomes.analysis import disclosure, population, queries
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.pipelines.config import HEADLINE_DAYS, min_cell
+from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
 Db = str | os.PathLike[str]
 GROUPINGS = {"site": "Site", "program_track": "Track", "main_format": "Main format", "cohort_quarter": "Cohort"}
 CAUSES = {1: "relapse", 2: "dropout", 3: "completion"}
 COX_COVARIATES = ["program_track", "age_group", "gender", "primary_substance", "housing_at_intake"]
 DOSE_COX_MAX_ROWS = 300_000  # above this the time-varying Cox belongs in notebook 03, not a page rerun
-SUPPRESSION = (
-    "Counts of 1–10 people are shown as “< 11” (with complementary suppression); curves stop where fewer "
-    "than 11 remain at risk and numbers at risk are rounded to 5."
-)
 
 
 @dataclass
@@ -40,7 +37,7 @@ class Published:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.methods = suppress.methods_text(self.methods)  # e.g. "3 rows with missing values" -> "< 11 rows"
+        self.methods = disclosure.methods_text(self.methods)  # e.g. "3 rows with missing values" -> "< 11 rows"
 
     @property
     def empty(self) -> bool:
@@ -57,14 +54,13 @@ def _finite(model: pd.DataFrame) -> pd.DataFrame:
 
 def _population(db: Db, f: Filters, n: int) -> str:
     as_of = queries.settings(db).get("as_of")
-    shown = f"{n:,}" if n >= min_cell() else suppress.mask_text()
-    return f"N = {shown} participants, {f.describe()}; data to {pd.Timestamp(as_of):%Y-%m-%d}"
+    return f"N = {disclosure.count_text(n)} participants, {f.describe()}; data to {pd.Timestamp(as_of):%Y-%m-%d}"
 
 
 def _too_few(db: Db, f: Filters, n: int, names: list[str]) -> Published | None:
-    if n >= min_cell():
+    if disclosure.enough(n):
         return None
-    note = f"Fewer than {min_cell()} participants match these filters, so nothing is shown."
+    note = disclosure.too_few_sentence()
     return Published({k: pd.DataFrame() for k in names}, "", _population(db, f, n), np.nan, [note])
 
 
@@ -77,23 +73,22 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
     from peer_outcomes.analysis.km import fit_km
 
     notes: list[str] = []
-    counts = suppress.counts_by_group(df, group, event)  # before small groups go: see counts_by_group
+    counts = disclosure.counts_by_group(df, group, event)  # before small groups go: see counts_by_group
     if group:
         df = df.assign(**{group: df[group].astype("string").fillna("unknown")})
-        df, notes = suppress.drop_small_groups(df, [group])
+        df, notes = disclosure.drop_small_groups(df, [group])
     res = fit_km(df, duration, event, group=group)
     times = list(HEADLINE_DAYS)
     at = res.at([0, *times])
-    at_risk = at.assign(n_at_risk=suppress.round_at_risk(at["n_at_risk"]))
+    at_risk = at.assign(n_at_risk=disclosure.round_at_risk(at["n_at_risk"]))
     at_risk = at_risk.pivot(index="group", columns="time", values="n_at_risk").reset_index()
     at_risk.columns = ["group", *[f"day_{t}" for t in [0, *times]]]
-    rates = at[at["time"].isin(times)].copy()
-    rates.loc[rates["n_at_risk"] < min_cell(), ["survival", "lower_95", "upper_95"]] = np.nan
+    rates = disclosure.mask_estimates(at[at["time"].isin(times)])
     rates = rates.drop(columns="n_at_risk").reset_index(drop=True)
     summary = _safe_medians(res.summary, df, duration, group)
     summary = summary.drop(columns=["n", "events"]).merge(counts, on="group", how="left")
     summary = summary[["group", "n", "events", "median", "median_lower_95", "median_upper_95"]]
-    frames = {"curve": suppress.truncate_curve(res.curve), "at_risk": at_risk, "rates": rates, "summary": summary}
+    frames = {"curve": disclosure.truncate_curve(res.curve), "at_risk": at_risk, "rates": rates, "summary": summary}
     return frames, notes, res.method
 
 
@@ -105,8 +100,8 @@ def filter_options(db: Db) -> dict:
     months of analysis.population, not days or single months, for the same reason.
     """
     sizes = queries.group_sizes(db)
-    sizes = sizes[sizes["n"] >= min_cell()]  # the small site x track cells are in no population
-    big = {col: sorted(str(v) for v, n in sizes.groupby(col)["n"].sum().items() if n >= min_cell())
+    sizes = sizes[disclosure.enough(sizes["n"])]  # the small site x track cells are in no population
+    big = {col: sorted(str(v) for v, n in sizes.groupby(col)["n"].sum().items() if disclosure.enough(n))
            for col in ("site", "track")}  # fmt: skip
     return {"sites": big["site"], "tracks": big["track"], "periods": population.enrollment_periods(db)}
 
@@ -119,9 +114,7 @@ def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group:
     for i, row in out.iterrows():
         t = df.loc[labels == row["group"], duration].to_numpy()
         for col in ("median", "median_lower_95", "median_upper_95"):
-            v = row[col]
-            if pd.notna(v) and np.isfinite(v) and (t >= v).sum() < min_cell():
-                out.loc[i, col] = np.nan
+            out.loc[i, col] = disclosure.hide_time_past_curve(row[col], t)
     return out
 
 
@@ -137,21 +130,20 @@ def headline(db: Db, f: Filters) -> Published:
     rel = fit_km(df, "relapse_days", "is_relapse")
     r90 = ret.at([90]).iloc[0]
     f180 = rel.at([180]).iloc[0]
-    matched = suppress.suppress_rate(
+    matched = disclosure.suppress_rate(
         pd.DataFrame({"k": [int(df["is_matched"].fillna(False).sum())], "n": [len(df)]}), "k", "n", "rate", [[]]
     )
-    spw = df["sessions_per_week_90d"].dropna()
     rows = [
         ("enrolled", "Participants", float(len(df)), "people"),
-        ("retained_90", "Still engaged at 90 days", r90.survival if r90.n_at_risk >= min_cell() else np.nan, "share"),
+        ("retained_90", "Still engaged at 90 days", disclosure.estimate(r90.survival, r90.n_at_risk), "share"),
         ("median_retention", "Median retention",
          float(_safe_medians(ret.summary, df, "retention_days", None)["median"].iloc[0]), "days"),
-        ("relapse_free_180", "Relapse-free at 180 days", f180.survival if f180.n_at_risk >= min_cell() else np.nan, "share"),
+        ("relapse_free_180", "Relapse-free at 180 days", disclosure.estimate(f180.survival, f180.n_at_risk), "share"),
         ("matched", "Matched with a mentor", float(matched["rate"].iloc[0]), "share"),
-        ("sessions_per_week", "Sessions a week (90 d)", float(spw.mean()) if len(spw) >= min_cell() else np.nan, "per week"),
+        ("sessions_per_week", "Sessions a week (90 d)", disclosure.mean(df["sessions_per_week_90d"]), "per week"),
     ]  # fmt: skip
     tiles = pd.DataFrame(rows, columns=["key", "label", "value", "unit"])
-    methods = f"{ret.method} Relapse: {rel.method} {SUPPRESSION}"
+    methods = f"{ret.method} Relapse: {rel.method} {disclosure.methods_sentence()}"
     return Published({"tiles": tiles}, methods, _population(db, f, len(df)), float(len(df)))
 
 
@@ -161,7 +153,7 @@ def _km_published(db: Db, f: Filters, duration: str, event: str, by: str | None)
     if (none := _too_few(db, f, len(df), names)) is not None:
         return none
     frames, notes, method = _km_frames(df, duration, event, by)
-    return Published(frames, f"{method} {SUPPRESSION}", _population(db, f, len(df)), float(len(df)), notes)
+    return Published(frames, f"{method} {disclosure.methods_sentence()}", _population(db, f, len(df)), float(len(df)), notes)
 
 
 @population.guard
@@ -186,14 +178,14 @@ def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
         return none
     df = df.assign(cohort=pd.to_datetime(df["cohort_month"]).dt.strftime("%Y-%m"))
     n = len(df)  # the population line counts everyone filtered, so leaving groups out reveals nothing
-    df, notes = suppress.drop_small_groups(df, ["cohort"])
+    df, notes = disclosure.drop_small_groups(df, ["cohort"])
     res = fit_km(df, "retention_days", "is_disengaged", group="cohort")
     cells = res.at([30 * m for m in range(1, months + 1)])
     cells = cells.assign(months=(cells["time"] // 30).astype(int))
-    cells.loc[cells["n_at_risk"] < min_cell(), ["survival", "lower_95", "upper_95"]] = np.nan
+    cells = disclosure.mask_estimates(cells)
     # a cohort's later months are not yet observable: no one has that much follow-up
     cells = cells.rename(columns={"group": "cohort_month"})[["cohort_month", "months", "survival", "lower_95", "upper_95"]]
-    return Published({"cells": cells}, f"{res.method} {SUPPRESSION}", _population(db, f, n), float(n), notes)
+    return Published({"cells": cells}, f"{res.method} {disclosure.methods_sentence()}", _population(db, f, n), float(n), notes)
 
 
 @population.guard
@@ -208,22 +200,15 @@ def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
     group = by or "group"
     df = df.assign(**{group: df[by].astype("string").fillna("unknown") if by else "All"})
     events = df.groupby([group, "event_name"]).size().rename("n").reset_index().rename(columns={group: "group"})
-    events = suppress.suppress_counts(events, "n", margins=[["group"], ["event_name"]])
+    events = disclosure.suppress_counts(events, "n", margins=[["group"], ["event_name"]])
     n = len(df)
     if by:
-        df, notes = suppress.drop_small_groups(df, [by])
+        df, notes = disclosure.drop_small_groups(df, [by])
         events = events[events["group"].isin(df[by].unique())]
     res = cumulative_incidence(df, "time_days", "event_code", CAUSES, group=by)
     cif = res.summary
-    # the curve stops where fewer than k remain at risk in its group, as for Kaplan–Meier
-    last = {}
-    for g, part in df.groupby(group):
-        t = np.sort(part["time_days"].to_numpy())
-        at_risk = len(t) - np.searchsorted(t, t, side="left")
-        ok = t[at_risk >= min_cell()]
-        last[str(g)] = ok.max() if len(ok) else -1
-    cif = cif[[t <= last.get(str(g), -1) for g, t in zip(cif["group"], cif["time"], strict=True)]]
-    return Published({"cif": cif.reset_index(drop=True), "events": events}, f"{res.method} {SUPPRESSION}",
+    cif = disclosure.truncate_incidence(cif, df, group, "time_days")
+    return Published({"cif": cif, "events": events}, f"{res.method} {disclosure.methods_sentence()}",
                      _population(db, f, n), float(n), notes)  # fmt: skip
 
 
@@ -238,10 +223,10 @@ def relapse_cox(db: Db, f: Filters) -> Published:
     covs = [c for c in COX_COVARIATES if df[c].nunique(dropna=True) > 1 or df[c].isna().any()]
     df = df.assign(**{c: df[c].astype("string").fillna("unknown") for c in covs})
     n = len(df)
-    df, notes = suppress.drop_small_groups(df, covs)
+    df, notes = disclosure.drop_small_groups(df, covs)
     covs = [c for c in covs if df[c].nunique() > 1]
-    if int(df["is_relapse"].sum()) < min_cell() or not covs:
-        note = f"Fewer than {min_cell()} relapses (or nothing to compare) in this selection: no model is fitted."
+    if not disclosure.enough(int(df["is_relapse"].sum())) or not covs:
+        note = disclosure.too_few_sentence("relapses (or nothing to compare) in this selection", "so no model is fitted")
         empty = pd.DataFrame(columns=["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"])
         return Published({"forest": empty, "ph_test": pd.DataFrame()}, "", _population(db, f, n), float(n), [*notes, note])
     categorical = {c: df[c].value_counts().idxmax() for c in covs}  # the commonest level is the reference
@@ -250,13 +235,8 @@ def relapse_cox(db: Db, f: Filters) -> Published:
     # a level with fewer than k relapses has an unstable (often overflowing) hazard ratio that also pins
     # down a handful of people's events: shown as not estimable
     events = {f"{c}[T.{v}]": n for c in covs for v, n in df.groupby(c)["is_relapse"].sum().items()}
-    few = forest["term"].map(events).lt(min_cell()) | forest["hr_upper_95"].isna()
-    forest.loc[few, ["hr", "hr_lower_95", "hr_upper_95", "p"]] = np.nan
-    if few.any():
-        notes.append(
-            f"{int(few.sum())} level(s) with fewer than {min_cell()} relapses (or an estimate that does not "
-            "converge) are shown as not estimable: their hazard ratio is left blank."
-        )
+    forest, sparse = disclosure.mask_sparse_terms(forest, events)
+    notes += sparse
     ph = res.ph_note
     refs = "; ".join(f"{c.replace('_', ' ')}: {v}" for c, v in categorical.items())
     method = f"{res.method} Reference levels — {refs}. {ph}"
@@ -273,10 +253,10 @@ def milestones(db: Db, f: Filters) -> Published:
         return none
     obs = df[df["is_observable"].astype(bool)]
     t = obs.groupby("milestone_days").agg(n_observable=("participant_key", "size"), n_achieved=("is_achieved", "sum"))
-    t = suppress.suppress_rate(t.reset_index(), "n_achieved", "n_observable", "share", count_margins=[])
+    t = disclosure.suppress_rate(t.reset_index(), "n_achieved", "n_observable", "share", count_margins=[])
     method = (
         "Share of participants reaching each sobriety milestone (days from recovery start, else enrollment), "
-        f"among those whose follow-up reached the milestone by the data cutoff. {SUPPRESSION}"
+        f"among those whose follow-up reached the milestone by the data cutoff. {disclosure.methods_sentence()}"
     )
     n = df["participant_key"].nunique()
     return Published({"attainment": t}, method, _population(db, f, n), float(n))
@@ -291,14 +271,13 @@ def engagement(db: Db, f: Filters) -> Published:
         return none
     # each person sits in one site, track and cohort, so n_people adds up exactly across those cells
     w = cells.groupby(["week_start", "format"], as_index=False)[["n_expected", "n_attended", "n_no_show", "n_people"]].sum()
-    w = w[w["n_people"] >= min_cell()]
-    w = suppress.suppress_rate(w, "n_attended", "n_expected", "attendance_rate", count_margins=[])
-    w = suppress.suppress_rate(w, "n_no_show", "n_expected", "no_show_rate", count_margins=[]).drop(columns="n_people")
+    w = disclosure.rows_with_enough(w, "n_people")
+    w = disclosure.suppress_rate(w, "n_attended", "n_expected", "attendance_rate", count_margins=[])
+    w = disclosure.suppress_rate(w, "n_no_show", "n_expected", "no_show_rate", count_margins=[]).drop(columns="n_people")
     dose = queries.dose_bands(db, f)
     dose = dose.set_index("sessions_last_week").reindex(["0", "1", "2", "3+"], fill_value=0).reset_index()
-    dose["relapses_per_100_weeks"] = 100 * dose["n_relapses"] / dose["person_weeks"].where(dose["person_weeks"] > 0)
-    dose.loc[suppress.is_small(dose["n_relapses"]) | (dose["n_people"] < min_cell()), "relapses_per_100_weeks"] = np.nan
-    dose = suppress.suppress_counts(dose, "n_relapses").drop(columns="n_people")
+    dose = disclosure.suppress_event_rate(dose, "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people")
+    dose = dose.drop(columns="n_people")
     notes: list[str] = []
     dose_cox = pd.DataFrame(columns=["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"])
     method = (
@@ -312,8 +291,8 @@ def engagement(db: Db, f: Filters) -> Published:
             "a page (it takes about 45 s for 1.4 million): narrow the filters, or run notebook "
             "03-engagement-dose, which fits it on the whole warehouse."
         )
-    elif dose["n_relapses"].sum() < min_cell():
-        notes.append(f"Fewer than {min_cell()} relapses in this selection: no dose model is fitted.")
+    elif not disclosure.enough(dose["n_relapses"].sum()):
+        notes.append(disclosure.too_few_sentence("relapses in this selection", "so no dose model is fitted"))
     else:
         from peer_outcomes.analysis.dose import fit_time_varying_cox
 
@@ -322,7 +301,7 @@ def engagement(db: Db, f: Filters) -> Published:
         res = fit_time_varying_cox(long, "participant_key", "start_days", "stop_days", "is_relapse", ["prev_week_sessions"])
         dose_cox = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]])
         method += f" {res.method}"
-    return Published({"weekly": w, "dose": dose, "dose_cox": dose_cox}, f"{method} {SUPPRESSION}",
+    return Published({"weekly": w, "dose": dose, "dose_cox": dose_cox}, f"{method} {disclosure.methods_sentence()}",
                      _population(db, f, len(people)), float(len(people)), notes)  # fmt: skip
 
 
@@ -337,22 +316,22 @@ def mentors(db: Db, f: Filters) -> Published:
         return none
     loads = queries.mentor_caseloads(db, f)
     bins = pd.cut(loads["n_active"], [-0.5, 0.5, 2.5, 5.5, 10.5, np.inf], labels=["0", "1–2", "3–5", "6–10", "11+"])
-    caseloads = suppress.suppress_counts(
+    caseloads = disclosure.suppress_counts(
         bins.value_counts(sort=False).rename_axis("active_mentees").rename("n_mentors").reset_index(), "n_mentors")
     m = df[df["is_matched"].fillna(False).astype(bool)]
     cov = pd.DataFrame({"n_matched": [len(m)], "n_certified": [int(m["mentor_certified"].fillna(False).sum())]})
-    coverage = suppress.suppress_rate(cov, "n_certified", "n_matched", "share_certified", count_margins=[])
+    coverage = disclosure.suppress_rate(cov, "n_certified", "n_matched", "share_certified", count_margins=[])
     days = m["days_to_first_match"].dropna()
-    q = days.quantile([0.25, 0.5, 0.75]).tolist() if len(days) >= min_cell() else [np.nan] * 3
+    q = disclosure.quantiles(days, [0.25, 0.5, 0.75])
     time_to_match = pd.DataFrame({"statistic": ["25th percentile", "median", "75th percentile"], "days": q})
     rem = m["n_rematches"].fillna(0).clip(upper=3).astype(int).map({0: "0", 1: "1", 2: "2", 3: "3+"})
-    rematches = suppress.suppress_counts(
+    rematches = disclosure.suppress_counts(
         rem.value_counts().reindex(["0", "1", "2", "3+"], fill_value=0).rename_axis("rematches").rename("n").reset_index(), "n")
     rows, notes = [], []
     for feat in ["mentor_certified", "same_gender", "same_substance"]:
         sub = m.dropna(subset=[feat]).assign(level=lambda d, c=feat: np.where(d[c].astype(bool), "yes", "no"))
-        n_level = suppress.counts_by_group(sub, "level", "is_disengaged").set_index("group")["n"]
-        sub, dropped = suppress.drop_small_groups(sub, ["level"])
+        n_level = disclosure.counts_by_group(sub, "level", "is_disengaged").set_index("group")["n"]
+        sub, dropped = disclosure.drop_small_groups(sub, ["level"])
         notes += [f"{feat.replace('_', ' ')}: {d}" for d in dropped]
         if sub.empty:
             continue
@@ -360,13 +339,13 @@ def mentors(db: Db, f: Filters) -> Published:
         rel = fit_km(sub, "relapse_days", "is_relapse", group="level").at([180])
         for (_, a), (_, b) in zip(ret.iterrows(), rel.iterrows(), strict=True):
             rows.append({"feature": feat, "level": a["group"], "n": n_level[a["group"]],
-                         "retained_90": a["survival"] if a["n_at_risk"] >= min_cell() else np.nan,
-                         "relapse_free_180": b["survival"] if b["n_at_risk"] >= min_cell() else np.nan})  # fmt: skip
+                         "retained_90": disclosure.estimate(a["survival"], a["n_at_risk"]),
+                         "relapse_free_180": disclosure.estimate(b["survival"], b["n_at_risk"])})  # fmt: skip
     by_feature = pd.DataFrame(rows, columns=["feature", "level", "n", "retained_90", "relapse_free_180"])
     method = (
         "Caseload = participants in the population with a match open at the data cutoff, per mentor; "
         "certification at the time of the first match; retention at 90 and relapse-free survival at 180 days "
-        f"are Kaplan–Meier estimates among matched participants. {SUPPRESSION}"
+        f"are Kaplan–Meier estimates among matched participants. {disclosure.methods_sentence()}"
     )
     frames = {"caseloads": caseloads, "coverage": coverage, "time_to_match": time_to_match,
               "rematches": rematches, "by_feature": by_feature}  # fmt: skip
@@ -383,7 +362,7 @@ def data_quality(db: Db) -> Published:
     # Missing fields count people, so they are suppressed. Load and quarantine counts are counts of file
     # rows that say nothing about anyone's characteristics; they stay exact so a coordinator can fix the
     # export (the one deliberate exception to small-cell suppression; docs/privacy.md).
-    missing = suppress.suppress_rate(missing, "n_missing", "n_total", "share_missing", count_margins=[])
+    missing = disclosure.suppress_rate(missing, "n_missing", "n_total", "share_missing", count_margins=[])
     last_load = pd.to_datetime(batches["finished_at"]).max() if len(batches) else pd.NaT
     freshness = pd.DataFrame({
         "item": ["Data cutoff (as_of)", "Warehouse built", "Last load finished", "Disengagement gap (days)"],
@@ -392,8 +371,7 @@ def data_quality(db: Db) -> Published:
     })  # fmt: skip
     method = (
         "Counts of rows read, loaded and quarantined per file and load; quarantined rows by file, column and "
-        "reason (values are never shown); participants missing each optional field (counts of 1–10 people "
-        "shown as “< 11”)."
+        f"reason (values are never shown); participants missing each optional field. {disclosure.counts_sentence()}"
     )
     by_reason = quarantine.groupby("reason", as_index=False)["n_rows"].sum()  # reasons already by kind
     by_reason = by_reason.sort_values("n_rows", ascending=False)
@@ -410,12 +388,12 @@ def participants_served(db: Db, f: Filters) -> Published:
     if (none := _too_few(db, f, len(df), ["enrolled", "sessions"])) is not None:
         return none
     enrolled = df.groupby(["cohort_quarter", "site"]).size().rename("n_enrolled").reset_index()
-    enrolled = suppress.suppress_counts(enrolled, "n_enrolled", margins=[["cohort_quarter"], ["site"]])
+    enrolled = disclosure.suppress_counts(enrolled, "n_enrolled", margins=[["cohort_quarter"], ["site"]])
     cells = queries.attendance_weekly(db, f)
     sessions = cells.groupby("format", as_index=False)[["n_expected", "n_attended"]].sum()
-    sessions = suppress.suppress_rate(sessions, "n_attended", "n_expected", "attendance_rate")
+    sessions = disclosure.suppress_rate(sessions, "n_attended", "n_expected", "attendance_rate")
     method = (
         "Participants enrolled per calendar quarter and site; attended sessions (person-sessions) and "
-        f"attendance rate (attended / expected) by session format over the whole period. {SUPPRESSION}"
+        f"attendance rate (attended / expected) by session format over the whole period. {disclosure.methods_sentence()}"
     )
     return Published({"enrolled": enrolled, "sessions": sessions}, method, _population(db, f, len(df)), float(len(df)))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from peer_outcomes.analysis import disclosure
 from peer_outcomes.dashboard import widgets
 from peer_outcomes.dashboard.app_pages import PAGES
 from peer_outcomes.pipelines.errors import UserError
@@ -21,7 +22,7 @@ st.set_page_config(page_title="Peer mentoring outcomes", layout="wide", initial_
 nav = st.navigation([st.Page(HERE / p.script, title=p.title, default=p is PAGES[0]) for p in PAGES])
 try:
     widgets.sidebar_filters()
-    st.sidebar.caption("Numbers describing fewer than 11 people are hidden (“< 11”). Data: pseudonymized warehouse.")
+    st.sidebar.caption(f"{disclosure.policy_sentence()} Data: pseudonymized warehouse.")
     nav.run()
 except UserError as exc:  # a missing warehouse, a selection a model cannot use: one plain sentence
     st.error(str(exc))

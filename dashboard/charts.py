@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from peer_outcomes.analysis.suppress import mask_text
+from peer_outcomes.analysis.disclosure import mask_text
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 CAUSE_COLOURS = {"relapse": "#D55E00", "dropout": "#E69F00", "completion": "#009E73"}

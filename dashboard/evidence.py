@@ -3,7 +3,7 @@ and a manifest with the data version, code version, parameters and a sha256 of e
 
 Policy: the pack holds published aggregates only. Every frame comes from `analysis.published` (already
 suppressed, the same functions the dashboard pages call) and every figure from `dashboard.figures` (the
-same definitions: title, axes, hidden columns); hidden cells are spelled "< 11" by `analysis.suppress.label`, exactly as the dashboard's
+same definitions: title, axes, hidden columns); hidden cells are spelled "< k" by `analysis.disclosure.label`, exactly as the dashboard's
 CSV downloads. Nothing here suppresses, computes an estimate or draws a chart of its own.
 Images are rendered with one kaleido sync server for the whole pack (~0.1–0.3 s an image instead of ~2 s).
 """
@@ -28,13 +28,13 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from peer_outcomes.analysis import published, queries, suppress
+from peer_outcomes.analysis import disclosure, published, queries
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import figures
 from peer_outcomes.dashboard.evidence_text import findings, headline_rows, limitations, methods
 from peer_outcomes.dashboard.report_pdf import Chart, Report, write_report
-from peer_outcomes.pipelines import config, warehouse
+from peer_outcomes.pipelines import warehouse
 from peer_outcomes.pipelines.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -214,7 +214,7 @@ def build_pack(
     opts = _check_filters(db, f)
     res = compute(db, f)
     if res.pubs["headline"].empty:
-        raise UserError(f"Fewer than {config.min_cell()} participants match these filters, so there is nothing to publish.")
+        raise UserError(disclosure.too_few_sentence(then="so there is nothing to publish"))
     _prepare(out)
     bar = _progress() if progress else nullcontext()
     with bar as prog:
@@ -238,7 +238,7 @@ def build_pack(
                 svg.write_bytes(fig.to_image(format="svg", width=WIDTH, height=height))
                 pdf_charts.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note))
                 for name, frame in it.csvs.items():
-                    suppress.label(it.pub.frames[frame], figures.hidden(frame)).to_csv(out / "data" / f"{name}.csv", index=False)
+                    disclosure.label(it.pub.frames[frame], figures.hidden(frame)).to_csv(out / "data" / f"{name}.csv", index=False)
                 tick(f"chart {it.figure.name}")
         rows = headline_rows(res.pubs)
         pd.DataFrame(rows, columns=["measure", "estimate", "ci_95"]).to_csv(out / "data" / "headline.csv", index=False)
@@ -263,7 +263,7 @@ def build_pack(
                 "enrolled_from": f.enrolled_from.isoformat() if f.enrolled_from else None,
                 "enrolled_to": f.enrolled_to.isoformat() if f.enrolled_to else None,
                 "sites": list(f.sites), "tracks": list(f.tracks), "population": f.describe(),
-                "min_cell": config.min_cell(), "png_scale": PNG_SCALE, "svg_width_px": WIDTH,
+                "min_cell": disclosure.threshold(), "png_scale": PNG_SCALE, "svg_width_px": WIDTH,
             },
             "report_pages": pages,
             "files": {p.relative_to(out).as_posix(): {"sha256": sha256(p), "bytes": p.stat().st_size}
@@ -315,7 +315,7 @@ def _readme(pages: int) -> str:
 
 - `report.pdf` — {pages} pages: key findings, headline numbers with 95% CIs, the charts, methods, limitations.
 - `charts/*.png` (print resolution, {WIDTH * PNG_SCALE} px wide) and `charts/*.svg` — the key charts.
-- `data/*.csv` — the numbers behind every chart, suppressed as on the dashboard: "< {config.min_cell()}" marks a
+- `data/*.csv` — the numbers behind every chart, suppressed as on the dashboard: "{disclosure.mask_text()}" marks a
   hidden count or rate; an empty cell is a value that cannot be estimated (e.g. a median not yet reached).
 - `manifest.json` — data version and load-batch file hashes, code version, parameters, and the sha256 of
   every file here. Verify with `sha256sum` or see docs/evidence.md.

@@ -11,7 +11,8 @@ import math
 
 import pandas as pd
 
-from peer_outcomes.analysis.published import SUPPRESSION, Published
+from peer_outcomes.analysis import disclosure
+from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import mart_definitions
 
 NOT_SHOWN = "not shown"
@@ -94,7 +95,7 @@ def findings(r: dict[str, Published]) -> list[str]:
     if len(tiles):
         n = tiles["value"].get("enrolled")
         out.append(f"The program enrolled {n:,.0f} participants in this period." if pd.notna(n) else
-                   "Fewer than 11 participants match this selection.")  # fmt: skip
+                   disclosure.too_few_sentence("participants match this selection", "so nothing is shown"))  # fmt: skip
     if (row := _rate(r["retention"], 90)) is not None and pd.notna(row["survival"]):
         m = _median(r["retention"])
         half = (f" Half had disengaged by day {m['median']:,.0f}." if m is not None and pd.notna(m["median"])
@@ -130,7 +131,7 @@ def _definition(mart: str) -> str:
 
 def methods(r: dict[str, Published], settings: dict, period: tuple[object, object]) -> list[str]:
     """The methods paragraphs: population and period, outcomes, models, censoring, suppression."""
-    strip = lambda s: s.replace(SUPPRESSION, "").strip()  # noqa: E731 - said once at the end instead
+    strip = lambda s: s.replace(disclosure.methods_sentence(), "").strip()  # noqa: E731 - said once at the end instead
     pop = r["headline"].population
     lo, hi = (pd.Timestamp(d).strftime("%Y-%m-%d") for d in period)
     out = [
@@ -143,7 +144,7 @@ def methods(r: dict[str, Published], settings: dict, period: tuple[object, objec
         f"Retention and relapse-free survival: {strip(r['retention'].methods)} Competing outcomes: "
         f"{strip(r['competing'].methods)} Relapse model: {strip(r['cox'].methods)}",
         f"Milestones: {strip(r['milestones'].methods)} Reach: {strip(r['served'].methods)}",
-        f"Disclosure control: {SUPPRESSION} Only published aggregates appear in this pack; no row-level data "
+        f"Disclosure control: {disclosure.methods_sentence()} Only published aggregates appear in this pack; no row-level data "
         "and no pseudonyms.",
     ]
     return out
@@ -173,7 +174,7 @@ def limitations(r: dict[str, Published], tracks: list[str]) -> list[str]:
         "Relapse is known only when reported (self-report, tests, collateral) while a participant is in contact; "
         "follow-up for relapse ends at the last contact, so relapses after disengagement are not seen.",
         "Recent enrollees have short follow-up: estimates at later times rest on fewer, earlier participants, and "
-        "curves stop where fewer than 11 remain at risk.",
-        "Groups with fewer than 11 people are left out of curves and models, and counts of 1–10 are hidden.",
+        f"curves stop where fewer than {disclosure.threshold()} remain at risk.",
+        disclosure.small_groups_sentence(),
     ]
     return out

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
+from peer_outcomes.analysis import disclosure
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.dashboard import charts
-from peer_outcomes.pipelines.config import HEADLINE_DAYS, min_cell
+from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
 ESTIMATES = ("survival", "lower_95", "upper_95")
 
@@ -70,7 +71,7 @@ class Figure:
     @property
     def note(self) -> str:
         """The caption with the threshold in force filled in."""
-        return self.caption.format(k=min_cell())
+        return self.caption.format(k=disclosure.threshold())
 
 
 def _km(y_label: str) -> Callable[[pd.DataFrame, str, str], go.Figure]:

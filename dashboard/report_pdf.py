@@ -15,6 +15,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from peer_outcomes.analysis import disclosure
+
 FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation2"), Path("/usr/share/fonts/truetype/liberation"))
 FONT_FILES = {"": "LiberationSans-Regular.ttf", "B": "LiberationSans-Bold.ttf", "I": "LiberationSans-Italic.ttf"}
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -107,8 +109,7 @@ def write_report(report: Report, path: Path) -> int:
     heading("Headline numbers")
     _table(pdf, family, text, ["Measure", "Estimate", "95% CI"], report.headline, widths=(0.5, 0.2, 0.3))
     pdf.ln(1.5)
-    para("“not shown”: fewer than 11 people at risk or in the cell (or not yet observable). 95% CI: the "
-         "95% confidence interval.", 8.5, MUTED, "I")
+    para(f"{disclosure.not_shown_sentence()} 95% CI: the 95% confidence interval.", 8.5, MUTED, "I")
     if report.notes:
         for note in report.notes:
             para(note, 8.5, MUTED, "I")

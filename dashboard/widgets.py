@@ -1,7 +1,7 @@
 """The dashboard's shared Streamlit pieces: sidebar filters in the URL, tiles, charts with downloads.
 
 Pages stay a few lines each by calling these. Nothing here computes or suppresses a number: frames come
-from `analysis.published` already suppressed; `analysis.suppress.label` only spells hidden cells "< 11".
+from `analysis.published` already suppressed; `analysis.disclosure.label` only spells hidden cells "< k".
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import peer_outcomes
-from peer_outcomes.analysis import suppress
+from peer_outcomes.analysis import disclosure
 from peer_outcomes.analysis.population import snap
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
@@ -25,9 +25,9 @@ FILTER_KEYS = ("f_period", "f_sites", "f_tracks")
 def sidebar_filters() -> Filters:
     """Enrollment periods, sites and tracks; seeded from and written back to the URL query params.
 
-    The period moves in runs of whole months that each hold 0 or at least 11 people of every site and track
-    (analysis.population), so no two choices differ by fewer than 11 people; sites and tracks with fewer than
-    11 people are not offered and are in no population (published.filter_options).
+    The period moves in runs of whole months that each hold 0 or at least k people of every site and track
+    (analysis.population), so no two choices differ by fewer than k people; sites and tracks with fewer than
+    k people are not offered and are in no population (published.filter_options).
     """
     opts = data.options()
     steps = opts["periods"]
@@ -84,7 +84,7 @@ def _doc_section(doc: str, section: str) -> str:
 
 
 def notes(pub: Published) -> None:
-    """Privacy notes, e.g. groups left out because they had fewer than 11 people."""
+    """Privacy notes, e.g. groups left out because they had fewer than k people."""
     for n in pub.notes:
         st.info(n)
 
@@ -96,7 +96,7 @@ def methods(pub: Published) -> None:
 
 
 def tiles(frame: pd.DataFrame) -> None:
-    """Headline numbers as metric tiles; suppressed values read "< 11"."""
+    """Headline numbers as metric tiles; suppressed values read "< k"."""
     cols = st.columns(len(frame))
     for col, row in zip(cols, frame.itertuples(), strict=True):
         col.metric(row.label, _fmt(row.value, row.unit))
@@ -104,7 +104,7 @@ def tiles(frame: pd.DataFrame) -> None:
 
 def _fmt(value: float, unit: str) -> str:
     if pd.isna(value):
-        return suppress.mask_text() if unit == "people" else "not shown"
+        return disclosure.mask_text() if unit == "people" else "not shown"
     if unit == "share":
         return f"{value:.0%}"
     if unit == "people":
@@ -145,7 +145,7 @@ ESTIMATE_HINTS = ("rate", "share", "survival", "lower_95", "upper_95", "retained
 
 
 def _is_estimate(column: str) -> bool:
-    """Rates, shares and survival estimates (and their CIs): hidden ones read "not shown", not "< 11"."""
+    """Rates, shares and survival estimates (and their CIs): hidden ones read "not shown", not "< k"."""
     return any(h in column for h in ESTIMATE_HINTS)
 
 
@@ -157,13 +157,13 @@ def _is_percent(column: str) -> bool:
 def table(pub: Published, frame: str, name: str | None = None, show: bool = False, column=None) -> None:
     """A CSV download of one published frame, optionally shown as a table.
 
-    The columns that may be hidden come from `figures.HIDDEN`: hidden counts read "< 11"; hidden estimates
+    The columns that may be hidden come from `figures.HIDDEN`: hidden counts read "< k"; hidden estimates
     (rates, survival) read "not shown".
     """
     hidden = figures.hidden(frame)
     name = name or frame
     counts = [c for c in hidden if not _is_estimate(c)]
-    shown = suppress.label(pub.frames[frame], counts)
+    shown = disclosure.label(pub.frames[frame], counts)
     for c in hidden:
         if _is_estimate(c) and c in shown:
             shown[c] = shown[c].astype(object).where(shown[c].notna(), "not shown")
