@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from peer_outcomes.analysis import published, suppress
+from peer_outcomes.analysis import disclosure, published
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard.evidence import PNG_SCALE, WIDTH, build_pack, pack_zip_bytes
 from peer_outcomes.pipelines.warehouse import query as warehouse
@@ -95,7 +95,7 @@ def test_csvs_show_no_count_between_1_and_10_and_no_pseudonym(pack: Path, synth_
 
 def test_csvs_are_the_dashboards_suppressed_frames(pack: Path, synth_warehouse: Path) -> None:
     rates = published.retention(synth_warehouse, Filters()).frames["rates"]
-    expected = suppress.label(rates, ("survival", "lower_95", "upper_95"))
+    expected = disclosure.label(rates, ("survival", "lower_95", "upper_95"))
     got = pd.read_csv(pack / "data" / "retention_rates.csv")
     pd.testing.assert_frame_equal(got, pd.read_csv(io.StringIO(expected.to_csv(index=False))))
     events = pd.read_csv(pack / "data" / "competing_events.csv", dtype=str)
