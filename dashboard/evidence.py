@@ -210,6 +210,8 @@ def build_pack(
     """Write the evidence pack for warehouse `db` and population `f` into `out`; returns the manifest."""
     db = Path(db)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; give a new or empty folder for the evidence pack.")
     settings = queries.settings(db)  # fails first, in one sentence, if there is no warehouse
     opts = _check_filters(db, f)
     res = compute(db, f)

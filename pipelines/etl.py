@@ -49,7 +49,7 @@ from peer_outcomes.pipelines.readers import Source, find_export, open_source
 from peer_outcomes.pipelines.report import LoadReport
 from peer_outcomes.pipelines.upsert import LATE, load_entity
 from peer_outcomes.pipelines.validate import REF_KEYS, Staging, resolve_columns, stage_sql, text_value
-from peer_outcomes.pipelines.warehouse import WarehouseError, swap_in
+from peer_outcomes.pipelines.warehouse import WarehouseError, swap_in, warehouse_kind
 
 CORE_TABLES = (*LOAD_ORDER, "load_batches", "quarantine")
 # LATE (attendance), the biggest file, has no dates of its own (so it cannot move the default cutoff): it is
@@ -175,7 +175,9 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         con.execute("attach ':memory:' as scratch")
         with _background() as reader, _background() as hasher:
             reads = {  # in the order they are checked: LATE last; lines are settled for bad rows only (upsert.py)
-                e: reader.submit(open_source, cursor, files[e], f"scratch.raw_{e}", settle_lines=False)
+                e: reader.submit(
+                    open_source, cursor, files[e], f"scratch.raw_{e}", settle_lines=False, zone=mp.timezone
+                )
                 for e in sorted(files, key=lambda e: (e == LATE, LOAD_ORDER.index(e)))
             }
             scans = {e: hasher.submit(files[e].sha256) for e in LOAD_ORDER if e in files}
@@ -284,9 +286,14 @@ def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, current_key_id: str) -
             ) from None
         raise WarehouseError(f"The warehouse {db} could not be opened: it is not a DuckDB file.") from None
     try:
-        rows = con.execute(
-            "select as_of, gap_days, key_id, data_version, built_at from old.settings"
-        ).fetchall()
+        kind = warehouse_kind(con, "old")
+        if kind == "other":
+            raise WarehouseError(
+                f"The DuckDB file {db} is not a peer-outcomes warehouse; give a new --db path so its data is kept."
+            )
+        if kind == "empty":  # nothing to carry over: the file is replaced
+            return None
+        rows = con.execute("select as_of, gap_days, key_id, data_version, built_at from old.settings").fetchall()
         settings = rows[0] if rows else None
         if settings and settings[2] != current_key_id:
             raise UserError(
@@ -361,7 +368,7 @@ def _stage(
         pseudonym_table(con, f"pid_{entity}", ids, PERSONS[entity], key)
         maps[own] = f"pid_{entity}"
     st = stage_sql(entity, source, mp, table, maps, labels)
-    con.execute(st.sql)
+    con.execute(st.sql, st.params)
     if entity in PERSONS:
         assign_person_keys(con, entity)
     return source, st

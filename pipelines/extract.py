@@ -214,9 +214,14 @@ def _describe(name: str, rule: str, marts: dict[str, str]) -> str:
 def write_extract(db: Path, out_dir: Path) -> ExtractReport:
     """Write the de-identified research extract of warehouse `db` into the new or empty folder `out_dir`."""
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"{out_dir} is a file; give a new folder for the extract.")
     if out_dir.exists() and any(out_dir.iterdir()):
         raise UserError(f"The folder {out_dir} is not empty; give a new folder for the extract.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"The folder {out_dir} cannot be created ({exc.strerror}).") from None
     report = ExtractReport(out_dir)
     marts = _mart_descriptions()
     dictionary: list[dict[str, str]] = []

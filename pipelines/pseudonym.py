@@ -57,28 +57,63 @@ def load_key() -> bytes:
     if env:
         return _parse_hex(env, config.KEY_ENV)
     path = key_file()
+    if path.is_symlink() and not path.exists():
+        raise PseudonymKeyError(
+            f"The pseudonym key file {path} is a symbolic link to a missing file; "
+            "restore the key it pointed to, or remove the link to create a new key."
+        )
+    if path.is_dir():
+        raise PseudonymKeyError(
+            f"The pseudonym key file {path} is a folder; set PEER_OUTCOMES_KEY_FILE to a file path, "
+            f"such as {path / 'pseudonym.key'}."
+        )
     if not path.exists():
         return _create_key_file(path)
+    return _read_key_file(path)
+
+
+def _read_key_file(path: Path) -> bytes:
+    """The key in an existing key file, refused when other users can read it."""
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise PseudonymKeyError(
             f"The pseudonym key file {path} can be read by other users; run `chmod 600 {path}`."
         )
-    return _parse_hex(path.read_text(encoding="ascii", errors="replace"), str(path))
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        raise PseudonymKeyError(
+            f"The pseudonym key file {path} could not be read ({exc.strerror})."
+        ) from None
+    return _parse_hex(text, str(path))
 
 
 def _create_key_file(path: Path) -> bytes:
     """Write a fresh random key with owner-only permissions; never overwrite an existing one."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_bytes(KEY_BYTES)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:  # a path under a file: FileExistsError or NotADirectoryError
+        raise PseudonymKeyError(
+            f"The pseudonym key file {path} could not be created: its folder {path.parent} "
+            + (
+                "is a file or lies under one."
+                if isinstance(exc, FileExistsError | NotADirectoryError)
+                else f"cannot be made ({exc.strerror})."
+            )
+        ) from None
+    try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first: use theirs
-        return load_key()
+    except FileExistsError:  # another process created it first: use theirs (a link or folder is refused)
+        if path.is_file() and not path.is_symlink():
+            return _read_key_file(path)
+        raise PseudonymKeyError(
+            f"The pseudonym key file {path} could not be created: something else is there."
+        ) from None
     except OSError as exc:
         raise PseudonymKeyError(
             f"The pseudonym key file {path} could not be created ({exc.strerror})."
-        ) from exc
+        ) from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key.hex() + "\n")
     return key

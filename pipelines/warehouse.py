@@ -25,20 +25,45 @@ class WarehouseError(UserError):
 
 @contextmanager
 def connect_readonly(db: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse read-only for one unit of work and always close it."""
+    """Open the warehouse read-only for one unit of work and always close it.
+
+    Whatever `db` points at (a CSV, a folder, /proc, another application's or an empty DuckDB file), the
+    answer is a warehouse or one sentence: the file must open as DuckDB and hold the ETL's `settings`.
+    """
     path = Path(db)
     if not path.exists():
         raise WarehouseError(f"No warehouse at {path}: run `peer-outcomes etl EXPORT_DIR --db {path}` first.")
+    if path.is_dir():
+        raise WarehouseError(f"The warehouse path {path} is a folder, not a warehouse file.")
     try:
         con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:  # its messages vary by what the file is; none is for a coordinator
         if "lock" in str(exc).lower():
-            raise WarehouseError(f"The warehouse {path} is locked by another process; try again shortly.") from exc
-        raise WarehouseError(f"The warehouse {path} could not be opened: it is not a DuckDB file.") from exc
+            raise WarehouseError(f"The warehouse {path} is locked by another process; try again shortly.") from None
+        raise WarehouseError(f"The warehouse {path} could not be opened: it is not a DuckDB file.") from None
     try:
+        kind = warehouse_kind(con)
+        if kind != "warehouse":
+            raise WarehouseError(
+                f"The DuckDB file {path} is empty: run `peer-outcomes etl EXPORT_DIR --db {path}` first."
+                if kind == "empty"
+                else f"The DuckDB file {path} is not a peer-outcomes warehouse (it has no load settings)."
+            )
         yield con
     finally:
         con.close()
+
+
+def warehouse_kind(con: duckdb.DuckDBPyConnection, database: str | None = None) -> str:
+    """"warehouse" (the ETL's settings are there), "empty" (no tables at all) or "other" (someone else's)."""
+    database = database or con.execute("select current_database()").fetchall()[0][0]
+    names = {
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = ? and schema_name = 'main'", [database]
+        ).fetchall()
+    }
+    return "warehouse" if "settings" in names else "empty" if not names else "other"
 
 
 def query(db: str | os.PathLike[str], sql: str, params: list | dict | None = None) -> pd.DataFrame:
