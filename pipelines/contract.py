@@ -201,3 +201,16 @@ IDENTIFIER_HINTS = (
     "birth_year",
     "medicaid_id",
 )
+
+# Code values (site, track, topic, ...) that a spreadsheet would run as a formula when a published CSV is
+# opened (OWASP CSV injection), or that hold control characters, are never loaded (docs/privacy.md).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def unsafe_code(value: str) -> str | None:
+    """Why a code value may not be loaded (a formula start or a control character), or None when it is fine."""
+    if value.startswith(FORMULA_STARTS):
+        return "begins with =, +, -, @, tab or carriage return, which a spreadsheet would run as a formula"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "holds a control character"
+    return None

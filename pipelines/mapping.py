@@ -6,28 +6,42 @@ with --mapping) renames columns, recodes values, declares date formats and decla
     columns:      {participants: {"Client ID": participant_id, "DOB": date_of_birth}}
     values:       {sessions: {format: {Grp: group, "1:1": one_on_one}}}
     date_formats: {participants: {enrolled_on: "%m/%d/%Y"}}
-    covariates:   {participants: [{name: insurance, type: enum, values: [medicaid, private, none]}]}
+    covariates:   {participants: [{name: insurance, type: enum, values: [medicaid, private, none]},
+                                  {name: dependants, type: int, min: 0, max: 20}]}
+    timezone:     America/Chicago   # the program's zone: Parquet timestamps become its dates (default UTC)
 
-The mapping itself is validated first: anything unknown ends as one sentence naming the place to fix.
+The mapping itself is validated first: anything unknown ends as one sentence naming the place to fix. The
+YAML is read with the safe loader, at most MAX_BYTES, MAX_ALIASES aliases and MAX_NODES nodes once aliases
+are expanded, so a ten-line alias bomb fails at once instead of filling the memory.
+
 Covariates are the only way to load a column the contract does not list (an allowlist, docs/privacy.md),
-and a covariate may not be named like a direct identifier.
+and only of two kinds: an enum with declared values (bool is the enum yes/no) or a whole number with
+declared bounds. Free text and dates can identify a person whatever the column is called, so they are
+refused; a covariate may not be named like a direct identifier either.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import yaml
 
-from peer_outcomes.pipelines.contract import ENTITIES, IDENTIFIER_HINTS, Column
+from peer_outcomes.pipelines.contract import ENTITIES, IDENTIFIER_HINTS, Column, unsafe_code
 from peer_outcomes.pipelines.errors import UserError
 
-SECTIONS = ("columns", "values", "date_formats", "covariates")
-COVARIATE_TYPES = ("enum", "int", "bool", "text", "date")
+SECTIONS = ("columns", "values", "date_formats", "covariates", "timezone")
+COVARIATE_TYPES = ("enum", "bool", "int")  # closed sets and bounded numbers only (docs/data-contract.md)
+REFUSED_TYPES = ("text", "date")
+MAX_BOUND = 10**12  # whole numbers are read with at most 12 digits (validate.py)
+MAX_BYTES = 1024 * 1024
+MAX_ALIASES = 50
+MAX_NODES = 50_000
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -45,6 +59,7 @@ class Mapping:
     covariates: dict[str, tuple[Column, ...]] = field(default_factory=dict)
     file_name: str | None = None
     sha256: str | None = None
+    timezone: str = "UTC"  # the zone in which a Parquet timestamp becomes the program's date
 
     def columns_of(self, entity: str) -> tuple[Column, ...]:
         """Every column loaded for `entity`: the contract's, then the declared covariates."""
@@ -85,14 +100,84 @@ def load_mapping(path: Path | None) -> Mapping:
     """Read and validate a mapping file (None → the empty mapping)."""
     if path is None:
         return Mapping()
+    if path.stat().st_size > MAX_BYTES:
+        raise MappingError(f"{path.name} is larger than {MAX_BYTES // 1024:,} KB; a mapping is a short text file.")
     raw_bytes = path.read_bytes()
     try:
-        doc = yaml.safe_load(raw_bytes.decode("utf-8-sig"))
+        doc = _safe_yaml(raw_bytes.decode("utf-8-sig"), path.name)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" (near line {line + 1})" if line is not None else ""
         raise MappingError(f"{path.name} is not valid YAML{where}.") from None
+    except RecursionError:
+        raise MappingError(f"{path.name} is nested too deeply to be a mapping.") from None
     return parse_mapping(doc or {}, path.name, hashlib.sha256(raw_bytes).hexdigest())
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a document with more than MAX_ALIASES aliases."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.n_aliases = 0
+
+    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+        if self.check_event(yaml.AliasEvent):
+            self.n_aliases += 1
+            if self.n_aliases > MAX_ALIASES:
+                raise _TooBig
+        return super().compose_node(parent, index)
+
+
+class _TooBig(Exception):
+    """The YAML would expand beyond the limits."""
+
+
+def _safe_yaml(text: str, file_name: str) -> Any:
+    """The YAML document in `text`, parsed by the safe loader within the alias and size limits."""
+    loader = _BoundedLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+            if node is not None and _expanded_size(node) > MAX_NODES:
+                raise _TooBig
+        except _TooBig:
+            raise MappingError(
+                f"{file_name} uses too many YAML aliases (&, *) or expands to too many entries to be a mapping."
+            ) from None
+        return loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document has with every alias expanded (a cycle counts as too many)."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        children = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if done:
+            open_.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(c)] for c in children)
+            if size[id(node)] > MAX_NODES:
+                return size[id(node)]
+            continue
+        if id(node) in size:
+            continue
+        if id(node) in open_:
+            return MAX_NODES + 1  # a recursive alias
+        open_.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+        if any(id(c) in open_ for c in children):
+            return MAX_NODES + 1
+    return size[id(root)]
 
 
 def _section(doc: dict, name: str, file_name: str) -> dict[str, Any]:
@@ -103,8 +188,14 @@ def _section(doc: dict, name: str, file_name: str) -> dict[str, Any]:
         if entity not in ENTITIES:
             known = ", ".join(ENTITIES)
             raise MappingError(f"{file_name}: `{name}` names an unknown entity '{entity}' (known: {known}).")
-        if not isinstance(part[entity], dict | list):
+        if name == "covariates":
+            continue  # a list, checked entry by entry (`_covariates`)
+        if not isinstance(part[entity], dict):
             raise MappingError(f"{file_name}: `{name}.{entity}` must be a mapping.")
+        if name == "values":
+            for column, recodes in part[entity].items():
+                if not isinstance(recodes, dict):
+                    raise MappingError(f"{file_name}: values.{entity}.{column} must map source values to codes.")
     return part
 
 
@@ -148,6 +239,11 @@ def parse_mapping(doc: Any, file_name: str = "mapping.yaml", sha256: str | None 
             if not isinstance(recodes, dict):
                 raise MappingError(f"{file_name}: values.{entity}.{column} must map source values to codes.")
             for source, target in recodes.items():
+                if unsafe_code(str(target)):
+                    raise MappingError(
+                        f"{file_name}: values.{entity}.{column} recodes '{source}' to a code that "
+                        f"{unsafe_code(str(target))}."
+                    )
                 if col.kind == "enum" and target not in col.values:
                     raise MappingError(
                         f"{file_name}: values.{entity}.{column} recodes '{source}' to '{target}', which is not "
@@ -166,13 +262,38 @@ def parse_mapping(doc: Any, file_name: str = "mapping.yaml", sha256: str | None 
                 raise MappingError(
                     f"{file_name}: date_formats.{entity}.{column} is not a date column of {entity}."
                 )
-            if not isinstance(fmt, str) or "%" not in fmt:
+            if not isinstance(fmt, str) or "%" not in fmt or not _is_date_format(fmt):
                 raise MappingError(
                     f'{file_name}: date_formats.{entity}.{column} must be a strftime format such as "%m/%d/%Y".'
                 )
             date_formats[entity][column] = fmt
 
-    return Mapping(columns, values, date_formats, covariates, file_name, sha256)
+    zone = doc.get("timezone", "UTC")
+    if not _is_zone(zone):
+        raise MappingError(
+            f"{file_name}: timezone must be a time zone name such as America/Chicago or UTC, not '{zone}'."
+        )
+    return Mapping(columns, values, date_formats, covariates, file_name, sha256, zone)
+
+
+def _is_date_format(fmt: str) -> bool:
+    """Whether DuckDB's strptime understands `fmt` (it raises on an unknown code such as %Q)."""
+    with duckdb.connect() as con:
+        try:
+            con.execute("select try_strptime('2000-01-01', ?)", [fmt])
+        except duckdb.Error:
+            return False
+    return True
+
+
+def _is_zone(zone: object) -> bool:
+    if not isinstance(zone, str) or not zone or len(zone) > 64:
+        return False
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _covariates(entity: str, spec: Any, file_name: str) -> tuple[Column, ...]:
@@ -193,25 +314,50 @@ def _covariates(entity: str, spec: Any, file_name: str) -> tuple[Column, ...]:
             raise MappingError(f"{where}: '{name}' is already a column of {entity}.")
         if name in IDENTIFIER_HINTS or any(h in name for h in ("name", "phone", "email", "address", "ssn")):
             raise MappingError(f"{where}: '{name}' looks like a direct identifier and cannot be loaded.")
+        if kind in REFUSED_TYPES:
+            raise MappingError(
+                f"{where}: '{name}' is {'free text' if kind == 'text' else 'a date'}, which can identify a person "
+                "and is never loaded; declare an enum with its values or a whole number with min and max."
+            )
         if kind not in COVARIATE_TYPES:
             raise MappingError(
                 f"{where}: '{name}' has type '{kind}'; use one of {', '.join(COVARIATE_TYPES)}."
             )
-        allowed = tuple(str(v) for v in item.get("values") or ())
-        if kind == "enum" and not allowed:
-            raise MappingError(f"{where}: '{name}' is an enum and needs a list of `values`.")
-        extra = set(item) - {"name", "type", "values", "min", "max", "description"}
+        extra = set(item) - {"name", "type", "description"} - _SETTINGS[kind]
         if extra:
-            raise MappingError(f"{where}: '{name}' has an unknown setting '{sorted(extra)[0]}'.")
-        out.append(
-            Column(
-                name,
-                kind,
-                values=allowed,
-                min=item.get("min"),
-                max=item.get("max"),
-                note="declared covariate",
-            )
-        )
+            raise MappingError(f"{where}: '{name}' has a setting '{sorted(extra)[0]}' that does not apply to type {kind}.")
+        allowed = _enum_values(item, where, name) if kind == "enum" else ()
+        low, high = _bounds(item, where, name) if kind == "int" else (None, None)
+        out.append(Column(name, kind, values=allowed, min=low, max=high, note="declared covariate"))
         taken.add(name)
     return tuple(out)
+
+
+_SETTINGS = {"enum": {"values"}, "bool": set(), "int": {"min", "max"}}
+
+
+def _enum_values(item: dict, where: str, name: str) -> tuple[str, ...]:
+    """An enum's declared values: a non-empty list of short, safe codes (compared lower-cased)."""
+    raw = item.get("values")
+    if not isinstance(raw, list) or not raw:
+        raise MappingError(f"{where}: '{name}' is an enum and needs a list of `values`.")
+    values = tuple(str(v).strip().lower() for v in raw)
+    for v in values:
+        if not v or len(v) > 100 or unsafe_code(v):
+            raise MappingError(f"{where}: '{name}' has a value that is not a short code: '{v[:40]}'.")
+    return values
+
+
+def _bounds(item: dict, where: str, name: str) -> tuple[int, int]:
+    """A whole-number covariate's bounds: both given, whole numbers, min <= max (they become SQL parameters)."""
+    low, high = item.get("min"), item.get("max")
+    for label, v in (("min", low), ("max", high)):
+        if v is None:
+            raise MappingError(f"{where}: '{name}' is a whole number and needs both `min` and `max`.")
+        if isinstance(v, bool) or not isinstance(v, int) or abs(v) >= MAX_BOUND:
+            raise MappingError(
+                f"{where}: '{name}' has {label} '{v}', which is not a whole number below {MAX_BOUND:,}."
+            )
+    if low > high:
+        raise MappingError(f"{where}: '{name}' has min {low} above max {high}.")
+    return low, high

@@ -69,7 +69,7 @@ def test_fixture_mapping_renames_recodes_and_declares_a_covariate():
         ),
         (
             {"renames": {}},
-            "mapping.yaml has an unknown section 'renames' (known: columns, values, date_formats, covariates).",
+            "mapping.yaml has an unknown section 'renames' (known: columns, values, date_formats, covariates, timezone).",
         ),
     ],
 )
@@ -94,3 +94,145 @@ def test_renaming_to_a_declared_covariate_is_allowed():
         }
     )
     assert mp.rename("participants", "Payer") == "insurance"
+
+
+COVARIATE = "mapping.yaml: covariates.participants: "
+
+
+@pytest.mark.parametrize(
+    ("covariate", "sentence"),
+    [
+        (
+            {"name": "mrn", "type": "text"},
+            "'mrn' is free text, which can identify a person and is never loaded; declare an enum with its "
+            "values or a whole number with min and max.",
+        ),
+        (
+            {"name": "family", "type": "text"},
+            "'family' is free text, which can identify a person and is never loaded; declare an enum with its "
+            "values or a whole number with min and max.",
+        ),
+        (
+            {"name": "dob", "type": "date"},
+            "'dob' is a date, which can identify a person and is never loaded; declare an enum with its values "
+            "or a whole number with min and max.",
+        ),
+        (
+            {"name": "score", "type": "int", "min": "ten", "max": 20},
+            "'score' has min 'ten', which is not a whole number below 1,000,000,000,000.",
+        ),
+        (
+            {"name": "score", "type": "int", "min": "0 or true", "max": 20},
+            "'score' has min '0 or true', which is not a whole number below 1,000,000,000,000.",
+        ),
+        (
+            {"name": "score", "type": "int", "min": 0},
+            "'score' is a whole number and needs both `min` and `max`.",
+        ),
+        ({"name": "score", "type": "int", "min": 5, "max": 1}, "'score' has min 5 above max 1."),
+        (
+            {"name": "score", "type": "int", "min": 0, "max": 9, "values": [1]},
+            "'score' has a setting 'values' that does not apply to type int.",
+        ),
+        (
+            {"name": "payer", "type": "enum", "values": ["medicaid", "=cmd|' /C calc'!A0"]},
+            "'payer' has a value that is not a short code: '=cmd|' /c calc'!a0'.",
+        ),
+        ({"name": "payer", "type": "varchar"}, "'payer' has type 'varchar'; use one of enum, bool, int."),
+    ],
+)
+def test_a_covariate_must_be_an_enum_or_a_bounded_whole_number_whatever_its_name(covariate, sentence):
+    with pytest.raises(MappingError) as err:
+        parse_mapping({"covariates": {"participants": [covariate]}})
+    assert str(err.value) == COVARIATE + sentence
+
+
+def test_bounded_whole_number_and_yes_no_covariates_are_accepted():
+    mp = parse_mapping(
+        {
+            "covariates": {
+                "participants": [
+                    {"name": "dependants", "type": "int", "min": 0, "max": 20},
+                    {"name": "veteran", "type": "bool"},
+                    {"name": "payer", "type": "enum", "values": ["Medicaid", "private"]},
+                ]
+            }
+        }
+    )
+    dependants, veteran, payer = mp.covariates["participants"]
+    assert (dependants.kind, dependants.min, dependants.max) == ("int", 0, 20)
+    assert veteran.kind == "bool"
+    assert payer.values == ("medicaid", "private")  # compared with the lower-cased cell
+
+
+@pytest.mark.parametrize(
+    ("doc", "sentence"),
+    [
+        (
+            {"date_formats": {"participants": {"enrolled_on": "%Q%Y"}}},
+            'mapping.yaml: date_formats.participants.enrolled_on must be a strftime format such as "%m/%d/%Y".',
+        ),
+        (
+            {"timezone": "Mars/Olympus"},
+            "mapping.yaml: timezone must be a time zone name such as America/Chicago or UTC, not 'Mars/Olympus'.",
+        ),
+        (
+            {"values": {"participants": {"site": {"N": '=HYPERLINK("x")'}}}},
+            "mapping.yaml: values.participants.site recodes 'N' to a code that begins with =, +, -, @, tab or "
+            "carriage return, which a spreadsheet would run as a formula.",
+        ),
+    ],
+)
+def test_formats_zones_and_recodes_are_checked_before_any_row_is_read(doc, sentence):
+    with pytest.raises(MappingError) as err:
+        parse_mapping(doc)
+    assert str(err.value) == sentence
+
+
+def test_the_time_zone_defaults_to_utc_and_can_be_set():
+    assert parse_mapping({}).timezone == "UTC"
+    assert parse_mapping({"timezone": "America/Los_Angeles"}).timezone == "America/Los_Angeles"
+
+
+ALIAS_BOMB = """\
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+columns: {participants: {x: *i}}
+"""
+FEW_ALIASES_BOMB = "".join(
+    f"{k}: &{k} [{', '.join([f'*{p}'] * 4) if p else '1, 2, 3, 4'}]\n"
+    for p, k in zip(["", *"abcdefghijklmn"], "abcdefghijklmno", strict=True)
+)  # 14 levels of 4 aliases each: 56 aliases would expand to 4**15 nodes
+
+
+@pytest.mark.parametrize(
+    "text", [ALIAS_BOMB, FEW_ALIASES_BOMB[: FEW_ALIASES_BOMB.index("n:")], "a: &a [*a]\n"]
+)
+def test_a_yaml_alias_bomb_fails_at_once_with_one_sentence(tmp_path, text):
+    import time
+
+    path = tmp_path / "mapping.yaml"
+    path.write_text(text)
+    started = time.perf_counter()
+    with pytest.raises(MappingError) as err:
+        load_mapping(path)
+    assert time.perf_counter() - started < 1.0
+    assert str(err.value) == (
+        "mapping.yaml uses too many YAML aliases (&, *) or expands to too many entries to be a mapping."
+    )
+
+
+def test_a_huge_mapping_file_is_refused_before_it_is_parsed(tmp_path):
+    path = tmp_path / "mapping.yaml"
+    path.write_text("# " + "x" * (2 * 1024 * 1024) + "\n")
+    with pytest.raises(
+        MappingError, match=r"^mapping.yaml is larger than 1,024 KB; a mapping is a short text file\.$"
+    ):
+        load_mapping(path)
