@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_etl.py                         # 100,000 participants: 4.1 M attendance rows
     .venv/bin/python benchmarks/bench_etl.py --participants 170000   # 7.0 M attendance rows, 10.4 M rows in all
+    .venv/bin/python benchmarks/bench_etl.py --bad-rows 1000000      # quarantine: 1 M malformed rows vs clean
 
 Baseline: `create table t as select * from read_csv(file)` for every file into a fresh DuckDB file (types
 sniffed, no checks, no pseudonyms). ETL: `run_etl` into a fresh warehouse (read as text, type, check,
@@ -58,7 +59,17 @@ def main() -> None:
     parser.add_argument(
         "--messy", action="store_true", help="also load a --messy export of the same size in each round"
     )
+    parser.add_argument(
+        "--bad-rows",
+        type=int,
+        default=0,
+        help="instead: time an attendance.csv of this many rows with one extra value each against the same "
+        "file clean (every row quarantined vs every row loaded)",
+    )
     args = parser.parse_args()
+    if args.bad_rows:
+        quarantine_bench(args.bad_rows, args.out, args.rounds)
+        return
 
     export = args.out / f"export-{args.participants}-{args.seed}"
     messy = args.out / f"export-{args.participants}-{args.seed}-messy"
@@ -136,6 +147,39 @@ def main() -> None:
             )
     finally:
         marts.build_marts = build
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def quarantine_bench(n: int, out: Path, rounds: int) -> None:
+    """1 M bad rows should quarantine in roughly the time of a clean load of the same file (issue 13)."""
+    base = out / f"export-quarantine-{n}"
+    if not (base / "truth.json").exists():  # about 41 attendance rows per participant (docs/architecture.md)
+        generate(base, participants=n // 35, seed=3)
+    work = Path(tempfile.mkdtemp(prefix="bench-quarantine-"))
+    os.environ.setdefault("PEER_OUTCOMES_KEY_FILE", str(work / "bench.key"))
+    try:
+        lines = (base / "attendance.csv").read_text().splitlines()
+        header, body = lines[0], lines[1 : n + 1]
+        if len(body) < n:
+            raise SystemExit(f"{base} has only {len(body):,} attendance rows; delete it and run again")
+        for name, rows in (("clean", body), ("bad", [line + ",extra" for line in body])):
+            folder = work / name
+            shutil.copytree(base, folder, ignore=shutil.ignore_patterns("attendance.csv", "truth.json"))
+            (folder / "attendance.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+        timings: dict[str, list[float]] = {"clean": [], "bad": []}
+        for r in range(rounds):
+            for name in timings:
+                t = time.perf_counter()
+                report = run_etl(work / name, work / f"{name}{r}.duckdb")
+                timings[name].append(time.perf_counter() - t)
+                f = report.file("attendance")
+                print(f"  {name}: read {f.rows_read:,}, loaded {f.rows_loaded:,}, quarantined {f.rows_quarantined:,}")
+        clean, bad = min(timings["clean"]), min(timings["bad"])
+        print(
+            f"{n:,} attendance rows (best of {rounds}): clean load {clean:.2f} s, every row quarantined "
+            f"{bad:.2f} s, ratio {bad / clean:.2f}x"
+        )
+    finally:
         shutil.rmtree(work, ignore_errors=True)
 
 

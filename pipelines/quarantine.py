@@ -47,11 +47,23 @@ def write_quarantine(
         )
     finally:
         con.unregister("_reasons")
-    if unreadable:
-        con.executemany(
-            "insert into quarantine values (?, ?, ?, ?, null, null, ?)",
-            [[batch_id, entity, file_name, line, reason] for line, reason in unreadable],
+    if unreadable:  # one insert from an Arrow table: a million rows in about a second, not half an hour
+        con.register(
+            "_unreadable",
+            pa.table(
+                {
+                    "line": pa.array([line for line, _ in unreadable], pa.int64()),
+                    "reason": pa.array([reason for _, reason in unreadable], pa.string()),
+                }
+            ),
         )
+        try:
+            con.execute(
+                "insert into quarantine select ?, ?, ?, line, null, null, reason from _unreadable",
+                [batch_id, entity, file_name],
+            )
+        finally:
+            con.unregister("_unreadable")
     return con.execute(
         "select count(*) from quarantine where batch_id = ? and entity = ?", [batch_id, entity]
     ).fetchall()[0][0]

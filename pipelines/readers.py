@@ -100,6 +100,10 @@ class Source:
     fast: bool = False
     lines_settled: bool = True  # False: a fast read whose blank rows were not looked for (settle_lines)
     unreadable: list[tuple[int, str]] = field(default_factory=list)  # (line, plain reason)
+    sheet: str | None = None  # a workbook's first sheet, the only one read
+    formulas: bool = (
+        False  # the relation has `_nf`: ",c1,c4," lists the cells that are formulas without a value
+    )
 
     @property
     def names(self) -> list[str]:
@@ -130,9 +134,11 @@ def find_export(export_dir: Path) -> dict[str, ExportFile]:
 
 
 def open_source(
-    con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, settle_lines: bool = True
+    con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, settle_lines: bool = True, zone: str = "UTC"
 ) -> Source:
-    """One file's rows as text in the table `table` (see `_create`; Parquet: a relation over the file).
+    """One file's rows as text in the table `table` (see `_create`).
+
+    `zone` is the program's time zone: a Parquet timestamp with a zone becomes the date it was there.
 
     With `settle_lines=False` a CSV is always read by DuckDB and the search for blank rows is left to the
     caller (`settle_lines`, needed only for rows that are quarantined): a clean file is then read once.
@@ -145,7 +151,18 @@ def open_source(
         return source
     if file.format == "xlsx":
         return read_xlsx(con, file, table)
-    return read_parquet(con, file)
+    return read_parquet(con, file, table, zone)
+
+
+def refuse_duplicate_headers(file: ExportFile, headers: list[str]) -> None:
+    """Two columns with one name (spacing and case aside) are refused in every format: which would count?"""
+    seen: set[str] = set()
+    for header in headers:
+        name = header.strip().casefold()
+        if name in seen:
+            raise ExportError(f"{file.name} has two columns named {header.strip()}; rename or remove one.")
+        if name:
+            seen.add(name)
 
 
 def settle_lines(con: duckdb.DuckDBPyConnection, source: Source, table: str, where: str, detail: str) -> None:
@@ -207,6 +224,7 @@ def _read_header(file: ExportFile) -> list[str]:
         header = None
     if not header or not any(h.strip() for h in header):
         raise ExportError(f"{file.name} has no header row; the first line must name the columns.")
+    refuse_duplicate_headers(file, header)
     return header
 
 
@@ -232,9 +250,16 @@ def read_fast_csv(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) 
     return Source(file, headers, f"(select rowid + 2 as _line, * from {table})", fast=True)
 
 
-def _register(con: duckdb.DuckDBPyConnection, table: str, lines: list[int], columns: list[list]) -> str:
+def _register(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    lines: list[int],
+    columns: list[list],
+    extra: dict | None = None,
+) -> str:
     arrays = {"_line": pa.array(lines, pa.int64())}
     arrays.update({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+    arrays.update({name: pa.array(col, pa.string()) for name, col in (extra or {}).items()})
     view = f"{table.rpartition('.')[2]}_arrow"  # a registered view has no schema
     con.register(view, pa.table(arrays))
     con.execute(f"{_create(table)} as select * from {view}")
@@ -325,53 +350,99 @@ def _cell_text(value: object) -> str | None:
 
 
 def read_xlsx(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) -> Source:
-    """The first worksheet of a workbook; line = the worksheet's row number."""
+    """The first worksheet of a workbook; line = the worksheet's row number.
+
+    Read twice: the values Excel saved, and the cells' formulas. A formula without a saved value (a file
+    written by a script and never opened in Excel) would read as blank; `_nf` names such cells so that the
+    row is quarantined if the column is loaded (validate.py).
+    """
     import openpyxl  # imported here: only exports with spreadsheets pay for it
 
     try:
         book = openpyxl.load_workbook(file.path, read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(file.path, read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds of errors for a damaged or non-xlsx file
         raise ExportError(f"{file.name} could not be opened as an Excel workbook.") from None
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        header_row = next(rows, None) or ()
-        headers = [_cell_text(v) or "" for v in header_row]
+        sheet = book.worksheets[0]
+        rows = zip(
+            sheet.iter_rows(values_only=True),
+            formulas.worksheets[0].iter_rows(values_only=True),
+            strict=False,
+        )
+        header_row = next(rows, None) or ((), ())
+        headers = [_cell_text(v) or "" for v in header_row[0]]
         while headers and not headers[-1]:
             headers.pop()
         if not any(headers):
-            raise ExportError(f"{file.name} has no header row; the first row must name the columns.")
+            raise ExportError(
+                f"{file.name} has no header row in its first sheet, '{sheet.title}' (only the first sheet is read); "
+                "the first row must name the columns."
+            )
+        refuse_duplicate_headers(file, headers)
         width = len(headers)
         lines: list[int] = []
         columns: list[list[str | None]] = [[] for _ in range(width)]
+        missing: list[str | None] = []
         unreadable: list[tuple[int, str]] = []
-        for line, row in enumerate(rows, start=2):
+        for line, (row, row_formulas) in enumerate(rows, start=2):
             cells = [_cell_text(v) for v in row]
-            if not any(c is not None for c in cells):
+            unsaved = [
+                i
+                for i, (v, f) in enumerate(zip(row, row_formulas, strict=False))
+                if v is None and isinstance(f, str) and f.startswith("=") and i < width
+            ]
+            if not unsaved and not any(c is not None for c in cells):
                 continue
             if len(cells) > width and any(c is not None for c in cells[width:]):
                 unreadable.append((line, f"the row has values beyond the {width} named columns"))
                 continue
             cells = (cells + [None] * width)[:width]
             lines.append(line)
+            missing.append("," + ",".join(f"c{i}" for i in unsaved) + "," if unsaved else None)
             for i, value in enumerate(cells):
                 columns[i].append(value)
+        title = sheet.title
     finally:
         book.close()
-    return Source(file, headers, _register(con, table, lines, columns), unreadable=unreadable)
+        formulas.close()
+    has_formulas = any(m is not None for m in missing)
+    extra = {"_nf": missing} if has_formulas else {}
+    relation = _register(con, table, lines, columns, extra)
+    return Source(file, headers, relation, unreadable=unreadable, sheet=title, formulas=has_formulas)
 
 
-def read_parquet(con: duckdb.DuckDBPyConnection, file: ExportFile) -> Source:
-    """A Parquet file, every column cast to text; line = row number + 1 (as if it had a header row)."""
+def read_parquet(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, zone: str = "UTC") -> Source:
+    """A Parquet file, every column as text; line = row number + 1 (as if it had a header row).
+
+    Read whole here, so that a damaged page stops the load with one sentence before anything is checked.
+    A timestamp with a time zone becomes the program's local time in `zone` (mapping.yaml, default UTC),
+    never the machine's: 2024-03-01T02:00Z is 2024-02-29 in Los Angeles, 2024-03-01 in UTC.
+    """
+    import pyarrow.parquet as pq
+
+    damaged = f"{file.name} could not be read as a Parquet file; it may be damaged, so export it again."
     try:
+        headers = list(pq.read_schema(file.path).names)
         described = con.execute(f"describe select * from read_parquet({_sql_path(file.path)})").fetchall()
+    except (duckdb.Error, pa.ArrowException, OSError):
+        raise ExportError(damaged) from None
+    refuse_duplicate_headers(file, headers)
+    if [row[0] for row in described] != headers:
+        raise ExportError(damaged)
+    casts = []
+    for i, (name, dtype, *_) in enumerate(described):
+        column = '"' + name.replace('"', '""') + '"'
+        if dtype == "TIMESTAMP WITH TIME ZONE":
+            casts.append(f"strftime(timezone($zone, {column}), '%Y-%m-%d %H:%M:%S') as c{i}")
+        else:
+            casts.append(f"cast({column} as varchar) as c{i}")
+    try:
+        con.execute(
+            f"{_create(table)} as select file_row_number + 2 as _line, {', '.join(casts)} "
+            f"from read_parquet({_sql_path(file.path)}, file_row_number=true) order by file_row_number",
+            {"zone": zone} if "$zone" in " ".join(casts) else None,
+        )
     except duckdb.Error:
-        raise ExportError(f"{file.name} could not be read as a Parquet file.") from None
-    headers = [row[0] for row in described]
-    casts = ", ".join(
-        f'cast("{h.replace(chr(34), chr(34) * 2)}" as varchar) as c{i}' for i, h in enumerate(headers)
-    )
-    relation = (
-        f"(select file_row_number + 2 as _line, {casts} "
-        f"from read_parquet({_sql_path(file.path)}, file_row_number=true))"
-    )
-    return Source(file, headers, relation)
+        raise ExportError(damaged) from None
+    return Source(file, headers, table)

@@ -40,11 +40,19 @@ class LoadReport:
         return next(f for f in self.files if f.entity == entity)
 
     def rows(self) -> list[tuple[str, int, int, int, str]]:
-        """Table rows for the CLI: file, read, loaded, quarantined, dropped columns."""
+        """Table rows for the CLI: file, read, loaded, quarantined, dropped columns (summarised)."""
         return [
-            (f.file_name, f.rows_read, f.rows_loaded, f.rows_quarantined, ", ".join(f.dropped_columns))
+            (f.file_name, f.rows_read, f.rows_loaded, f.rows_quarantined, summarise(f.dropped_columns))
             for f in self.files
         ]
+
+
+def summarise(names: tuple[str, ...], shown: int = 5) -> str:
+    """Column names for one line of the report: all of a few, or the first `shown` and how many more."""
+    cut = [n if len(n) <= 40 else n[:39] + "…" for n in names[: shown + 1]]
+    if len(names) <= shown + 1:
+        return ", ".join(cut)
+    return f"{', '.join(cut[:shown])} and {len(names) - shown:,} more"
 
 
 @dataclass

@@ -6,16 +6,19 @@ index into `Checks`), or NULL when the row is good. Checks that need other table
 enrollment, the data cutoff, duplicates) run afterwards in etl.py and mark the few rows that fail them.
 
 Conventions: blank (after trimming) means missing; enums are case-insensitive after the mapping's recodes;
-integers must be written as whole numbers ("12", not "12.0"); dates are ISO `YYYY-MM-DD` (a time part is
-dropped) unless mapping.yaml declares a format. Values of identifier columns (and anything derived from a
-birth date) are never copied into the quarantine.
+integers are whole numbers, written "12" or, as spreadsheets and Parquet doubles give them, "12.0"; dates are
+ISO `YYYY-MM-DD` (a time part is dropped) unless mapping.yaml declares a format. Code values (text columns
+such as site and track) that a spreadsheet would run as a formula, or that hold control characters, are
+quarantined (contract.unsafe_code). Bounds from the mapping are query parameters (`Staging.params`), never
+SQL text. Values of identifier columns (and anything derived from a birth date) are never copied into the
+quarantine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peer_outcomes.pipelines.contract import AGE_TOP_CODE, ENTITIES, Column
+from peer_outcomes.pipelines.contract import AGE_TOP_CODE, ENTITIES, FORMULA_STARTS, Column, unsafe_code
 from peer_outcomes.pipelines.errors import UserError
 from peer_outcomes.pipelines.mapping import Mapping, derived_sources
 from peer_outcomes.pipelines.readers import Source
@@ -61,6 +64,7 @@ class Staging:
     columns: list[Column]
     dropped: list[str]
     present: set[str]
+    params: dict[str, int] = field(default_factory=dict)  # named parameters of `sql` ($min_x, $max_x)
 
 
 def _q(text: str) -> str:
@@ -84,8 +88,13 @@ def resolve_columns(entity: str, source: Source, mapping: Mapping) -> tuple[dict
         used[target] = name
     for col in ENTITIES[entity].columns:
         if col.required and col.name not in used:
+            where = (
+                f" in its first sheet, '{source.sheet}' (only the first sheet is read)"
+                if source.sheet is not None
+                else ""
+            )
             raise ColumnError(
-                f"{source.file.name} has no {col.name} column, which is required; "
+                f"{source.file.name} has no {col.name} column{where}, which is required; "
                 f"add it or rename the right column in mapping.yaml."
             )
     return used, dropped
@@ -106,7 +115,18 @@ def _date_expr(s: str, fmt: str | None) -> str:
 
 
 def _int_ok(s: str) -> str:
-    return f"regexp_full_match({s}, '[+-]?[0-9]{{1,12}}')"
+    """Whether text is a whole number: up to 12 digits, optionally with a zero fraction ("30.0")."""
+    return f"regexp_full_match({s}, '[+-]?[0-9]{{1,12}}(\\.0*)?')"
+
+
+def _int_value(s: str) -> str:
+    """The whole number in a text that passed `_int_ok`."""
+    return f"cast(split_part({s}, '.', 1) as bigint)"
+
+
+_RE2_ESCAPES = {"-": "\\-", "\t": "\\t", "\r": "\\r"}
+_FORMULA = "^[" + "".join(_RE2_ESCAPES.get(c, c) for c in FORMULA_STARTS) + "]"  # RE2 syntax
+_CONTROL = "[\\x00-\\x1f\\x7f]"
 
 
 def stage_sql(
@@ -134,9 +154,16 @@ def stage_sql(
     typed: list[str] = []  # t_* / k_* expressions over s_*, each computed once
     final: list[str] = []  # the staged columns
     conds: list[tuple[int, str, str | None]] = []  # (check index, condition, raw value kept)
+    params: dict[str, int] = {}
 
     def s(name: str) -> str:
         return f"s_{name}" if name in used else "cast(null as varchar)"
+
+    if source.formulas:  # workbook cells that are formulas without a saved value (readers.read_xlsx)
+        raw.append("_nf")
+        for name, c in sorted(used.items()):
+            reason = f"{name} is a formula without a saved value; open the workbook in Excel, save it and export again"
+            conds.append((checks.add(name, reason), f"contains(_nf, ',{c},')", None))
 
     for col in columns:
         v, t = s(col.name), f"t_{col.name}"
@@ -161,6 +188,9 @@ def stage_sql(
         if col.kind == "text":
             long = f"{col.name} is longer than {MAX_TEXT} characters; it should be a short code"
             conds.append((checks.add(col.name, long), f"length({v}) > {MAX_TEXT}", None))
+            formula, control = unsafe_code("="), unsafe_code("\x00")
+            conds.append((checks.add(col.name, f"{col.name} {formula}"), f"regexp_matches({v}, {_q(_FORMULA)})", None))
+            conds.append((checks.add(col.name, f"{col.name} {control}"), f"regexp_matches({v}, {_q(_CONTROL)})", None))
             final.append(f"{v} as {col.name}")
             continue
         if col.kind == "date":
@@ -187,7 +217,7 @@ def stage_sql(
             )
             continue
         elif col.kind == "int":
-            typed.append(f"case when {_int_ok(v)} then cast({v} as bigint) end as {t}")
+            typed.append(f"case when {_int_ok(v)} then {_int_value(v)} end as {t}")
             conds.append(
                 (
                     checks.add(col.name, f"{col.name} is not a whole number", True),
@@ -195,12 +225,17 @@ def stage_sql(
                     v,
                 )
             )
+            low, high = f"$min_{col.name}", f"$max_{col.name}"
+            if col.min is not None:
+                params[low[1:]] = int(col.min)
+            if col.max is not None:
+                params[high[1:]] = int(col.max)
             if col.min is not None and col.max is not None:
-                rule, bad = f"must be between {col.min} and {col.max}", f"{t} < {col.min} or {t} > {col.max}"
+                rule, bad = f"must be between {col.min} and {col.max}", f"{t} < {low} or {t} > {high}"
             elif col.min is not None:
-                rule, bad = f"must be at least {col.min}", f"{t} < {col.min}"
+                rule, bad = f"must be at least {col.min}", f"{t} < {low}"
             elif col.max is not None:
-                rule, bad = f"must be at most {col.max}", f"{t} > {col.max}"
+                rule, bad = f"must be at most {col.max}", f"{t} > {high}"
             else:
                 rule = bad = ""
             if bad:
@@ -272,7 +307,7 @@ def stage_sql(
         f"case _p {kept or 'when 0 then null'} end as _bad_value, cast(null as varchar) as _detail "
         f"from checked"
     )
-    return Staging(sql, checks, columns, dropped, set(used))
+    return Staging(sql, checks, columns, dropped, set(used), params)
 
 
 def _recode(recodes: dict[str, str], expr: str) -> str:
@@ -294,9 +329,9 @@ def _age_raw_expr(used: dict[str, str], formats: dict[str, str]) -> str:
     given, _, dob, year_raw = _age_sources(used, formats)
     enrolled = _date_expr("s_enrolled_on", formats.get("enrolled_on"))
     return (
-        f"case when {given} is not null then (case when {_int_ok(given)} then cast({given} as bigint) end) "
+        f"case when {given} is not null then (case when {_int_ok(given)} then {_int_value(given)} end) "
         f"when {dob} is not null then date_sub('year', {dob}, {enrolled}) "
-        f"when {_int_ok(year_raw)} then year({enrolled}) - cast({year_raw} as bigint) end"
+        f"when {_int_ok(year_raw)} then year({enrolled}) - {_int_value(year_raw)} end"
     )
 
 
