@@ -11,7 +11,14 @@ Policy implemented (privacy.md, "A research extract"):
   and a site is no finer than the enrollment year. A program that thinks a code identifies people must
   recode sites in its mapping before loading;
 - session ids are not exported and attendance rows carry the session's attributes inline, so co-attendance
-  cannot be used to line up participants' enrollment dates.
+  cannot be used to line up participants' enrollment dates;
+- no follow-up reaches the data cutoff: for a person still enrolled (no exit), days since enrollment would
+  give the enrollment date back as cutoff − follow-up, and the cutoff is printed on every published chart.
+  Each such person's follow-up therefore ends 0 to CUTOFF_WINDOW − 1 days before the cutoff, an offset
+  drawn per person from the keyed HMAC of their pseudonym (the same in every extract of the warehouse, so
+  more extracts do not narrow it): rows after it are left out and times are censored there (`TRUNCATE`).
+  Residual risk: the enrollment date of a person still enrolled is known to within CUTOFF_WINDOW days
+  (docs/privacy.md, "Research extract").
 The extract is row-level and NOT a published aggregate: it is shared under a data-use agreement, not
 suppressed. A data dictionary (data_dictionary.csv) describes every column of every file.
 """
@@ -19,6 +26,9 @@ suppressed. A data dictionary (data_dictionary.csv) describes every column of ev
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +39,67 @@ import pandas as pd
 from peer_outcomes.pipelines.contract import AGE_TOP_CODE, ENTITIES
 from peer_outcomes.pipelines.errors import UserError
 from peer_outcomes.pipelines.marts import load_spec
+from peer_outcomes.pipelines.pseudonym import key_id, load_key
 from peer_outcomes.pipelines.warehouse import connect_readonly
 
 DICTIONARY = "data_dictionary.csv"
+CUTOFF_WINDOW = 90  # a person still enrolled is followed to 0..89 days before the cutoff
+NOT_CUT = 10**9  # the follow-up end `t` of a person who exited: nothing is cut
+
+# Per file: the rows kept (`where`) and the columns rewritten, once each still-enrolled person's follow-up
+# ends at `t` days since enrollment: (time, event) pairs are censored at t, later rows are left out.
+TRUNCATE: dict[str, tuple[str, dict[str, str]]] = {
+    "attendance.csv": ("session_days <= t", {}),
+    "substance_use.csv": ("event_days <= t", {}),
+    "milestones.csv": ("achieved_days <= t", {}),
+    "matches.csv": (
+        "matched_days <= t",
+        {
+            "ended_days": "case when ended_days <= t then ended_days end",
+            "end_reason": "case when ended_days <= t then end_reason end",
+        },
+    ),
+    "dose_weekly.csv": (
+        "start_days < t",
+        {
+            "stop_days": "least(stop_days, t)",
+            "is_relapse": "case when stop_days <= t then is_relapse else 0 end",
+            "is_disengaged": "case when stop_days <= t then is_disengaged else 0 end",
+        },
+    ),
+    "participant_outcomes.csv": (
+        "true",
+        {
+            "retention_days": "least(retention_days, t)",
+            "is_disengaged": "case when retention_days <= t then is_disengaged else 0 end",
+            "is_completed": "case when retention_days <= t then is_completed else 0 end",
+            "retention_outcome": "case when retention_days <= t then retention_outcome else 'censored' end",
+            "relapse_days": "least(relapse_days, t)",
+            "is_relapse": "case when relapse_days <= t then is_relapse else 0 end",
+            "follow_up_days": "least(follow_up_days, t)",
+            "is_matched": "case when days_to_first_match > t then 0 else is_matched end",
+            "days_to_first_match": "case when days_to_first_match <= t then days_to_first_match end",
+        },
+    ),
+    "competing_outcomes.csv": (
+        "true",
+        {
+            "time_days": "least(time_days, t)",
+            "event_code": "case when time_days <= t then event_code else 0 end",
+            "event_name": "case when time_days <= t then event_name else 'censored' end",
+        },
+    ),
+    "milestone_outcomes.csv": (
+        "true",
+        {
+            "achieved_days": "case when achieved_days <= t then achieved_days end",
+            "days_to_achieve": "case when achieved_days <= t then days_to_achieve end",
+            "is_achieved": "case when achieved_days <= t then is_achieved else 0 end",
+            "is_observable": f"case when t = {NOT_CUT} then is_observable "
+            "else cast(origin_days + milestone_days <= t as integer) end",
+        },
+    ),
+}
 
 # Columns never exported: keyed pseudonyms, and calendar detail finer than a year.
 DROPPED = {"participant_pid", "mentor_pid", "session_id", "session_key", "cohort_month", "cohort_quarter",
@@ -177,9 +245,18 @@ def _select(table: Table, columns: list[tuple[str, str]]) -> tuple[str, list[tup
             rules.append((name, ""))
     sql = f"select {', '.join(exprs)} from {table.source} t{joins}"
     first = rules[0][0] if rules else "1"
+    if table.file in TRUNCATE:  # follow-up ends before the cutoff for people still enrolled (module docstring)
+        where, replace = TRUNCATE[table.file]
+        present = {name for name, _ in rules}
+        replaced = ", ".join(f"{expr} as {col}" for col, expr in replace.items() if col in present)
+        star = f"x.* replace ({replaced})" if replaced else "x.*"
+        sql = f"select {star} from ({sql}) x join cut using (participant_id) where {where}"
+        cut_columns = set(replace) | {where.split()[0]}
+        rules = [(n, rule or (f"{_describe_base(n)}; {CUT_NOTE}" if n in cut_columns else "")) for n, rule in rules]
     return f"{sql} order by {first}", rules
 
 
+@functools.cache
 def _mart_descriptions() -> dict[str, str]:
     """Column descriptions from marts.yml, by bare column name (first mart that describes it wins)."""
     spec = load_spec()
@@ -231,9 +308,16 @@ def write_extract(db: Path, out_dir: Path) -> ExtractReport:
         missing = [t.source for t in TABLES if not t.source.startswith("(") and t.source not in present]
         if missing:
             raise UserError(f"The warehouse {db} lacks {', '.join(missing)}; rebuild it with `peer-outcomes etl`.")
-        keys = [r[0] for r in con.execute("select participant_key from participants").fetchall()]
+        people = con.execute(
+            """select p.participant_key, p.participant_pid, date_diff('day', p.enrolled_on, s.as_of),
+                      p.participant_key in (select participant_key from exits), s.key_id
+               from participants p cross join settings s order by p.participant_key"""
+        ).fetchall()
+        keys = [r[0] for r in people]
         mkeys = [r[0] for r in con.execute("select mentor_key from mentors").fetchall()]
-        con.register("pid", pd.DataFrame({"key": keys, "research_id": random_ids(len(keys), "P")}))
+        research = random_ids(len(keys), "P")
+        con.register("pid", pd.DataFrame({"key": keys, "research_id": research}))
+        con.register("cut", pd.DataFrame({"participant_id": research, "t": _follow_up_ends(people)}))
         con.register("mid", pd.DataFrame({"key": mkeys, "research_id": random_ids(len(mkeys), "M")}))
         for table in TABLES:
             described = con.execute(f"describe select * from {table.source} t").fetchall()
@@ -253,6 +337,39 @@ def write_extract(db: Path, out_dir: Path) -> ExtractReport:
     return report
 
 
+CUT_NOTE = (
+    f"for a person still enrolled, follow-up ends 0-{CUTOFF_WINDOW - 1} days before the data cutoff "
+    "(README.md)"
+)
+
+
+def _describe_base(name: str) -> str:
+    return _describe(name, "", _mart_descriptions())
+
+
+def cutoff_offset(key: bytes, participant_pid: str) -> int:
+    """Days (0 .. CUTOFF_WINDOW - 1) by which a still-enrolled person's follow-up ends before the cutoff.
+
+    From the keyed HMAC of the pseudonym: unpredictable without the key, and the same in every extract of
+    the warehouse, so that comparing several extracts does not narrow it down.
+    """
+    digest = hmac.digest(key, f"extract-cutoff|{participant_pid}".encode(), hashlib.sha256)
+    return int.from_bytes(digest[:8], "big") % CUTOFF_WINDOW
+
+
+def _follow_up_ends(people: list[tuple]) -> list[int]:
+    """`t` per participant: days from enrollment to the end of their follow-up in the extract."""
+    if not people:
+        return []
+    key = load_key()
+    if key_id(key) != people[0][4]:
+        raise UserError(
+            "The research extract needs the pseudonym key this warehouse was built with "
+            f"(key id {people[0][4]}); set PEER_OUTCOMES_KEY_FILE to it."
+        )
+    return [NOT_CUT if exited else max(fu - cutoff_offset(key, pid), 0) for _, pid, fu, exited, _ in people]
+
+
 def _readme(report: ExtractReport) -> str:
     """A short cover note for the recipient: what the files are and the de-identification rules."""
     rows = "\n".join(f"| {name} | {n} |" for name, n in report.rows.items())
@@ -266,6 +383,13 @@ published from it must describe at least 11 people.
 - Times are whole days since the participant's enrollment (mentors: since the mentor started); the only
   calendar detail is the year.
 - Ages are top-coded at {AGE_TOP_CODE}. Site codes are the program's own.
+- No follow-up reaches the data cutoff. For a person still enrolled (no exit) the cutoff minus their
+  follow-up would give their enrollment date, so their follow-up ends 0 to {CUTOFF_WINDOW - 1} days before the
+  cutoff (an offset fixed per person, the same in every extract of these data): their rows after that day
+  are left out, and retention, relapse, competing-event and milestone times are censored there. Counts in
+  participant_outcomes.csv (`n_attended`, `n_relapses`, rates) still cover the whole follow-up. What
+  remains: such a person's enrollment date is known to within {CUTOFF_WINDOW} days, as it would be from a
+  quarter.
 - `{DICTIONARY}` describes every column of every file.
 
 | file | rows |
