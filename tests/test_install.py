@@ -47,7 +47,7 @@ def test_the_wheel_has_one_top_level_package_with_its_sql_and_docs(wheel: Path):
 
 
 def test_every_command_works_from_an_installed_wheel_outside_the_repo(installed: Path, tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if k != "PEER_OUTCOMES_DB"} | {"PYTHONSAFEPATH": "1"}
+    env = {k: v for k, v in os.environ.items() if k not in ("PEER_OUTCOMES_DB", "PYTHONPATH")} | {"PYTHONSAFEPATH": "1"}
 
     def run(*args: str) -> str:
         done = subprocess.run([installed / "bin/peer-outcomes", *args], cwd=tmp_path, env=env, capture_output=True, text=True)
