@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases
-from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
+from peer_outcomes.analysis.results import ModelResult, excluded_rows
 
 COLUMNS = ["group", "cause", "time", "cif", "lower_95", "upper_95"]
 
@@ -84,9 +84,9 @@ def cumulative_incidence(
     excluded = excluded_rows(dropped)
     names = list(causes.values())
     listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
-    method = (
+    how = (
         f"Cumulative incidence of {listed}, each competing with the others, by the Aalen–Johansen "
         "estimator (exact with tied days), as R survfit(Surv(time, factor(status))), with delta-method "
-        f"standard errors and log(-log) 95% confidence intervals{excluded_note(excluded)}."
+        "standard errors and log(-log) 95% confidence intervals"
     )
-    return ModelResult(summary=out, n=len(data), events=int((codes >= 1).sum()), method=method, excluded=excluded)
+    return ModelResult(summary=out, n=len(data), events=int((codes >= 1).sum()), how=how, excluded=excluded)

@@ -11,23 +11,30 @@ separate baseline hazard per stratum, as R `strata()`. Categorical covariates ar
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
-from lifelines.exceptions import ConvergenceError
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
 from peer_outcomes.analysis.design import build_design, ratio_table
+from peer_outcomes.analysis.estimability import cox_not_estimable, not_estimable_warnings
 from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
 from peer_outcomes.analysis.ph_check import COLUMNS as PH_COLUMNS
-from peer_outcomes.analysis.ph_check import ph_sentence, zph_test
-from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
-from peer_outcomes.analysis.robust import cluster_robust_variance
+from peer_outcomes.analysis.ph_check import efron_information, ph_sentence, zph_test
+from peer_outcomes.analysis.results import ModelResult, excluded_rows
+from peer_outcomes.analysis.robust import cluster_robust_variance, efron_score_residuals
+from peer_outcomes.pipelines import config
 
-# lifelines stops Newton–Raphson at a step norm of 1e-7, which leaves weakly identified terms (a level
-# with one person) ~1e-4 from the optimum R reaches; one more step costs little.
+# lifelines stops on its own criteria (a relative change of the log-likelihood, a Newton decrement), which
+# leave β up to ~1e-6 short of the maximum; Newton steps on the exact Efron score and information then
+# run until the step itself is below STEP_TOL, so β is R's optimum to rounding (tests/reference).
 FIT_OPTIONS = {"precision": 1e-10}
+STEP_TOL = 1e-10
+MAX_STEPS = 20
+NOT_CONVERGED = "The model did not converge: its estimates may be unreliable."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +46,33 @@ class CoxResult(ModelResult):
     log_likelihood: float = float("nan")
 
 
+def newton_to_optimum(
+    time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray, strata: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(β, naive variance, converged): Newton steps from `beta` on the exact Efron score and information
+    until the largest step is below STEP_TOL; the variance is the inverse information at the last β."""
+    for _ in range(MAX_STEPS):
+        score = efron_score_residuals(time, event, x, beta, strata).sum(axis=0)
+        info = efron_information(time, event, x, beta, strata)
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:
+            return beta, np.full_like(info, np.nan), False
+        if not np.all(np.isfinite(step)):
+            return beta, np.linalg.pinv(info), False
+        beta = beta + step
+        if np.max(np.abs(step)) < STEP_TOL:
+            return beta, np.linalg.inv(info), True
+    return beta, np.linalg.inv(info), False
+
+
+def _terms_of(names: list[str], design_columns: list[str], terms: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The design's terms re-indexed to the columns kept in the fit (terms with none kept are dropped)."""
+    pos = {c: i for i, c in enumerate(names)}
+    out = {t: [pos[design_columns[i]] for i in cols if design_columns[i] in pos] for t, cols in terms.items()}
+    return {t: cols for t, cols in out.items() if cols}
+
+
 def fit_cox(
     df: pd.DataFrame,
     duration: str,
@@ -48,11 +82,15 @@ def fit_cox(
     cluster: str | None = None,
     strata: list[str] | None = None,
     check_ph: bool = True,
+    min_clusters: int | None = None,
 ) -> CoxResult:
     """Hazard ratios from a Cox model with Efron ties, as R `coxph` (see the module docstring).
 
-    `check_ph=False` skips the cox.zph test (about a third of the time at 100,000 rows) when only the
-    hazard ratios are wanted.
+    A term the data cannot estimate (`analysis.estimability`) is reported with NaN estimates, as R's NA,
+    and a warning. With `cluster`, the robust SE is used only with at least `min_clusters` clusters
+    (default `config.min_clusters()`, 20); with fewer the model-based SE is reported and the methods
+    sentence says so. `check_ph=False` skips the cox.zph test (about a third of the time at 100,000
+    rows) when only the hazard ratios are wanted.
     """
     if not covariates:
         raise AnalysisInputError("A Cox model needs at least one covariate.")
@@ -62,58 +100,64 @@ def fit_cox(
     if data[event].sum() == 0:
         raise AnalysisInputError("There are no events to model.")
     design = build_design(data, covariates, categorical)
-    frame = design.x.copy()
-    frame["__t"], frame["__e"] = data[duration].to_numpy(float), data[event].to_numpy(int)
-    strata_key = None
-    if strata:
-        strata_key = pd.Categorical(data[strata].astype(str).agg("|".join, axis=1)).codes
-        frame["__strata"] = strata_key
-    cph = CoxPHFitter()
-    try:
-        cph.fit(
-            frame, "__t", "__e",
-            strata=["__strata"] if strata else None,
-            fit_options=FIT_OPTIONS,
-        )
-    except ConvergenceError as exc:
-        raise AnalysisInputError(
-            "The Cox model did not converge: a covariate may separate events perfectly or be collinear."
-        ) from exc
-    names = list(design.x.columns)
-    params = cph.params_[names]
-    se = cph.standard_errors_[names]
-    if cluster:
-        robust = cluster_robust_variance(
-            frame["__t"].to_numpy(), frame["__e"].to_numpy(), design.x.to_numpy(float), params.to_numpy(),
-            cph.variance_matrix_.loc[names, names].to_numpy(), data[cluster].astype(str).to_numpy(), strata_key,
-        )
-        se = pd.Series(np.sqrt(np.diag(robust)), index=names)
-    summary = ratio_table(params, se, design.labels)
-    ph, note = pd.DataFrame(columns=PH_COLUMNS), "Proportional hazards were not checked."
-    if check_ph:
-        ph = zph_test(
-            frame["__t"].to_numpy(), frame["__e"].to_numpy(), design.x.to_numpy(float), params.to_numpy(),
-            design.terms, strata_key,
-        )
-        note = ph_sentence(ph)
+    t, e = data[duration].to_numpy(float), data[event].to_numpy(int)
+    strata_key = pd.Categorical(data[strata].astype(str).agg("|".join, axis=1)).codes if strata else None
+    reasons = cox_not_estimable(design.x, t, e, strata=strata_key)
+    columns = list(design.x.columns)
+    names = [c for c in columns if c not in reasons]
+    notes = list(not_estimable_warnings(reasons, design.labels))
+    params, se = pd.Series(np.nan, index=columns), pd.Series(np.nan, index=columns)
+    ph, ph_note, loglik = pd.DataFrame(columns=PH_COLUMNS), "Proportional hazards were not checked.", float("nan")
+    n_clusters = int(data[cluster].nunique()) if cluster else 0
+    robust = bool(cluster) and n_clusters >= (min_clusters or config.min_clusters())
+    if names:
+        x = design.x[names].to_numpy(float)
+        frame = design.x[names].assign(__t=t, __e=e)
+        if strata:
+            frame["__strata"] = strata_key
+        cph = CoxPHFitter()
+        try:
+            with warnings.catch_warnings():  # our own Newton steps below decide convergence
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                cph.fit(frame, "__t", "__e", strata=["__strata"] if strata else None, fit_options=FIT_OPTIONS)
+        except ConvergenceError as exc:
+            raise AnalysisInputError(
+                "The Cox model did not converge: a covariate may separate events perfectly or be collinear."
+            ) from exc
+        beta, variance, converged = newton_to_optimum(t, e, x, cph.params_[names].to_numpy(), strata_key)
+        if not converged:
+            notes.append(NOT_CONVERGED)
+        loglik = float(cph.log_likelihood_)
+        if robust:
+            variance = cluster_robust_variance(t, e, x, beta, variance, data[cluster].astype(str).to_numpy(), strata_key)
+        params[names], se[names] = beta, np.sqrt(np.diag(variance))
+        if check_ph:
+            ph = zph_test(t, e, x, beta, _terms_of(names, columns, design.terms), strata_key)
+            ph_note = ph_sentence(ph)
+    else:
+        ph_note = "Proportional hazards were not checked: no term could be estimated."
     extras = []
-    if cluster:
+    if robust:
         extras.append(f"robust SE clustered by {cluster}")
+    elif cluster:
+        fallback = (f"model-based SE, because {n_clusters} cluster{'s' if n_clusters != 1 else ''} of {cluster} "
+                    f"are too few for a robust SE (at least {min_clusters or config.min_clusters()} needed)")
+        extras.append(fallback)
+        notes.append(f"The standard errors are model-based: {fallback.split(', because ')[1]}.")
     if strata:
         extras.append(f"stratified by {', '.join(strata)}")
     how = ", ".join(["Efron ties", *extras])
     r_call = "coxph(Surv(time, event) ~ ...{}{})".format(
-        f", cluster = {cluster}" if cluster else "", " + strata(...)" if strata else ""
+        f", cluster = {cluster}" if robust else "", " + strata(...)" if strata else ""
     )
-    excluded = excluded_rows(dropped)
-    method = f"Cox proportional hazards, {how}, as R {r_call}{excluded_note(excluded)}."
     return CoxResult(
-        summary=summary,
+        summary=ratio_table(params, se, design.labels),
         n=len(data),
-        events=int(data[event].sum()),
-        method=method,
-        excluded=excluded,
+        events=int(e.sum()),
+        how=f"Cox proportional hazards, {how}, as R {r_call}",
+        excluded=excluded_rows(dropped),
+        warnings=tuple(notes),
         ph_test=ph,
-        ph_note=note,
-        log_likelihood=float(cph.log_likelihood_),
+        ph_note=ph_note,
+        log_likelihood=loglik,
     )

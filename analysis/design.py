@@ -85,8 +85,9 @@ def ratio_table(
     """The tidy term table from coefficients and SEs: exp(β) with Wald CI exp(β ± z·SE) and p.
 
     `ratio` names the columns: "hr" (hr, hr_lower_95, hr_upper_95) or "odds_ratio" (odds_ratio,
-    or_lower_95, or_upper_95). A sparse level's bound may overflow to inf; it is kept here and masked by
-    the published layer.
+    or_lower_95, or_upper_95). A term the data cannot estimate comes as NaN (R's NA) and has
+    `estimable` False. A sparse level's bound may overflow to inf; it is kept here and masked by the
+    published layer.
     """
     est, lower_col, upper_col = RATIO_COLUMNS[ratio]
     z = float(norm.ppf(1 - alpha / 2))
@@ -104,6 +105,7 @@ def ratio_table(
             "p": p,
             "coef": coef,
             "se": se,
+            "estimable": ~np.isnan(coef),
         },
-        columns=["term", "label", est, lower_col, upper_col, "p", "coef", "se"],
+        columns=["term", "label", est, lower_col, upper_col, "p", "coef", "se", "estimable"],
     )

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
-from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
+from peer_outcomes.analysis.results import ModelResult, excluded_rows
 
 CURVE_COLUMNS = ["group", "time", "n_at_risk", "n_events", "n_censored", "survival", "lower_95", "upper_95"]
 TOL = float(np.sqrt(np.finfo(float).eps))  # R's quantile.survfit tolerance
@@ -190,12 +190,11 @@ def fit_km(
         )
     curve = pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
     by = f" by {group}" if group else ""
-    method = (
+    how = (
         f"Kaplan–Meier estimates{by} with Greenwood variance and {conf_type}-transformed "
         f"{100 * (1 - alpha):.0f}% confidence intervals; medians by R's quantile.survfit convention, "
         f"as R survfit(conf.type='{conf_type}')"
-        f"{excluded_note(excluded)}."
     )
     return KMResult(curve=curve, summary=pd.DataFrame(summaries), n=len(data), events=int(data[event].sum()),
-                    method=method, excluded=excluded)
+                    how=how, excluded=excluded)
 

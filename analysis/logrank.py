@@ -13,7 +13,7 @@ import pandas as pd
 from scipy.stats import chi2
 
 from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
-from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
+from peer_outcomes.analysis.results import ModelResult, excluded_rows
 
 COLUMNS = ["test", "statistic", "df", "p", "n", "events"]
 
@@ -70,5 +70,5 @@ def logrank_test(
     )
     within = f", stratified by {', '.join(strata_cols)}" if strata_cols else ""
     excluded = excluded_rows(dropped)
-    method = f"Log-rank test across {group}{within}, as R survdiff{excluded_note(excluded)}."
-    return ModelResult(summary=summary, n=len(data), events=int(e_all.sum()), method=method, excluded=excluded)
+    how = f"Log-rank test across {group}{within}, as R survdiff"
+    return ModelResult(summary=summary, n=len(data), events=int(e_all.sum()), how=how, excluded=excluded)

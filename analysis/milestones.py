@@ -13,8 +13,10 @@ import pandas as pd
 import statsmodels.api as sm
 
 from peer_outcomes.analysis.design import build_design, ratio_table
+from peer_outcomes.analysis.estimability import logit_not_estimable, not_estimable_warnings
 from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases
-from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
+from peer_outcomes.analysis.results import ModelResult, excluded_rows
+from peer_outcomes.pipelines import config
 
 
 def fit_milestone_model(
@@ -23,11 +25,15 @@ def fit_milestone_model(
     covariates: list[str],
     cluster: str | None = None,
     categorical: dict[str, str] | None = None,
+    min_clusters: int | None = None,
 ) -> ModelResult:
     """Odds ratios of reaching a milestone: logistic regression, or GEE clustered by `cluster`.
 
-    `.summary` has one row per term (odds_ratio, or_lower_95, or_upper_95, p, coef, se); `.events` counts
-    those who reached the milestone.
+    `.summary` has one row per term (odds_ratio, or_lower_95, or_upper_95, p, coef, se, estimable);
+    `.events` counts those who reached the milestone. A term the data cannot estimate (collinear, or a
+    level in which everyone or no one reached it) is reported with NaN estimates, as R's NA, and a
+    warning. With `cluster`, the robust SE needs at least `min_clusters` clusters (default
+    `config.min_clusters()`, 20); with fewer the model-based SE is reported and the method says so.
     """
     data, dropped = complete_cases(df, [outcome, *covariates, *([cluster] if cluster else [])])
     y = pd.to_numeric(data[outcome].astype(int) if data[outcome].dtype == bool else data[outcome])
@@ -36,18 +42,30 @@ def fit_milestone_model(
     if y.nunique() < 2:
         raise AnalysisInputError(f"The outcome {outcome!r} does not vary, so odds ratios cannot be estimated.")
     design = build_design(data, covariates, categorical)
-    x = sm.add_constant(design.x, has_constant="add").rename(columns={"const": "Intercept"})
+    columns = list(design.x.columns)
+    reasons = logit_not_estimable(design.x, y.to_numpy())
+    names = [c for c in columns if c not in reasons]
+    notes = list(not_estimable_warnings(reasons, design.labels))
+    params, se = pd.Series(np.nan, index=columns), pd.Series(np.nan, index=columns)
+    x = sm.add_constant(design.x[names], has_constant="add").rename(columns={"const": "Intercept"})
+    n_clusters = int(data[cluster].nunique()) if cluster else 0
+    needed = min_clusters or config.min_clusters()
     if cluster:
         model = sm.GEE(y, x, groups=pd.factorize(data[cluster])[0], family=sm.families.Binomial(),
                        cov_struct=sm.cov_struct.Exchangeable())
-        fit = model.fit()
-        how = (f"GEE logistic regression, exchangeable working correlation within {cluster}, robust SE, "
-               "as R geepack::geeglm(family = binomial, corstr = 'exchangeable')")
+        robust = n_clusters >= needed
+        fit = model.fit(cov_type="robust" if robust else "naive")
+        how = f"GEE logistic regression, exchangeable working correlation within {cluster}, "
+        if robust:
+            how += "robust SE, as R geepack::geeglm(family = binomial, corstr = 'exchangeable')"
+        else:
+            fallback = (f"{n_clusters} cluster{'s' if n_clusters != 1 else ''} of {cluster} are too few for a "
+                        f"robust SE (at least {needed} needed)")
+            how += f"model-based SE, because {fallback}, as R geepack::geeglm(..., std.err = 'naive')"
+            notes.append(f"The standard errors are model-based: {fallback}.")
     else:
         fit = sm.Logit(y, x).fit(disp=0)
         how = "Logistic regression (maximum likelihood), as R glm(family = binomial)"
-    params, se = fit.params.drop("Intercept"), fit.bse.drop("Intercept")
-    summary = ratio_table(params, se, design.labels, "odds_ratio")
-    excluded = excluded_rows(dropped)
-    return ModelResult(summary=summary, n=len(data), events=int(y.sum()), method=f"{how}{excluded_note(excluded)}.",
-                       excluded=excluded)
+    params[names], se[names] = fit.params[names], fit.bse[names]
+    return ModelResult(summary=ratio_table(params, se, design.labels, "odds_ratio"), n=len(data), events=int(y.sum()),
+                       how=how, excluded=excluded_rows(dropped), warnings=tuple(notes))

@@ -120,3 +120,18 @@ def ph_sentence(table: pd.DataFrame, level: float = 0.05) -> str:
         f"Proportional hazards may not hold: {names} departs from them (global p = {glob['p']:.3g}; {how}); "
         "read those hazard ratios as averages over follow-up, or stratify on that covariate."
     )
+
+
+def efron_information(
+    time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray, strata: np.ndarray | None = None
+) -> np.ndarray:
+    """The Efron information matrix (minus the Hessian of the log partial likelihood) at β, as R coxph's imat."""
+    time, event, x = np.asarray(time, float), np.asarray(event, float), np.asarray(x, float)
+    eta = x @ np.asarray(beta, float)
+    strata = np.zeros(len(time), int) if strata is None else np.asarray(strata)
+    info = np.zeros((x.shape[1], x.shape[1]))
+    for s in np.unique(strata):
+        m = strata == s
+        w = np.exp(eta[m] - eta[m].max())
+        info += _stratum_parts(time[m], event[m], x[m], w, np.zeros(int(m.sum())))[1]
+    return info

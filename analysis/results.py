@@ -1,10 +1,12 @@
 """The one result shape every model returns, as lifelines' fitters share one interface.
 
 A `ModelResult` carries a tidy `summary` frame (one row per term, group or time, as fits the model), the
-number of units fitted (`n`) and of events, the rows left out with the reason for each (never silently:
-complete-case analysis as R's `na.omit`, and the count said in the methods sentence), one methods
-sentence ready for a methods paragraph, and any warnings about the fit. Models with more to say (a
-Kaplan–Meier curve, a proportional-hazards test) subclass it and add fields.
+number of people fitted (`n`) and of events, the rows left out with the reason for each (never silently:
+complete-case analysis as R's `na.omit`), one methods sentence ready for a methods paragraph, and
+warnings about the fit (e.g. a term that cannot be estimated). The sentence is `how` (the method and
+its R equivalent) followed by the counts, so the published layer can state the counts its own way
+(without letting anyone compute a small number). Models with more to say (a Kaplan–Meier curve, a
+proportional-hazards test) subclass it and add fields.
 """
 
 from __future__ import annotations
@@ -24,9 +26,14 @@ class ModelResult:
     summary: pd.DataFrame
     n: int
     events: int
-    method: str
+    how: str  # the method and its R equivalent, without counts: "Cox proportional hazards, ..., as R coxph(...)"
     excluded: Mapping[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+
+    @property
+    def method(self) -> str:
+        """The methods sentence: how, then the people fitted and the rows excluded with reasons."""
+        return f"{self.how}, fitted on {self.n:,} {'person' if self.n == 1 else 'people'}{excluded_note(self.excluded)}."
 
     @property
     def n_excluded(self) -> int:

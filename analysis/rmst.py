@@ -13,7 +13,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
-from peer_outcomes.analysis.results import ModelResult, excluded_note, excluded_rows
+from peer_outcomes.analysis.results import ModelResult, excluded_rows
 
 COLUMNS = ["group", "tau", "rmst", "se", "lower_95", "upper_95"]
 
@@ -53,9 +53,9 @@ def rmst(df: pd.DataFrame, duration: str, event: str, tau: float, group: str | N
         est, se = _rmst_one(part[duration].to_numpy(float), part[event].to_numpy(float), float(tau))
         rows.append([label, float(tau), est, se, est - z * se, est + z * se])
     excluded = excluded_rows(dropped)
-    method = (
+    how = (
         f"Restricted mean survival time to {tau:g} days (area under the Kaplan–Meier curve) with the "
-        f"Greenwood-type standard error, as R print(survfit(...), rmean = {tau:g}){excluded_note(excluded)}."
+        f"Greenwood-type standard error, as R print(survfit(...), rmean = {tau:g})"
     )
     return ModelResult(summary=pd.DataFrame(rows, columns=COLUMNS), n=len(data), events=int(data[event].sum()),
-                       method=method, excluded=excluded)
+                       how=how, excluded=excluded)

@@ -26,3 +26,11 @@ HEADLINE_DAYS = (30, 90, 180, 365)  # days at which pages and reports state surv
 def min_cell() -> int:
     """The suppression threshold: `PEER_OUTCOMES_MIN_CELL` may raise it, never lower it below 11."""
     return max(MIN_CELL, int(os.environ.get("PEER_OUTCOMES_MIN_CELL", MIN_CELL)))
+
+
+MIN_CLUSTERS = 20  # fewest clusters a cluster-robust (sandwich) SE is used with (docs/methods.md)
+
+
+def min_clusters() -> int:
+    """Fewest clusters for a robust SE: `PEER_OUTCOMES_MIN_CLUSTERS` may change it, never below 2."""
+    return max(2, int(os.environ.get("PEER_OUTCOMES_MIN_CLUSTERS", MIN_CLUSTERS)))

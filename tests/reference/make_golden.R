@@ -71,7 +71,15 @@ out$rmst <- list(
   rossi_30 = rm(survfit(Surv(week, arrest) ~ 1, data = rossi), 30)
 )
 
-# Cox: coxph(..., ties = "efron") and cox.zph(fit, transform = "km")
+# Cox: coxph(..., ties = "efron") and cox.zph(fit, transform = "km"), iterated to the optimum (TIGHT): R's
+# default stops on a relative change of the log-likelihood below 1e-9, which leaves beta up to ~3e-8
+# short of the maximum (lung, strata); the tests hold our fits to 1e-8 of the maximum itself.
+TIGHT <- coxph.control(eps = 1e-12, toler.chol = 1e-14, iter.max = 100)
+# coefficients with NA where R finds a term not estimable, and the model-based SE (NA there too)
+na_fit <- function(f) {
+  se <- sqrt(diag(vcov(f)))
+  list(term = names(coef(f)), coef = unname(coef(f)), se = unname(se[names(coef(f))]))
+}
 cox_out <- function(fit) {
   s <- summary(fit)$coefficients
   se <- if ("robust se" %in% colnames(s)) s[, "robust se"] else s[, "se(coef)"]
@@ -80,14 +88,41 @@ cox_out <- function(fit) {
        zph = data.frame(term = rownames(z$table), statistic = z$table[, "chisq"],
                         df = z$table[, "df"], p = z$table[, "p"]))
 }
-out$cox_rossi <- cox_out(coxph(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio, data = rossi))
+out$cox_rossi <- cox_out(coxph(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio, data = rossi,
+                               control = TIGHT))
 lc <- na.omit(lung[, c("time", "status", "age", "sex", "ph.ecog", "inst")])
 lc$ecog <- relevel(factor(lc$ph.ecog), ref = "1")
-out$cox_lung_cluster <- cox_out(coxph(Surv(time, status) ~ age + ecog, cluster = inst, data = lc))
-out$cox_lung_strata <- cox_out(coxph(Surv(time, status) ~ age + ecog + strata(sex), cluster = inst, data = lc))
+out$cox_lung_cluster <- cox_out(coxph(Surv(time, status) ~ age + ecog, cluster = inst, data = lc, control = TIGHT))
+out$cox_lung_strata <- cox_out(coxph(Surv(time, status) ~ age + ecog + strata(sex), cluster = inst, data = lc,
+                                     control = TIGHT))
+# Not estimable: age_months = 12 * age is collinear with age; `gone` is 1 only for three added rows censored
+# at week 0.5, before the first event, so it is 0 in every risk set. R reports NA for both; the other
+# coefficients are those of the model without them (the added rows are in no risk set).
+rp <- rossi
+rp$age_months <- 12 * rp$age
+rp$gone <- 0
+extra <- rp[1:3, ]
+extra$week <- 0.5
+extra$arrest <- 0
+extra$gone <- 1
+rp <- rbind(rp, extra)
+out$cox_not_estimable <- na_fit(coxph(Surv(week, arrest) ~ fin + age + prio + age_months + gone, data = rp,
+                                    control = TIGHT))
+# One cluster: R refuses a robust SE (an error); what remains is the model-based SE of the same model.
+rossi$one <- 1
+out$cox_one_cluster <- list(
+  error = tryCatch({coxph(Surv(week, arrest) ~ fin + age + prio, cluster = one, data = rossi); ""},
+                   error = function(e) conditionMessage(e)),
+  coef = unname(coef(coxph(Surv(week, arrest) ~ fin + age + prio, data = rossi, control = TIGHT))),
+  se = unname(sqrt(diag(vcov(coxph(Surv(week, arrest) ~ fin + age + prio, data = rossi, control = TIGHT))))))
 # Time-varying: coxph(Surv(start, stop, event) ~ age + year + surgery + transplant, data = heart)
-s <- summary(coxph(Surv(start, stop, event) ~ age + year + surgery + transplant, data = heart))$coefficients
+s <- summary(coxph(Surv(start, stop, event) ~ age + year + surgery + transplant, data = heart,
+                   control = TIGHT))$coefficients
 out$cox_heart <- list(term = rownames(s), coef = unname(s[, "coef"]), se = unname(s[, "se(coef)"]))
+# ... and with a collinear term (age_months = 12 * age): NA in R
+heart$age_months <- 12 * heart$age
+out$cox_heart_not_estimable <- na_fit(coxph(Surv(start, stop, event) ~ age + year + surgery + transplant + age_months,
+                                            data = heart, control = TIGHT))
 
 # Competing risks: survfit(Surv(time, factor(status)) ~ group, data = cr)  (multi-state Aalen–Johansen)
 f <- survfit(Surv(time, factor(status)) ~ group, data = cr)
@@ -99,6 +134,8 @@ out$competing <- data.frame(group = g, time = f$time, cif1 = f$pstate[, 2], cif2
 #             geeglm(status ~ age + sex, id = inst, binomial, corstr = "exchangeable", lung sorted by inst)
 s <- summary(glm(arrest ~ fin + age + prio, family = binomial, data = rossi))$coefficients
 out$logit_rossi <- list(term = rownames(s), coef = unname(s[, 1]), se = unname(s[, 2]))
+out$logit_not_estimable <- na_fit(glm(arrest ~ fin + age + prio + age_months, family = binomial,
+                                     data = rp[rp$gone == 0, ]))
 lg <- na.omit(lung[, c("status", "age", "sex", "inst")])
 lg <- lg[order(lg$inst), ]
 s <- summary(geeglm(status ~ age + sex, id = inst, family = binomial, corstr = "exchangeable", data = lg))$coefficients

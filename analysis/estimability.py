@@ -1,0 +1,148 @@
+"""Which terms of a regression the data can estimate: the rest are reported as not estimable, never as numbers.
+
+R reports NA for a term whose column adds no information (`coxph` and `glm` find it while factoring the
+information matrix); lifelines and statsmodels may instead return a number after failing to converge. Two
+checks, run before fitting, so that only estimable columns are fitted:
+
+- **No information.** The information matrix at β = 0 — for a Cox model Σ over event times of the
+  covariance of x among those at risk (Breslow form; (start, stop] rows count as at risk in the interval),
+  for a logistic model the covariance of x — is factored column by column in model order, as R's
+  `cholesky2`: a column whose remaining pivot is below `TOL` times its scale is not estimable. That catches
+  a collinear column (the later of the pair, as R) and a column that is the same for everyone at risk at
+  every event time (its information is zero although it varies across rows).
+- **Too few events.** A 0/1 column (a categorical level) with no events on one side has an infinite
+  maximum-likelihood estimate (monotone likelihood in Cox; separation in logistic regression), so the
+  "estimate" is only where the iterations stopped: for Cox, no events among those with the level or none
+  among those without it; for logistic, an outcome that does not vary within the level or outside it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+TOL = 1e-9  # a pivot below TOL x the column's own scale carries no information (R: toler.chol, ~1.8e-12, on a
+# differently scaled matrix; this scale makes the rule independent of the column's units)
+
+NO_INFORMATION = "it does not vary among the people at risk when events happen"
+COLLINEAR = "it is determined by the other terms in the model (collinear)"
+TOO_FEW_EVENTS = "too few events: {side} has none"
+NOT_VARYING = "the outcome does not vary {side}"
+
+
+def _suffix_sums(times: np.ndarray, values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Σ values over rows with time ≥ cut, for each cut (values: n × k)."""
+    order = np.argsort(times, kind="stable")
+    cs = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values[order], axis=0)])
+    idx = np.searchsorted(times[order], cuts, side="left")
+    return cs[-1] - cs[idx]
+
+
+def risk_set_information(
+    stop: np.ndarray,
+    event: np.ndarray,
+    x: np.ndarray,
+    start: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
+) -> np.ndarray:
+    """Σ over event times of d · Cov(x among those at risk), at β = 0: the Cox information (Breslow form).
+
+    At risk at t: stop ≥ t and (with `start`) start < t. Memory stays O(n · p²) at most as n × p columns
+    per pass: the p(p + 1)/2 cross products are summed one column pair at a time.
+    """
+    stop, event = np.asarray(stop, float), np.asarray(event, float)
+    x = np.asarray(x, float)
+    x = x - x.mean(axis=0)
+    n, p = x.shape
+    strata = np.zeros(n, int) if strata is None else pd.factorize(pd.Series(strata))[0]
+    pairs = [(i, j) for i in range(p) for j in range(i, p)]
+    info = np.zeros((p, p))
+    for s in np.unique(strata):
+        m = strata == s
+        ev, d = np.unique(stop[m][event[m] == 1], return_counts=True)
+        if not len(ev):
+            continue
+        xs = x[m]
+        values = np.column_stack([np.ones(m.sum()), xs, *[xs[:, i] * xs[:, j] for i, j in pairs]])
+        sums = _suffix_sums(stop[m], values, ev)
+        if start is not None:
+            sums -= _suffix_sums(np.asarray(start, float)[m], values, ev)  # not yet entered at t
+        s0 = sums[:, 0]
+        ok = s0 > 0
+        s0, s1, cross, d = s0[ok], sums[ok, 1 : 1 + p], sums[ok, 1 + p :], d[ok]
+        mean = s1 / s0[:, None]
+        for k, (i, j) in enumerate(pairs):
+            v = float(np.sum(d * (cross[:, k] / s0 - mean[:, i] * mean[:, j])))
+            info[i, j] = info[j, i] = info[i, j] + v
+    return info
+
+
+def aliased_columns(info: np.ndarray, scale: np.ndarray, tol: float = TOL) -> dict[int, str]:
+    """Columns (index → reason) whose pivot, factoring `info` in column order, is below tol × scale."""
+    keep: list[int] = []
+    out: dict[int, str] = {}
+    for i in range(info.shape[0]):
+        own = info[i, i]
+        proj = 0.0
+        if keep:
+            k = np.array(keep)
+            proj = float(info[i, k] @ np.linalg.solve(info[np.ix_(k, k)], info[k, i]))
+        if not own > tol * scale[i]:
+            out[i] = NO_INFORMATION
+        elif not own - proj > tol * scale[i]:
+            out[i] = COLLINEAR
+        else:
+            keep.append(i)
+    return out
+
+
+def _indicators(x: pd.DataFrame) -> list[int]:
+    """Positions of the 0/1 columns (categorical levels, yes/no covariates)."""
+    return [i for i, c in enumerate(x.columns) if set(np.unique(x[c].to_numpy())) <= {0.0, 1.0}]
+
+
+def cox_not_estimable(
+    x: pd.DataFrame,
+    stop: np.ndarray,
+    event: np.ndarray,
+    start: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
+) -> dict[str, str]:
+    """Columns of a Cox design (name → reason in words) that cannot be estimated from these data."""
+    event = np.asarray(event, float)
+    out: dict[str, str] = {}
+    cols = list(x.columns)
+    values = x.to_numpy(float)
+    info = risk_set_information(stop, event, values, start, strata)
+    scale = event.sum() * values.var(axis=0)
+    for i, reason in aliased_columns(info, scale).items():
+        out[cols[i]] = reason
+    for i in _indicators(x):
+        with_level = values[:, i] == 1
+        if event[with_level].sum() == 0:
+            out.setdefault(cols[i], TOO_FEW_EVENTS.format(side="this group"))
+        elif event[~with_level].sum() == 0:
+            out.setdefault(cols[i], TOO_FEW_EVENTS.format(side="the comparison group"))
+    return {c: out[c] for c in cols if c in out}
+
+
+def logit_not_estimable(x: pd.DataFrame, y: np.ndarray) -> dict[str, str]:
+    """Columns of a logistic design (name → reason in words) that cannot be estimated from these data."""
+    y = np.asarray(y, float)
+    out: dict[str, str] = {}
+    cols = list(x.columns)
+    values = x.to_numpy(float)
+    cov = np.cov(values, rowvar=False).reshape(len(cols), len(cols))
+    for i, reason in aliased_columns(cov, values.var(axis=0, ddof=1)).items():
+        out[cols[i]] = reason
+    for i in _indicators(x):
+        with_level = values[:, i] == 1
+        for side, rows in (("in this group", with_level), ("in the comparison group", ~with_level)):
+            if np.ptp(y[rows]) == 0:
+                out.setdefault(cols[i], NOT_VARYING.format(side=side))
+    return {c: out[c] for c in cols if c in out}
+
+
+def not_estimable_warnings(reasons: dict[str, str], labels: dict[str, str]) -> tuple[str, ...]:
+    """One plain sentence per term left out of the fit."""
+    return tuple(f"“{labels.get(c, c)}” is not estimable: {why}." for c, why in reasons.items())
