@@ -102,17 +102,21 @@ def fit_cox(
     design = build_design(data, covariates, categorical)
     t, e = data[duration].to_numpy(float), data[event].to_numpy(int)
     strata_key = pd.Categorical(data[strata].astype(str).agg("|".join, axis=1)).codes if strata else None
-    reasons = cox_not_estimable(design.x, t, e, strata=strata_key)
+    reasons, rows = cox_not_estimable(design.x, t, e, strata=strata_key)
     columns = list(design.x.columns)
-    names = [c for c in columns if c not in reasons]
+    names = [c for c in columns if c not in reasons] if e[rows].sum() else []
     notes = list(not_estimable_warnings(reasons, design.labels))
     params, se = pd.Series(np.nan, index=columns), pd.Series(np.nan, index=columns)
     ph, ph_note, loglik = pd.DataFrame(columns=PH_COLUMNS), "Proportional hazards were not checked.", float("nan")
-    n_clusters = int(data[cluster].nunique()) if cluster else 0
+    n_clusters = int(data.loc[rows, cluster].nunique()) if cluster else 0
     robust = bool(cluster) and n_clusters >= (min_clusters or config.min_clusters())
     if names:
-        x = design.x[names].to_numpy(float)
-        frame = design.x[names].assign(__t=t, __e=e)
+        # rows on the eventless side of a level with an infinite estimate carry no information (see
+        # analysis.estimability): the other terms' estimates are those of the fit without them
+        t, e, groups = t[rows], e[rows], data[cluster].astype(str).to_numpy()[rows] if cluster else None
+        strata_key = None if strata_key is None else strata_key[rows]
+        x = design.x.loc[rows, names].to_numpy(float)
+        frame = pd.DataFrame(x, columns=names).assign(__t=t, __e=e)
         if strata:
             frame["__strata"] = strata_key
         cph = CoxPHFitter()
@@ -129,7 +133,7 @@ def fit_cox(
             notes.append(NOT_CONVERGED)
         loglik = float(cph.log_likelihood_)
         if robust:
-            variance = cluster_robust_variance(t, e, x, beta, variance, data[cluster].astype(str).to_numpy(), strata_key)
+            variance = cluster_robust_variance(t, e, x, beta, variance, groups, strata_key)
         params[names], se[names] = beta, np.sqrt(np.diag(variance))
         if check_ph:
             ph = zph_test(t, e, x, beta, _terms_of(names, columns, design.terms), strata_key)
@@ -141,7 +145,7 @@ def fit_cox(
         extras.append(f"robust SE clustered by {cluster}")
     elif cluster:
         fallback = (f"model-based SE, because {n_clusters} cluster{'s' if n_clusters != 1 else ''} of {cluster} "
-                    f"are too few for a robust SE (at least {min_clusters or config.min_clusters()} needed)")
+                    f"{'are' if n_clusters != 1 else 'is'} too few for a robust SE (at least {min_clusters or config.min_clusters()} needed)")
         extras.append(fallback)
         notes.append(f"The standard errors are model-based: {fallback.split(', because ')[1]}.")
     if strata:
@@ -153,7 +157,7 @@ def fit_cox(
     return CoxResult(
         summary=ratio_table(params, se, design.labels),
         n=len(data),
-        events=int(e.sum()),
+        events=int(data[event].sum()),
         how=f"Cox proportional hazards, {how}, as R {r_call}",
         excluded=excluded_rows(dropped),
         warnings=tuple(notes),

@@ -42,18 +42,19 @@ def fit_time_varying_cox(
         raise AnalysisInputError(f"Every row must end after it starts ({stop!r} > {start!r}).")
     design = build_design(data, covariates, categorical)
     columns = list(design.x.columns)
-    reasons = cox_not_estimable(design.x, data[stop].to_numpy(float), data[event].to_numpy(float),
-                                start=data[start].to_numpy(float))
-    names = [c for c in columns if c not in reasons]
+    reasons, rows = cox_not_estimable(design.x, data[stop].to_numpy(float), data[event].to_numpy(float),
+                                      start=data[start].to_numpy(float))
+    names = [c for c in columns if c not in reasons] if data.loc[rows, event].sum() else []
     notes = list(not_estimable_warnings(reasons, design.labels))
     params, se = pd.Series(np.nan, index=columns), pd.Series(np.nan, index=columns)
     loglik = float("nan")
     if names:
-        frame = design.x[names].copy()
-        frame["__id"] = data[id_col].to_numpy()
-        frame["__start"] = data[start].astype(float).to_numpy()
-        frame["__stop"] = data[stop].astype(float).to_numpy()
-        frame["__event"] = data[event].astype(int).to_numpy()
+        # rows on the eventless side of a level with an infinite estimate carry no information
+        frame = design.x.loc[rows, names].copy()
+        frame["__id"] = data.loc[rows, id_col].to_numpy()
+        frame["__start"] = data.loc[rows, start].astype(float).to_numpy()
+        frame["__stop"] = data.loc[rows, stop].astype(float).to_numpy()
+        frame["__event"] = data.loc[rows, event].astype(int).to_numpy()
         ctv = CoxTimeVaryingFitter()
         try:
             with warnings.catch_warnings(record=True) as caught:

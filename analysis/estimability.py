@@ -14,6 +14,9 @@ checks, run before fitting, so that only estimable columns are fitted:
   maximum-likelihood estimate (monotone likelihood in Cox; separation in logistic regression), so the
   "estimate" is only where the iterations stopped: for Cox, no events among those with the level or none
   among those without it; for logistic, an outcome that does not vary within the level or outside it.
+  The other terms' estimates are then their limit, in which the rows on that side carry no information
+  (zero weight in every risk set, or perfectly predicted); those rows are left out of the fit, which
+  gives that limit exactly, and the check repeats on what is left.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def aliased_columns(info: np.ndarray, scale: np.ndarray, tol: float = TOL) -> di
         if keep:
             k = np.array(keep)
             proj = float(info[i, k] @ np.linalg.solve(info[np.ix_(k, k)], info[k, i]))
-        if not own > tol * scale[i]:
+        if not scale[i] > 0 or not own > tol * scale[i]:
             out[i] = NO_INFORMATION
         elif not own - proj > tol * scale[i]:
             out[i] = COLLINEAR
@@ -97,8 +100,8 @@ def aliased_columns(info: np.ndarray, scale: np.ndarray, tol: float = TOL) -> di
 
 
 def _indicators(x: pd.DataFrame) -> list[int]:
-    """Positions of the 0/1 columns (categorical levels, yes/no covariates)."""
-    return [i for i, c in enumerate(x.columns) if set(np.unique(x[c].to_numpy())) <= {0.0, 1.0}]
+    """Positions of the 0/1 columns (categorical levels, yes/no covariates) that take both values."""
+    return [i for i, c in enumerate(x.columns) if set(np.unique(x[c].to_numpy())) == {0.0, 1.0}]
 
 
 def cox_not_estimable(
@@ -107,40 +110,81 @@ def cox_not_estimable(
     event: np.ndarray,
     start: np.ndarray | None = None,
     strata: np.ndarray | None = None,
-) -> dict[str, str]:
-    """Columns of a Cox design (name → reason in words) that cannot be estimated from these data."""
+) -> tuple[dict[str, str], np.ndarray]:
+    """Columns of a Cox design that cannot be estimated (name → reason in words), and the rows to fit.
+
+    A level with no events on one side has an infinite estimate; the other terms' estimates are their
+    limit, in which the people on the side without events drop out of every risk set (weight e^{±∞}
+    relative to the rest), so those rows are left out of the fit, which gives that limit exactly.
+    """
     event = np.asarray(event, float)
-    out: dict[str, str] = {}
-    cols = list(x.columns)
-    values = x.to_numpy(float)
-    info = risk_set_information(stop, event, values, start, strata)
-    scale = event.sum() * values.var(axis=0)
-    for i, reason in aliased_columns(info, scale).items():
-        out[cols[i]] = reason
-    for i in _indicators(x):
-        with_level = values[:, i] == 1
-        if event[with_level].sum() == 0:
-            out.setdefault(cols[i], TOO_FEW_EVENTS.format(side="this group"))
-        elif event[~with_level].sum() == 0:
-            out.setdefault(cols[i], TOO_FEW_EVENTS.format(side="the comparison group"))
-    return {c: out[c] for c in cols if c in out}
+    start = None if start is None else np.asarray(start, float)
+    strata = None if strata is None else np.asarray(strata)
+    stop = np.asarray(stop, float)
+
+    def one_pass(cols: list[str], rows: np.ndarray) -> tuple[dict[str, str], np.ndarray]:
+        values = x.loc[rows, cols].to_numpy(float)
+        ev = event[rows]
+        info = risk_set_information(stop[rows], ev, values, None if start is None else start[rows],
+                                    None if strata is None else strata[rows])
+        found = {cols[i]: r for i, r in aliased_columns(info, ev.sum() * values.var(axis=0)).items()}
+        drop = np.zeros(len(x), bool)
+        for i in _indicators(x.loc[rows, cols]):
+            if cols[i] in found:
+                continue
+            level = np.zeros(len(x), bool)
+            level[rows] = values[:, i] == 1
+            if event[level].sum() == 0:
+                found[cols[i]], drop = TOO_FEW_EVENTS.format(side="this group"), drop | level
+            elif event[rows & ~level].sum() == 0:
+                found[cols[i]], drop = TOO_FEW_EVENTS.format(side="the comparison group"), drop | (rows & ~level)
+        return found, drop
+
+    return _until_stable(list(x.columns), len(x), one_pass)
 
 
-def logit_not_estimable(x: pd.DataFrame, y: np.ndarray) -> dict[str, str]:
-    """Columns of a logistic design (name → reason in words) that cannot be estimated from these data."""
+def logit_not_estimable(x: pd.DataFrame, y: np.ndarray) -> tuple[dict[str, str], np.ndarray]:
+    """Columns of a logistic design that cannot be estimated (name → reason in words), and the rows to fit.
+
+    A level (or its complement) in which the outcome does not vary is separated: its estimate is
+    infinite, those rows are predicted perfectly in the limit, so they are left out of the fit.
+    """
     y = np.asarray(y, float)
-    out: dict[str, str] = {}
-    cols = list(x.columns)
-    values = x.to_numpy(float)
-    cov = np.cov(values, rowvar=False).reshape(len(cols), len(cols))
-    for i, reason in aliased_columns(cov, values.var(axis=0, ddof=1)).items():
-        out[cols[i]] = reason
-    for i in _indicators(x):
-        with_level = values[:, i] == 1
-        for side, rows in (("in this group", with_level), ("in the comparison group", ~with_level)):
-            if np.ptp(y[rows]) == 0:
-                out.setdefault(cols[i], NOT_VARYING.format(side=side))
-    return {c: out[c] for c in cols if c in out}
+
+    def one_pass(cols: list[str], rows: np.ndarray) -> tuple[dict[str, str], np.ndarray]:
+        values = x.loc[rows, cols].to_numpy(float)
+        cov = np.cov(values, rowvar=False).reshape(len(cols), len(cols)) if len(values) > 1 else np.zeros((len(cols),) * 2)
+        found = {cols[i]: r for i, r in aliased_columns(cov, values.var(axis=0, ddof=1)).items()}
+        drop = np.zeros(len(x), bool)
+        for i in _indicators(x.loc[rows, cols]):
+            if cols[i] in found:
+                continue
+            level = np.zeros(len(x), bool)
+            level[rows] = values[:, i] == 1
+            for side, part in (("in this group", level), ("in the comparison group", rows & ~level)):
+                if part.any() and np.ptp(y[part]) == 0:
+                    found[cols[i]], drop = NOT_VARYING.format(side=side), drop | part
+                    break
+        return found, drop
+
+    return _until_stable(list(x.columns), len(x), one_pass)
+
+
+def _until_stable(columns: list[str], n: int, one_pass) -> tuple[dict[str, str], np.ndarray]:
+    """Repeat a check on the columns and rows still in the fit until it finds nothing new (leaving rows
+    out can make another column constant or separated)."""
+    reasons: dict[str, str] = {}
+    rows = np.ones(n, bool)
+    while True:
+        live = [c for c in columns if c not in reasons]
+        if not live or not rows.any():
+            break
+        found, drop = one_pass(live, rows)
+        if not found:
+            break
+        reasons.update(found)
+        rows &= ~drop
+    return {c: reasons[c] for c in columns if c in reasons}, rows
 
 
 def not_estimable_warnings(reasons: dict[str, str], labels: dict[str, str]) -> tuple[str, ...]:

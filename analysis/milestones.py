@@ -42,12 +42,15 @@ def fit_milestone_model(
     if y.nunique() < 2:
         raise AnalysisInputError(f"The outcome {outcome!r} does not vary, so odds ratios cannot be estimated.")
     design = build_design(data, covariates, categorical)
+    n_events = int(y.sum())
     columns = list(design.x.columns)
-    reasons = logit_not_estimable(design.x, y.to_numpy())
+    reasons, rows = logit_not_estimable(design.x, y.to_numpy())
     names = [c for c in columns if c not in reasons]
     notes = list(not_estimable_warnings(reasons, design.labels))
     params, se = pd.Series(np.nan, index=columns), pd.Series(np.nan, index=columns)
-    x = sm.add_constant(design.x[names], has_constant="add").rename(columns={"const": "Intercept"})
+    # rows of a separated level are predicted perfectly in the limit: the other estimates are those without them
+    x = sm.add_constant(design.x.loc[rows, names], has_constant="add").rename(columns={"const": "Intercept"})
+    y, data = y[rows], data[rows]
     n_clusters = int(data[cluster].nunique()) if cluster else 0
     needed = min_clusters or config.min_clusters()
     if cluster:
@@ -59,7 +62,8 @@ def fit_milestone_model(
         if robust:
             how += "robust SE, as R geepack::geeglm(family = binomial, corstr = 'exchangeable')"
         else:
-            fallback = (f"{n_clusters} cluster{'s' if n_clusters != 1 else ''} of {cluster} are too few for a "
+            fallback = (f"{n_clusters} cluster{'s' if n_clusters != 1 else ''} of {cluster} "
+                        f"{'are' if n_clusters != 1 else 'is'} too few for a "
                         f"robust SE (at least {needed} needed)")
             how += f"model-based SE, because {fallback}, as R geepack::geeglm(..., std.err = 'naive')"
             notes.append(f"The standard errors are model-based: {fallback}.")
@@ -67,5 +71,5 @@ def fit_milestone_model(
         fit = sm.Logit(y, x).fit(disp=0)
         how = "Logistic regression (maximum likelihood), as R glm(family = binomial)"
     params[names], se[names] = fit.params[names], fit.bse[names]
-    return ModelResult(summary=ratio_table(params, se, design.labels, "odds_ratio"), n=len(data), events=int(y.sum()),
+    return ModelResult(summary=ratio_table(params, se, design.labels, "odds_ratio"), n=len(rows), events=n_events,
                        how=how, excluded=excluded_rows(dropped), warnings=tuple(notes))

@@ -17,6 +17,7 @@ import pandas as pd
 
 from peer_outcomes.analysis import disclosure, population, queries
 from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.analysis.results import ModelResult
 from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
 Db = str | os.PathLike[str]
@@ -52,6 +53,16 @@ def _finite(model: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _fitted(res: ModelResult, n: int) -> str:
+    """The model's methods sentence with the people it used out of the `n` the page describes, said so that
+    no small number left out (missing values, groups too small to show) can be computed from it."""
+    left = n - res.n
+    if left <= 0:
+        return f"{res.how}, fitted on all {n:,} people."
+    return (f"{res.how}, fitted on all but {disclosure.count_text(left)} of the {n:,} people (left out: missing "
+            f"values, or a group of fewer than {disclosure.threshold()}).")
+
+
 def _population(db: Db, f: Filters, n: int) -> str:
     as_of = queries.settings(db).get("as_of")
     return f"N = {disclosure.count_text(n)} participants, {f.describe()}; data to {pd.Timestamp(as_of):%Y-%m-%d}"
@@ -73,6 +84,7 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
     from peer_outcomes.analysis.km import fit_km
 
     notes: list[str] = []
+    n = len(df)
     counts = disclosure.counts_by_group(df, group, event)  # before small groups go: see counts_by_group
     if group:
         df = df.assign(**{group: df[group].astype("string").fillna("unknown")})
@@ -89,7 +101,7 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
     summary = summary.drop(columns=["n", "events"]).merge(counts, on="group", how="left")
     summary = summary[["group", "n", "events", "median", "median_lower_95", "median_upper_95"]]
     frames = {"curve": disclosure.truncate_curve(res.curve), "at_risk": at_risk, "rates": rates, "summary": summary}
-    return frames, notes, res.method
+    return frames, notes, _fitted(res, n)
 
 
 def filter_options(db: Db) -> dict:
@@ -143,7 +155,7 @@ def headline(db: Db, f: Filters) -> Published:
         ("sessions_per_week", "Sessions a week (90 d)", disclosure.mean(df["sessions_per_week_90d"]), "per week"),
     ]  # fmt: skip
     tiles = pd.DataFrame(rows, columns=["key", "label", "value", "unit"])
-    methods = f"{ret.method} Relapse: {rel.method} {disclosure.methods_sentence()}"
+    methods = f"{_fitted(ret, len(df))} Relapse: {_fitted(rel, len(df))} {disclosure.methods_sentence()}"
     return Published({"tiles": tiles}, methods, _population(db, f, len(df)), float(len(df)))
 
 
@@ -185,7 +197,7 @@ def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     cells = disclosure.mask_estimates(cells)
     # a cohort's later months are not yet observable: no one has that much follow-up
     cells = cells.rename(columns={"group": "cohort_month"})[["cohort_month", "months", "survival", "lower_95", "upper_95"]]
-    return Published({"cells": cells}, f"{res.method} {disclosure.methods_sentence()}", _population(db, f, n), float(n), notes)
+    return Published({"cells": cells}, f"{_fitted(res, n)} {disclosure.methods_sentence()}", _population(db, f, n), float(n), notes)
 
 
 @population.guard
@@ -208,7 +220,7 @@ def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
     res = cumulative_incidence(df, "time_days", "event_code", CAUSES, group=by)
     cif = res.summary
     cif = disclosure.truncate_incidence(cif, df, group, "time_days")
-    return Published({"cif": cif, "events": events}, f"{res.method} {disclosure.methods_sentence()}",
+    return Published({"cif": cif, "events": events}, f"{_fitted(res, n)} {disclosure.methods_sentence()}",
                      _population(db, f, n), float(n), notes)  # fmt: skip
 
 
@@ -239,7 +251,8 @@ def relapse_cox(db: Db, f: Filters) -> Published:
     notes += sparse
     ph = res.ph_note
     refs = "; ".join(f"{c.replace('_', ' ')}: {v}" for c, v in categorical.items())
-    method = f"{res.method} Reference levels — {refs}. {ph}"
+    notes += list(res.warnings)
+    method = f"{_fitted(res, n)} Reference levels — {refs}. {ph}"
     pub = Published({"forest": forest, "ph_test": res.ph_test}, method, _population(db, f, n), float(n), notes)
     pub.notes.append(ph)
     return pub
@@ -300,7 +313,8 @@ def engagement(db: Db, f: Filters) -> Published:
         long["prev_week_sessions"] = long.groupby("participant_key")["n_attended"].shift(1).fillna(0)
         res = fit_time_varying_cox(long, "participant_key", "start_days", "stop_days", "is_relapse", ["prev_week_sessions"])
         dose_cox = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]])
-        method += f" {res.method}"
+        method += f" {_fitted(res, len(people))}"
+        notes += list(res.warnings)
     return Published({"weekly": w, "dose": dose, "dose_cox": dose_cox}, f"{method} {disclosure.methods_sentence()}",
                      _population(db, f, len(people)), float(len(people)), notes)  # fmt: skip
 

@@ -101,7 +101,7 @@ def test_one_cluster_falls_back_to_the_model_based_se_where_r_refuses(golden, co
     fit = fit_cox(load_rossi().assign(one=1), "week", "arrest", ["fin", "age", "prio"], cluster="one")
     compare("one cluster: coef vs R", fit.summary["term"], fit.summary["coef"], ref["coef"], 1e-8)
     compare("one cluster: SE vs R model-based SE", fit.summary["term"], fit.summary["se"], ref["se"], 1e-8)
-    assert "model-based SE, because 1 cluster of one are too few for a robust SE (at least 20 needed)" in fit.method
+    assert "model-based SE, because 1 cluster of one is too few for a robust SE (at least 20 needed)" in fit.method
     assert "cluster = one" not in fit.method
-    assert fit.warnings == ("The standard errors are model-based: 1 cluster of one are too few for a robust SE "
+    assert fit.warnings == ("The standard errors are model-based: 1 cluster of one is too few for a robust SE "
                             "(at least 20 needed).",)
