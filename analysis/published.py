@@ -53,14 +53,21 @@ def _finite(model: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _fitted(res: ModelResult, n: int) -> str:
-    """The model's methods sentence with the people it used out of the `n` the page describes, said so that
-    no small number left out (missing values, groups too small to show) can be computed from it."""
-    left = n - res.n
-    if left <= 0:
+def _fitted(res: ModelResult, n: int, in_small_groups: int = 0, reason: str = "with missing values") -> str:
+    """The model's methods sentence with the people it used out of the `n` the page describes.
+
+    Said so that nothing under the threshold can be computed: the number left out is shown only when it
+    is one count at or above k; people left out in groups smaller than k (`in_small_groups`) are never
+    counted, since a total of several hidden groups could be combined with other figures.
+    """
+    other = n - res.n - in_small_groups
+    if in_small_groups > 0:
+        rest = f", and {disclosure.count_text(other)} {reason}" if other > 0 else ""
+        return (f"{res.how}, fitted on the {n:,} people except those in groups of fewer than "
+                f"{disclosure.threshold()}{rest}.")
+    if other <= 0:
         return f"{res.how}, fitted on all {n:,} people."
-    return (f"{res.how}, fitted on all but {disclosure.count_text(left)} of the {n:,} people (left out: missing "
-            f"values, or a group of fewer than {disclosure.threshold()}).")
+    return f"{res.how}, fitted on all but {disclosure.count_text(other)} of the {n:,} people, left out {reason}."
 
 
 def _population(db: Db, f: Filters, n: int) -> str:
@@ -101,7 +108,7 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
     summary = summary.drop(columns=["n", "events"]).merge(counts, on="group", how="left")
     summary = summary[["group", "n", "events", "median", "median_lower_95", "median_upper_95"]]
     frames = {"curve": disclosure.truncate_curve(res.curve), "at_risk": at_risk, "rates": rates, "summary": summary}
-    return frames, notes, _fitted(res, n)
+    return frames, notes, _fitted(res, n, n - len(df))
 
 
 def filter_options(db: Db) -> dict:
@@ -197,7 +204,7 @@ def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     cells = disclosure.mask_estimates(cells)
     # a cohort's later months are not yet observable: no one has that much follow-up
     cells = cells.rename(columns={"group": "cohort_month"})[["cohort_month", "months", "survival", "lower_95", "upper_95"]]
-    return Published({"cells": cells}, f"{_fitted(res, n)} {disclosure.methods_sentence()}", _population(db, f, n), float(n), notes)
+    return Published({"cells": cells}, f"{_fitted(res, n, n - len(df))} {disclosure.methods_sentence()}", _population(db, f, n), float(n), notes)
 
 
 @population.guard
@@ -220,7 +227,7 @@ def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
     res = cumulative_incidence(df, "time_days", "event_code", CAUSES, group=by)
     cif = res.summary
     cif = disclosure.truncate_incidence(cif, df, group, "time_days")
-    return Published({"cif": cif, "events": events}, f"{_fitted(res, n)} {disclosure.methods_sentence()}",
+    return Published({"cif": cif, "events": events}, f"{_fitted(res, n, n - len(df))} {disclosure.methods_sentence()}",
                      _population(db, f, n), float(n), notes)  # fmt: skip
 
 
@@ -252,7 +259,7 @@ def relapse_cox(db: Db, f: Filters) -> Published:
     ph = res.ph_note
     refs = "; ".join(f"{c.replace('_', ' ')}: {v}" for c, v in categorical.items())
     notes += list(res.warnings)
-    method = f"{_fitted(res, n)} Reference levels — {refs}. {ph}"
+    method = f"{_fitted(res, n, n - len(df))} Reference levels — {refs}. {ph}"
     pub = Published({"forest": forest, "ph_test": res.ph_test}, method, _population(db, f, n), float(n), notes)
     pub.notes.append(ph)
     return pub
@@ -313,7 +320,7 @@ def engagement(db: Db, f: Filters) -> Published:
         long["prev_week_sessions"] = long.groupby("participant_key")["n_attended"].shift(1).fillna(0)
         res = fit_time_varying_cox(long, "participant_key", "start_days", "stop_days", "is_relapse", ["prev_week_sessions"])
         dose_cox = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]])
-        method += f" {_fitted(res, len(people))}"
+        method += f" {_fitted(res, len(people), reason='without weekly attendance rows')}"
         notes += list(res.warnings)
     return Published({"weekly": w, "dose": dose, "dose_cox": dose_cox}, f"{method} {disclosure.methods_sentence()}",
                      _population(db, f, len(people)), float(len(people)), notes)  # fmt: skip

@@ -94,3 +94,23 @@ def test_cox_and_logistic_summaries_share_the_design_labels(df):
 def test_competing_method_names_the_causes_it_was_given(df):
     res = cumulative_incidence(df, "t", "code", {1: "relapse", 2: "dropout", 3: "completion"})
     assert res.method.startswith("Cumulative incidence of relapse, dropout and completion, each competing")
+
+
+@pytest.mark.parametrize(
+    ("fitted", "small_groups", "sentence"),
+    [
+        (575, 0, "M, fitted on all 575 people."),
+        (574, 0, "M, fitted on all but < 11 of the 575 people, left out with missing values."),
+        (560, 0, "M, fitted on all but 15 of the 575 people, left out with missing values."),
+        (560, 15, "M, fitted on the 575 people except those in groups of fewer than 11."),
+        (545, 15, "M, fitted on the 575 people except those in groups of fewer than 11, and 15 with missing values."),
+        (555, 15, "M, fitted on the 575 people except those in groups of fewer than 11, and < 11 with missing values."),
+    ],
+)
+def test_published_methods_state_people_fitted_without_a_computable_small_number(fitted, small_groups, sentence):
+    """N = 575 on the page: the number left out is shown only as one count of at least 11; people in
+    groups too small to show are never counted (two hidden groups' total could be combined with others)."""
+    from peer_outcomes.analysis.published import _fitted
+
+    res = ModelResult(summary=pd.DataFrame(), n=fitted, events=0, how="M")
+    assert _fitted(res, 575, small_groups) == sentence
