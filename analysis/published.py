@@ -96,6 +96,10 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
     if group:
         df = df.assign(**{group: df[group].astype("string").fillna("unknown")})
         df, notes = disclosure.drop_small_groups(df, [group])
+        if df.empty:  # every group is small: say so, rather than fit a model on no one
+            what = GROUPINGS.get(group, group.replace("_", " ")).lower()
+            note = f"Every {what} has fewer than {disclosure.threshold()} people, so this comparison cannot be shown."
+            return {k: pd.DataFrame() for k in ("curve", "at_risk", "rates", "summary")}, [*notes, note], ""
     res = fit_km(df, duration, event, group=group)
     times = list(HEADLINE_DAYS)
     at = res.at([0, *times])
@@ -198,6 +202,9 @@ def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     df = df.assign(cohort=pd.to_datetime(df["cohort_month"]).dt.strftime("%Y-%m"))
     n = len(df)  # the population line counts everyone filtered, so leaving groups out reveals nothing
     df, notes = disclosure.drop_small_groups(df, ["cohort"])
+    if df.empty:
+        notes = [f"Every enrollment month has fewer than {disclosure.threshold()} people, so retention by month cannot be shown."]
+        return Published({"cells": pd.DataFrame()}, "", _population(db, f, n), float(n), notes)
     res = fit_km(df, "retention_days", "is_disengaged", group="cohort")
     cells = res.at([30 * m for m in range(1, months + 1)])
     cells = cells.assign(months=(cells["time"] // 30).astype(int))

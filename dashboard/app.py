@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 st.set_page_config(page_title="Peer mentoring outcomes", layout="wide", initial_sidebar_state="expanded")
 
 nav = st.navigation([st.Page(HERE / p.script, title=p.title, default=p is PAGES[0]) for p in PAGES])
+widgets.new_page()
 try:
     widgets.sidebar_filters()
     st.sidebar.caption(f"{disclosure.policy_sentence()} Data: pseudonymized warehouse.")

@@ -145,8 +145,9 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, population: str, x_label:
     _layout(fig, title, population, x_label, y_label)
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category")
+    fig.update_yaxes(rangemode="tozero")  # counts and shares are never negative, hidden slots sit at 0
     if percent:
-        fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+        fig.update_yaxes(tickformat=".0%")
     return fig
 
 
@@ -176,6 +177,27 @@ def lines(df: pd.DataFrame, x: str, y: str, colour: str, title: str, population:
     if percent:
         fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     return fig
+
+
+def has_values(fig: go.Figure) -> bool:
+    """Whether the figure draws anything: some trace holds a value above zero (not only gaps, zeros or the
+    "< 11" labels of hidden slots). A chart without one would be an empty axis, e.g. from −1 to 1.
+
+    The value axis is z for the heatmap, x for horizontal bars and the forest plot's markers, y otherwise.
+    """
+    for trace in fig.data:
+        mode = getattr(trace, "mode", None)
+        if mode == "text":
+            continue
+        if trace.type == "heatmap":
+            values = trace.z
+        elif getattr(trace, "orientation", None) == "h" or mode == "markers":
+            values = trace.x
+        else:
+            values = trace.y
+        if values is not None and (pd.to_numeric(pd.Series(np.ravel(values)), errors="coerce") > 0).any():
+            return True
+    return False
 
 
 def to_image(fig: go.Figure, fmt: str = "png", width: int = 1000, height: int | None = None) -> bytes:

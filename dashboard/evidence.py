@@ -31,7 +31,7 @@ import plotly.graph_objects as go
 from peer_outcomes.analysis import disclosure, published, queries
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.dashboard import figures
+from peer_outcomes.dashboard import charts, figures
 from peer_outcomes.dashboard.evidence_text import findings, headline_rows, limitations, methods
 from peer_outcomes.dashboard.report_pdf import Chart, Report, write_report
 from peer_outcomes.pipelines import warehouse
@@ -213,6 +213,8 @@ def build_pack(
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; give a new or empty folder for the evidence pack.")
     settings = queries.settings(db)  # fails first, in one sentence, if there is no warehouse
+    if not published.filter_options(db)["sites"]:  # e.g. a new program, or every site and track still small
+        raise UserError(f"No site and track has {disclosure.threshold()} or more participants yet, so there is nothing to publish.")
     opts = _check_filters(db, f)
     res = compute(db, f)
     if res.pubs["headline"].empty:
@@ -233,15 +235,19 @@ def build_pack(
         pdf_charts: list[Chart] = []
         with image_server():
             for it in its:
+                for name, frame in it.csvs.items():
+                    disclosure.label(it.pub.frames[frame], figures.hidden(frame)).to_csv(out / "data" / f"{name}.csv", index=False)
                 fig = it.build()
+                tick(f"chart {it.figure.name}")
+                if not charts.has_values(fig):  # an empty axis in a report says nothing: say why instead
+                    res.notes.append(f"{it.figure.title}: not drawn, because every value is zero or describes "
+                                     f"fewer than {disclosure.threshold()} people.")  # fmt: skip
+                    continue
                 height = int(fig.layout.height or 440)
                 png, svg = out / "charts" / f"{it.figure.name}.png", out / "charts" / f"{it.figure.name}.svg"
                 png.write_bytes(fig.to_image(format="png", width=WIDTH, height=height, scale=PNG_SCALE))
                 svg.write_bytes(fig.to_image(format="svg", width=WIDTH, height=height))
                 pdf_charts.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note))
-                for name, frame in it.csvs.items():
-                    disclosure.label(it.pub.frames[frame], figures.hidden(frame)).to_csv(out / "data" / f"{name}.csv", index=False)
-                tick(f"chart {it.figure.name}")
         rows = headline_rows(res.pubs)
         pd.DataFrame(rows, columns=["measure", "estimate", "ci_95"]).to_csv(out / "data" / "headline.csv", index=False)
         tracks = [t for t in (f.tracks or opts["tracks"]) if t != "none"]

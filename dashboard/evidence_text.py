@@ -16,6 +16,7 @@ from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import mart_definitions
 
 NOT_SHOWN = "not shown"
+NOT_REACHED = "not reached"
 
 
 def pct(v: float) -> str:
@@ -29,7 +30,8 @@ def ci(lo: float, hi: float, fmt=pct) -> str:
 
 
 def days(v: float) -> str:
-    return NOT_SHOWN if v is None or pd.isna(v) else f"{v:,.0f} days"
+    """A median in days; an empty one was not reached while enough people were followed."""
+    return NOT_REACHED if v is None or pd.isna(v) else f"{v:,.0f} days"
 
 
 def _rate(pub: Published, t: int) -> pd.Series | None:
@@ -131,7 +133,9 @@ def _definition(mart: str) -> str:
 
 def methods(r: dict[str, Published], settings: dict, period: tuple[object, object]) -> list[str]:
     """The methods paragraphs: population and period, outcomes, models, censoring, suppression."""
-    strip = lambda s: s.replace(disclosure.methods_sentence(), "").strip()  # noqa: E731 - said once at the end instead
+    def strip(s: str) -> str:  # the suppression sentence is said once, at the end
+        return s.replace(disclosure.methods_sentence(), "").strip() or "not fitted: too few people or events in this selection to estimate."
+
     pop = r["headline"].population
     lo, hi = (pd.Timestamp(d).strftime("%Y-%m-%d") for d in period)
     out = [

@@ -36,7 +36,8 @@ def sidebar_filters() -> Filters:
         url = snap(Filters.from_query_params({k: st.query_params.get_all(k) for k in st.query_params}), steps)
         lo = next((i for i, p in enumerate(steps) if url.enrolled_from and p.start >= url.enrolled_from), 0)
         hi = next((i for i, p in enumerate(steps) if url.enrolled_to and p.end >= url.enrolled_to), len(steps) - 1)
-        st.session_state.f_period_start = (labels[lo], labels[max(lo, hi)])  # the slider's fixed default
+        if labels:
+            st.session_state.f_period_start = (labels[lo], labels[max(lo, hi)])  # the slider's fixed default
         st.session_state.f_sites = [s for s in url.sites if s in opts["sites"]]
         st.session_state.f_tracks = [t for t in url.tracks if t in opts["tracks"]]
         st.session_state.f_seeded = True
@@ -44,11 +45,14 @@ def sidebar_filters() -> Filters:
         st.header("Population")
         if len(labels) > 1:
             lo, hi = st.select_slider("Enrolled in", options=labels, value=st.session_state.f_period_start, key="f_period")
-        else:  # one period only: nothing to choose (a slider needs two options)
-            lo = hi = labels[0] if labels else None
-            st.caption(f"Enrolled in {lo}" if lo else "No enrollments yet")
-        sites = st.multiselect("Sites (all if empty)", opts["sites"], key="f_sites")
-        tracks = st.multiselect("Tracks (all if empty)", opts["tracks"], key="f_tracks")
+        elif labels:  # one period only: nothing to choose (a slider needs two options)
+            lo = hi = labels[0]
+            st.caption(f"Enrolled in {lo}")
+        else:
+            lo = hi = None
+            st.caption(f"No enrollment period has {disclosure.threshold()} or more participants yet, so there is none to choose.")
+        sites = st.multiselect("Sites (all if empty)", opts["sites"], key="f_sites") if opts["sites"] else []
+        tracks = st.multiselect("Tracks (all if empty)", opts["tracks"], key="f_tracks") if opts["tracks"] else []
     i, j = (labels.index(lo), labels.index(hi)) if lo else (0, 0)
     f = Filters(
         enrolled_from=steps[i].start if i > 0 else None,
@@ -83,10 +87,18 @@ def _doc_section(doc: str, section: str) -> str:
     return m.group(2).strip() if m else ""
 
 
+def new_page() -> None:
+    """Start a page run: no note has been shown on it yet (see `notes`)."""
+    st.session_state["notes_shown"] = set()
+
+
 def notes(pub: Published) -> None:
-    """Privacy notes, e.g. groups left out because they had fewer than k people."""
+    """Privacy notes, e.g. groups left out because they had fewer than k people; each once per page."""
+    shown = st.session_state.setdefault("notes_shown", set())
     for n in pub.notes:
-        st.info(n)
+        if n not in shown:
+            st.info(n)
+            shown.add(n)
 
 
 def methods(pub: Published) -> None:
@@ -96,15 +108,21 @@ def methods(pub: Published) -> None:
 
 
 def tiles(frame: pd.DataFrame) -> None:
-    """Headline numbers as metric tiles; suppressed values read "< k"."""
+    """Headline numbers as metric tiles; a hidden value reads "hidden", a median not yet reached "not reached",
+    each with a tooltip saying why."""
     cols = st.columns(len(frame))
     for col, row in zip(cols, frame.itertuples(), strict=True):
-        col.metric(row.label, _fmt(row.value, row.unit))
+        value = _fmt(row.value, row.unit)
+        why = {
+            "hidden": f"Hidden: this number would describe fewer than {disclosure.threshold()} people.",
+            NOT_REACHED: f"Not reached: more than half were still engaged while {disclosure.threshold()} or more were followed.",
+        }.get(value)  # fmt: skip
+        col.metric(row.label, value, help=why)
 
 
 def _fmt(value: float, unit: str) -> str:
     if pd.isna(value):
-        return disclosure.mask_text() if unit == "people" else "not shown"
+        return {"people": disclosure.mask_text(), "days": NOT_REACHED}.get(unit, "hidden")
     if unit == "share":
         return f"{value:.0%}"
     if unit == "people":
@@ -132,6 +150,9 @@ def chart(figure: figures.Figure, pub: Published) -> None:
     """Show one of the dashboard's figures with PNG/SVG downloads (rendered on click) and a CSV of its data."""
     fig = figure.draw(pub)
     name = figure.name
+    if not charts.has_values(fig):  # an empty axis tells a director nothing: say why instead
+        st.info(f"{figure.title}: not drawn, because every value is zero or describes fewer than {disclosure.threshold()} people.")
+        return
     st.plotly_chart(fig, key=f"chart_{name}", config={"displaylogo": False})
     row = st.container(horizontal=True)
     row.download_button("PNG", data=lambda: _image(fig, "png"), file_name=f"{name}.png",
@@ -173,21 +194,40 @@ def table(pub: Published, frame: str, name: str | None = None, show: bool = Fals
                                    mime="text/csv", key=f"csv_{name}", on_click="ignore")  # fmt: skip
 
 
-def _cell(v: object, percent: bool) -> str:
+# What an empty cell means, by column: a median the curve has not come down to, a model term the data cannot
+# estimate, or (anything else) a number hidden by the small-cell rule.
+NOT_REACHED, NOT_ESTIMABLE, HIDDEN = "not reached", "not estimable", "not shown"
+
+
+def _missing_word(column: str) -> str:
+    if column.startswith("median"):
+        return NOT_REACHED
+    if column.startswith("hr") or column == "p":
+        return NOT_ESTIMABLE
+    return HIDDEN
+
+
+def _cell(v: object, column: str) -> str:
     if isinstance(v, str):
         return v
     if pd.isna(v):
-        return ""
-    return f"{v:.1%}" if percent else f"{v:,.0f}"
+        return _missing_word(column)
+    if _is_percent(column):
+        return f"{v:.1%}"
+    if column.startswith("hr"):
+        return f"{v:.2f}"
+    if column == "p":
+        return f"{v:.3f}"
+    return f"{v:,.0f}"
 
 
 def _pretty(df: pd.DataFrame) -> pd.DataFrame:
-    """Text for the on-page table: estimates as percentages, counts with thousands separators."""
+    """Text for the on-page table: estimates as percentages, counts with thousands separators, and a word
+    for every empty cell (never "None" or "nan")."""
     out = df.copy()
     for c in out.columns:
-        pct = _is_percent(str(c))
-        mixed = out[c].dtype == object and out[c].map(lambda v: isinstance(v, str)).any()
-        if mixed or (pct and (out[c].dtype == object or pd.api.types.is_float_dtype(out[c]))):
-            out[c] = out[c].map(lambda v, p=pct: _cell(v, p))
+        text = out[c].dtype == object or pd.api.types.is_string_dtype(out[c])
+        if _is_percent(str(c)) or out[c].isna().any() or (text and out[c].map(lambda v: isinstance(v, str)).any()):
+            out[c] = out[c].map(lambda v, col=str(c): _cell(v, col))
     out.columns = [str(c).replace("_95", " 95% CI").replace("_", " ") for c in out.columns]
     return out

@@ -42,3 +42,24 @@ def synth_warehouse(synth_export: Path, tmp_path_factory: pytest.TempPathFactory
     db = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
     run_etl(synth_export, db)
     return db
+
+
+@pytest.fixture(scope="session")
+def program(tmp_path_factory: pytest.TempPathFactory):
+    """`program(name)` -> the warehouse of test program `name` (tests/programs.py), loaded by the real ETL
+    once per session and only when a test asks for it."""
+    from programs import write_program
+
+    from peer_outcomes.pipelines.etl import run_etl
+
+    built: dict[str, Path] = {}
+
+    def warehouse(name: str) -> Path:
+        if name not in built:
+            root = tmp_path_factory.mktemp(name)
+            write_program(name, root / "export")
+            run_etl(root / "export", root / "warehouse.duckdb")
+            built[name] = root / "warehouse.duckdb"
+        return built[name]
+
+    return warehouse

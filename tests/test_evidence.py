@@ -174,3 +174,33 @@ def test_evidence_page_offers_the_zip_download(synth_warehouse: Path, monkeypatc
     assert at.title[0].value == "Evidence pack"
     buttons = [e for e in at.get("download_button") if "evidence" in e.proto.label.lower()]
     assert len(buttons) == 1
+
+
+@pytest.mark.parametrize("name", ["size_0", "size_5", "sites_60"])
+def test_evidence_refuses_in_one_sentence_when_nothing_can_be_published(program, tmp_path: Path, name: str) -> None:
+    # size_0: a header-only participants file (was a TypeError); size_5: no publishable enrollment period (was an
+    # IndexError on the pages); sites_60 publishes, so it is the control that the refusal is not a blanket one
+    cli = Path(sys.executable).parent / "peer-outcomes"
+    run = subprocess.run([cli, "evidence", "--out", tmp_path / "p", "--db", program(name)],
+                         capture_output=True, text=True, timeout=180)  # fmt: skip
+    if name == "sites_60":
+        assert run.returncode == 0, run.stderr
+        return
+    assert run.returncode == 1
+    assert " ".join(run.stderr.split()) == (
+        "Error: No site and track has 11 or more participants yet, so there is nothing to publish.")
+    assert "Traceback" not in run.stderr + run.stdout
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_pack_of_eleven_people_says_what_it_cannot_show_and_prints_no_none_or_nan(program, tmp_path: Path) -> None:
+    build_pack(program("size_11"), tmp_path / "p", Filters())
+    text = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "p" / "report.pdf").pages)
+    assert not re.search(r"\b(None|nan|NaN|NaT|inf)\b", text)
+    assert "N = 11 participants" in text
+    assert "Share reaching each sobriety milestone: not drawn, because every value is zero or describes fewer than 11" in " ".join(text.split())
+    assert "Relapse model: not fitted: too few people or events in this selection to estimate." in " ".join(text.split())
+    assert not (tmp_path / "p" / "charts" / "milestones.png").exists()  # no empty axis in the pack either
+    for path in (tmp_path / "p" / "data").glob("*.csv"):
+        cells = set(pd.read_csv(path, dtype=str, keep_default_na=False).to_numpy().ravel())
+        assert not cells & {"None", "nan", "NaN", "<NA>"}, path.name

@@ -22,9 +22,9 @@ if not pub.empty:
     st.subheader("Numbers at risk (rounded to 5) and medians")
     widgets.table(pub, "at_risk", "retention_at_risk", show=True)
     widgets.table(pub, "summary", "retention_medians", show=True)
+    st.subheader("By enrollment month")
     cells = data.cohort_retention(f)
+    widgets.notes(cells)
     if not cells.empty:
-        st.subheader("By enrollment month")
-        widgets.notes(cells)
         widgets.chart(figures.COHORTS, cells)
 widgets.methods(pub)

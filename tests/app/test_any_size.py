@@ -1,0 +1,143 @@
+"""Any size of program works: every page, for programs of 0 to 60 people and of one site, one enrollment month,
+one track, no matches or no relapses, renders without a crash box, says in words what it cannot show and
+why, draws no empty axis and prints no "None" or "nan" (real exports through the real ETL, conftest.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from programs import PROGRAMS
+from streamlit.testing.v1 import AppTest
+
+from peer_outcomes.dashboard.app_pages import PAGES
+from peer_outcomes.dashboard.charts import has_values
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+RAW_MISSING = re.compile(r"\b(None|nan|NaN|NaT|<NA>|inf)\b")
+CHART_PAGES = {"retention", "relapse", "engagement", "mentors"}  # pages whose job is charts of outcomes
+
+
+def visible_text(at: AppTest) -> list[str]:
+    """Everything a reader sees on the page: text elements, tiles, table cells, chart titles, axes and legends."""
+    out = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success")
+           for e in getattr(at, kind)]  # fmt: skip
+    out += [f"{m.label} {m.value}" for m in at.metric]
+    out += [df.value.to_string() for df in at.dataframe]
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        layout = spec["layout"]
+        out += [str(layout.get("title", {}).get("text", ""))]
+        out += [str(layout.get(a, {}).get("title", {}).get("text", "")) for a in ("xaxis", "yaxis")]
+        out += [str(t.get("name")) for t in spec["data"] if t.get("showlegend", True) and t.get("name")]
+        out += [str(t.get("text")) for t in spec["data"] if t.get("mode") == "text"]
+    return out
+
+
+def _decoded(obj: object) -> object:
+    """A figure's JSON with plotly's typed arrays ({"dtype", "bdata"}, base64) turned back into lists."""
+    if isinstance(obj, dict) and "bdata" in obj and "dtype" in obj:
+        values = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
+        shape = [int(n) for n in str(obj.get("shape", len(values))).split(",")]
+        return values.reshape(shape).tolist()
+    if isinstance(obj, dict):
+        return {k: _decoded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decoded(v) for v in obj]
+    return obj
+
+
+def drawn_figures(at: AppTest) -> list[go.Figure]:
+    return [go.Figure(_decoded(json.loads(c.proto.spec))) for c in at.get("plotly_chart")]
+
+
+@dataclass
+class Shown:
+    """What one page showed: crash boxes, error boxes, visible text, notes, charts, tiles, tables."""
+
+    exceptions: list[str]
+    errors: list[str]
+    text: list[str]
+    notes: list[str]
+    figures: list[go.Figure]
+    tiles: int
+    tables: int
+    titles: list[str]
+    sidebar: list[str]
+
+
+@pytest.fixture(scope="module")
+def pages(program, tmp_path_factory):
+    """`pages(name)` -> {page: Shown} for every page of the dashboard on test program `name`, walked once."""
+    import os
+
+    seen: dict[str, dict[str, Shown]] = {}
+
+    def walk(name: str) -> dict[str, Shown]:
+        if name not in seen:
+            before = os.environ.get("PEER_OUTCOMES_DB")
+            os.environ["PEER_OUTCOMES_DB"] = str(program(name))
+            try:
+                at = AppTest.from_file(APP, default_timeout=120).run()
+                seen[name] = {}
+                for page in PAGES:
+                    if page is not PAGES[0]:
+                        at.switch_page(page.script).run()
+                    seen[name][page.name] = Shown(
+                        [e.value for e in at.exception], [e.value for e in at.error], visible_text(at),
+                        [i.value for i in at.info], drawn_figures(at), len(at.metric), len(at.dataframe),
+                        [t.value for t in at.title], [c.value for c in at.sidebar.caption],
+                    )  # fmt: skip
+            finally:
+                os.environ.pop("PEER_OUTCOMES_DB") if before is None else os.environ.update(PEER_OUTCOMES_DB=before)
+        return seen[name]
+
+    return walk
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_every_page_renders_and_says_what_it_cannot_show(pages, name):
+    for page, shown in pages(name).items():
+        where = f"{name} / {page}"
+        assert not shown.exceptions, (where, shown.exceptions)
+        assert not shown.errors, (where, shown.errors)
+        raw = [t for t in shown.text if RAW_MISSING.search(t)]
+        assert not raw, (where, raw)
+        for fig in shown.figures:
+            assert has_values(fig), f"{where}: an empty chart ({fig.layout.title.text})"
+            values = [v for t in fig.data if t.type == "bar" for v in np.ravel(t.y) if v is not None]
+            assert all(np.isnan(v) or v >= 0 for v in values), f"{where}: a negative bar"
+        if page in CHART_PAGES and not shown.figures:
+            assert shown.notes, f"{where}: no chart and no sentence saying why"
+        if page == "data_quality":  # always works: it describes loads, not people
+            assert shown.titles == ["Data quality"] and shown.tables >= 2
+
+
+@pytest.mark.parametrize("name", ["size_0", "size_5", "size_10"])
+def test_a_program_with_nothing_publishable_says_why_on_every_outcome_page(pages, name):
+    for page, shown in pages(name).items():
+        if page != "data_quality":
+            assert not shown.figures and not shown.tiles, page
+            assert any("Fewer than 11 participants" in n for n in shown.notes), page
+        assert any("No enrollment period has 11 or more participants yet" in c for c in shown.sidebar)
+
+
+def test_eleven_people_in_one_site_and_track_are_shown_and_their_small_parts_explained(pages):
+    shown = pages("size_11")
+    assert "Participants 11" in shown["overview"].text
+    assert "Every enrollment month has fewer than 11 people, so retention by month cannot be shown." in shown["retention"].notes
+    relapse = shown["relapse"].notes
+    assert any(n.startswith("Fewer than 11 relapses") for n in relapse)
+    assert any("not drawn, because every value is zero or describes fewer than 11 people" in n for n in relapse)
+
+
+def test_a_note_shared_by_several_results_is_shown_once_per_page(pages):
+    for page, shown in pages("sites_60").items():
+        assert len(shown.notes) == len(set(shown.notes)), (page, shown.notes)
