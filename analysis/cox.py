@@ -23,9 +23,9 @@ from peer_outcomes.analysis.design import build_design, ratio_table
 from peer_outcomes.analysis.estimability import cox_not_estimable, not_estimable_warnings
 from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
 from peer_outcomes.analysis.ph_check import COLUMNS as PH_COLUMNS
-from peer_outcomes.analysis.ph_check import efron_information, ph_sentence, zph_test
+from peer_outcomes.analysis.ph_check import efron_score_and_information, ph_sentence, zph_test
 from peer_outcomes.analysis.results import ModelResult, excluded_rows
-from peer_outcomes.analysis.robust import cluster_robust_variance, efron_score_residuals
+from peer_outcomes.analysis.robust import cluster_robust_variance
 from peer_outcomes.pipelines import config
 
 # lifelines stops on its own criteria (a relative change of the log-likelihood, a Newton decrement), which
@@ -52,8 +52,7 @@ def newton_to_optimum(
     """(β, naive variance, converged): Newton steps from `beta` on the exact Efron score and information
     until the largest step is below STEP_TOL; the variance is the inverse information at the last β."""
     for _ in range(MAX_STEPS):
-        score = efron_score_residuals(time, event, x, beta, strata).sum(axis=0)
-        info = efron_information(time, event, x, beta, strata)
+        score, info = efron_score_and_information(time, event, x, beta, strata)
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError:

@@ -33,12 +33,15 @@ TOO_FEW_EVENTS = "too few events: {side} has none"
 NOT_VARYING = "the outcome does not vary {side}"
 
 
-def _suffix_sums(times: np.ndarray, values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Σ values over rows with time ≥ cut, for each cut (values: n × k)."""
-    order = np.argsort(times, kind="stable")
-    cs = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values[order], axis=0)])
-    idx = np.searchsorted(times[order], cuts, side="left")
-    return cs[-1] - cs[idx]
+def _at_risk_sum(w: np.ndarray, index: tuple) -> np.ndarray:
+    """Σ w over those at risk at each event time: stop ≥ t, minus those not yet entered (start ≥ t).
+    `index` holds each row's stop and start positions on the grid of distinct times, the event times'
+    positions, and the grid's length."""
+    at_stop, at_start, at_ev, size = index
+    total = np.bincount(at_stop, weights=w, minlength=size)[::-1].cumsum()[::-1]
+    if at_start is not None:
+        total = total - np.bincount(at_start, weights=w, minlength=size)[::-1].cumsum()[::-1]
+    return total[at_ev]
 
 
 def risk_set_information(
@@ -50,8 +53,9 @@ def risk_set_information(
 ) -> np.ndarray:
     """Σ over event times of d · Cov(x among those at risk), at β = 0: the Cox information (Breslow form).
 
-    At risk at t: stop ≥ t and (with `start`) start < t. Memory stays O(n · p²) at most as n × p columns
-    per pass: the p(p + 1)/2 cross products are summed one column pair at a time.
+    At risk at t: stop ≥ t and (with `start`) start < t. Rows are first summed per distinct time (day-level
+    data have few), one column or column pair at a time, so memory stays O(n) and the risk-set sums are
+    cumulative sums over the distinct times.
     """
     stop, event = np.asarray(stop, float), np.asarray(event, float)
     x = np.asarray(x, float)
@@ -66,16 +70,18 @@ def risk_set_information(
         if not len(ev):
             continue
         xs = x[m]
-        values = np.column_stack([np.ones(m.sum()), xs, *[xs[:, i] * xs[:, j] for i, j in pairs]])
-        sums = _suffix_sums(stop[m], values, ev)
-        if start is not None:
-            sums -= _suffix_sums(np.asarray(start, float)[m], values, ev)  # not yet entered at t
-        s0 = sums[:, 0]
+        begin = None if start is None else np.asarray(start, float)[m]
+        grid = np.unique(stop[m] if begin is None else np.r_[stop[m], begin])
+        at_stop = np.searchsorted(grid, stop[m])
+        at_start = None if begin is None else np.searchsorted(grid, begin)
+        at_ev = np.searchsorted(grid, ev)
+
+        index = (at_stop, at_start, at_ev, len(grid))
+        s0 = _at_risk_sum(np.ones(len(xs)), index)
         ok = s0 > 0
-        s0, s1, cross, d = s0[ok], sums[ok, 1 : 1 + p], sums[ok, 1 + p :], d[ok]
-        mean = s1 / s0[:, None]
-        for k, (i, j) in enumerate(pairs):
-            v = float(np.sum(d * (cross[:, k] / s0 - mean[:, i] * mean[:, j])))
+        mean = np.column_stack([_at_risk_sum(xs[:, i], index) for i in range(p)])[ok] / s0[ok, None]
+        for i, j in pairs:
+            v = float(np.sum(d[ok] * (_at_risk_sum(xs[:, i] * xs[:, j], index)[ok] / s0[ok] - mean[:, i] * mean[:, j])))
             info[i, j] = info[j, i] = info[i, j] + v
     return info
 

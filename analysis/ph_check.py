@@ -27,49 +27,72 @@ def _km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     return 1.0 - before[inv]
 
 
+def _cross_sums(group: np.ndarray, wx: np.ndarray, x: np.ndarray, size: int) -> np.ndarray:
+    """Σ over the rows of each group of (w·x)(x)' (size × p × p), one column pair at a time: an n × p × p
+    array of outer products would cost far more memory and time than p(p + 1)/2 bincounts."""
+    p = x.shape[1]
+    out = np.empty((size, p, p))
+    for i in range(p):
+        for j in range(i, p):
+            out[:, i, j] = out[:, j, i] = np.bincount(group, weights=wx[:, i] * x[:, j], minlength=size)
+    return out
+
+
 def _stratum_parts(t: np.ndarray, e: np.ndarray, x: np.ndarray, w: np.ndarray, g: np.ndarray):
-    """Σ_t g·u(t), Σ_t V(t), Σ_t g·V(t), Σ_t g²·V(t) over this stratum's distinct event times (Efron)."""
+    """Σ_t g·u(t), Σ_t V(t), Σ_t g·V(t), Σ_t g²·V(t) and the score Σ_t u(t) over this stratum's distinct
+    event times (Efron)."""
     p = x.shape[1]
     if not (e == 1).any():
-        return np.zeros(p), np.zeros((p, p)), np.zeros((p, p)), np.zeros((p, p))
+        return np.zeros(p), np.zeros((p, p)), np.zeros((p, p)), np.zeros((p, p)), np.zeros(p)
     # Collapse to distinct times first (day-level data have few), then sum over risk sets by cumsum.
     order = np.argsort(-t, kind="stable")
     t, e, x, w, g = t[order], e[order], x[order], w[order], g[order]
     _, starts = np.unique(-t, return_index=True)  # first row of each distinct time, descending
     block = np.cumsum(np.r_[0, (t[1:] != t[:-1]).astype(int)])  # distinct-time index of each row
     wx = w[:, None] * x
-    flat = np.einsum("ni,nj->nij", wx, x).reshape(len(t), p * p)
     s0 = np.cumsum(np.add.reduceat(w, starts))
     s1 = np.cumsum(np.add.reduceat(wx, starts, axis=0), axis=0)
-    s2 = np.cumsum(np.add.reduceat(flat, starts, axis=0), axis=0)
+    s2 = np.cumsum(_cross_sums(block, wx, x, len(starts)), axis=0)
     dead = np.flatnonzero(e == 1)  # still in time order, so each event time's deaths are contiguous
     first = np.r_[0, np.flatnonzero(np.diff(block[dead])) + 1]
     sel = block[dead[first]]
     m = np.diff(np.r_[first, len(dead)]).astype(float)
-    s0, s1, s2 = s0[sel], s1[sel], s2[sel].reshape(-1, p, p)
+    s0, s1, s2 = s0[sel], s1[sel], s2[sel]
     d0 = np.add.reduceat(w[dead], first)
     d1 = np.add.reduceat(wx[dead], first, axis=0)
-    d2 = np.add.reduceat(flat[dead], first, axis=0).reshape(-1, p, p)
+    d2 = _cross_sums(np.searchsorted(first, np.arange(len(dead)), side="right") - 1, wx[dead], x[dead], len(first))
     xsum = np.add.reduceat(x[dead], first, axis=0)
     gt = g[starts[sel]]  # g is the same for everyone with the same time
-    # Efron: the k-th of m tied deaths sees the risk set minus k/m of the deaths. Event times sorted by
-    # m (descending) make the times still active at step k a prefix, so each step slices, not masks.
+    # Efron: the k-th of m tied deaths (k = 0..m−1) sees the risk set minus k/m of the deaths. Each term
+    # is linear in the risk-set sums with weights that depend on k only through a = k/m and
+    # q = s0 − a·d0, so the sums over k reduce to five numbers per event time (Σ 1/q, Σ a/q, Σ 1/q²,
+    # Σ a/q², Σ a²/q²), accumulated on 1-D arrays; event times sorted by m (descending) make the times
+    # still active at step k a prefix, so each step slices, not masks.
     by_m = np.argsort(-m, kind="stable")
     m, s0, s1, s2, d0, d1, d2, xsum, gt = (a[by_m] for a in (m, s0, s1, s2, d0, d1, d2, xsum, gt))
-    u = xsum.copy()
-    v = np.zeros((len(m), p, p))
+    w = np.zeros((5, len(m)))
     n_active = np.searchsorted(-m, -np.arange(int(m.max()) if len(m) else 0), side="left")
     for k, na in enumerate(n_active):
         a = k / m[:na]
-        q0 = s0[:na] - a * d0[:na]
-        xbar = (s1[:na] - a[:, None] * d1[:na]) / q0[:, None]
-        u[:na] -= xbar
-        v[:na] += (s2[:na] - a[:, None, None] * d2[:na]) / q0[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
+        q = s0[:na] - a * d0[:na]
+        w[:, :na] += (1 / q, a / q, 1 / q**2, a / q**2, a * a / q**2)
+    u = xsum - s1 * w[0][:, None] + d1 * w[1][:, None]  # Σ_deaths x − Σ_k x̄_k
+
+    def outer(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return left[:, :, None] * right[:, None, :]
+
+    def per_time(weights: np.ndarray) -> np.ndarray:
+        return weights[:, None, None]
+
+    # Σ_k [(s2 − a·d2)/q − x̄_k x̄_k'], with x̄_k = (s1 − a·d1)/q
+    v = (s2 * per_time(w[0]) - d2 * per_time(w[1]) - outer(s1, s1) * per_time(w[2])
+         + (outer(s1, d1) + outer(d1, s1)) * per_time(w[3]) - outer(d1, d1) * per_time(w[4]))
     return (
         (gt[:, None] * u).sum(axis=0),
         v.sum(axis=0),
         (gt[:, None, None] * v).sum(axis=0),
         (gt[:, None, None] ** 2 * v).sum(axis=0),
+        u.sum(axis=0),
     )
 
 
@@ -122,16 +145,18 @@ def ph_sentence(table: pd.DataFrame, level: float = 0.05) -> str:
     )
 
 
-def efron_information(
+def efron_score_and_information(
     time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray, strata: np.ndarray | None = None
-) -> np.ndarray:
-    """The Efron information matrix (minus the Hessian of the log partial likelihood) at β, as R coxph's imat."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Efron score (gradient of the log partial likelihood) and information (minus its Hessian) at β,
+    in one pass: what R coxph's Newton–Raphson steps use."""
     time, event, x = np.asarray(time, float), np.asarray(event, float), np.asarray(x, float)
     eta = x @ np.asarray(beta, float)
     strata = np.zeros(len(time), int) if strata is None else np.asarray(strata)
-    info = np.zeros((x.shape[1], x.shape[1]))
+    score, info = np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))
     for s in np.unique(strata):
         m = strata == s
         w = np.exp(eta[m] - eta[m].max())
-        info += _stratum_parts(time[m], event[m], x[m], w, np.zeros(int(m.sum())))[1]
-    return info
+        parts = _stratum_parts(time[m], event[m], x[m], w, np.zeros(int(m.sum())))
+        score, info = score + parts[4], info + parts[1]
+    return score, info

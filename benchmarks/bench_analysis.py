@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from peer_outcomes.analysis.cox import FIT_OPTIONS, fit_cox  # noqa: E402
 from peer_outcomes.analysis.km import fit_km  # noqa: E402
-from peer_outcomes.pipelines.warehouse import connect_readonly  # noqa: E402
 
 COVARIATES = ["age", "female", "employed", "prior_treatment", "unstable_housing", "mentor_certified",
               "same_gender", "sessions_per_week"]
@@ -83,7 +82,7 @@ def bench_km(df: pd.DataFrame, repeat: int, workdir: Path) -> None:
     def lifelines_km(frame: pd.DataFrame) -> dict[str, KaplanMeierFitter]:
         return {s: KaplanMeierFitter().fit(g["retention_days"], g["is_disengaged"]) for s, g in frame.groupby("site")}
 
-    with connect_readonly(db) as con:
+    with duckdb.connect(str(db), read_only=True) as con:  # a bare file, not a warehouse
         def fetch() -> pd.DataFrame:
             return con.execute("select site, retention_days, is_disengaged from outcomes").df()
 

@@ -126,3 +126,24 @@ def test_other_terms_take_their_limit_when_a_level_has_no_events(people):
     want = CoxPHFitter().fit(rest[["t", "e", "age"]], "t", "e", fit_options={"precision": 1e-12}).params_["age"]
     assert fit.summary.set_index("term").loc["age", "coef"] == pytest.approx(want, abs=1e-7)
     assert fit.n == len(df) and fit.events == int(df["e"].sum())
+
+
+def test_risk_set_information_equals_a_direct_sum_over_event_times():
+    """Σ_t d_t · Cov(x | start < t ≤ stop, same stratum), computed here by brute force per event time."""
+    from peer_outcomes.analysis.estimability import risk_set_information
+
+    rng = np.random.default_rng(8)
+    n = 300
+    start = rng.integers(0, 20, n).astype(float)
+    stop = start + rng.integers(1, 15, n)
+    event = rng.integers(0, 2, n).astype(float)
+    strata = rng.integers(0, 2, n)
+    x = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n), rng.poisson(2, n)]).astype(float)
+    want = np.zeros((3, 3))
+    for s in (0, 1):
+        for t in np.unique(stop[(event == 1) & (strata == s)]):
+            d = np.sum((stop == t) & (event == 1) & (strata == s))
+            at_risk = (start < t) & (stop >= t) & (strata == s)
+            want += d * np.cov(x[at_risk], rowvar=False, bias=True)
+    got = risk_set_information(stop, event, x, start, strata)
+    assert np.allclose(got, want, rtol=1e-10, atol=1e-10)
