@@ -329,3 +329,19 @@ def test_a_thousand_dropped_columns_are_summarised_in_one_line_of_the_report(tmp
     report = run_etl(export_with(tmp_path, text), tmp_path / "wh.duckdb")
     assert report.file("participants").dropped_columns == tuple(extra)
     assert report.rows()[0][4] == "Extra 0, Extra 1, Extra 2, Extra 3, Extra 4 and 995 more"
+
+
+def test_a_session_id_that_begins_with_a_dash_is_an_id_not_a_code_and_loads(tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(TINY, export)
+    for name in ("sessions.csv", "attendance.csv"):
+        path = export / name
+        path.write_text(
+            "\n".join(
+                ("-" + line if line.startswith("S") else line) for line in path.read_text().splitlines()
+            )
+            + "\n"
+        )
+    report = run_etl(export, tmp_path / "wh.duckdb")
+    assert report.rows_quarantined == 0
+    assert ("-S1",) in fetch(tmp_path / "wh.duckdb", "select session_id from sessions")
