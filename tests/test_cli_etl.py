@@ -108,3 +108,17 @@ def test_status_groups_duplicates_into_one_reason(tmp_path):
     status = run("status", "--db", str(db))
     assert status.returncode == 0, status.stderr
     assert "duplicate of an earlier line" in status.stdout and "duplicate of line" not in status.stdout
+
+
+def test_a_thousand_dropped_columns_take_one_line_of_the_report(tmp_path):
+    export = tmp_path / "export"
+    export.mkdir()
+    extra = ",".join(f"Extra {i}" for i in range(1000))
+    (export / "participants.csv").write_text(
+        f"participant_id,site,enrolled_on,{extra}\nP1,north,2025-01-06{',' * 1000}\n"
+    )
+    done = run("etl", str(export), "--db", str(tmp_path / "wh.duckdb"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) < 12
+    assert any("Extra 0, Extra 1, Extra 2, Extra 3, Extra 4 and 995 more" in line for line in lines)
