@@ -100,9 +100,12 @@ def load_mapping(path: Path | None) -> Mapping:
     """Read and validate a mapping file (None → the empty mapping)."""
     if path is None:
         return Mapping()
-    if path.stat().st_size > MAX_BYTES:
-        raise MappingError(f"{path.name} is larger than {MAX_BYTES // 1024:,} KB; a mapping is a short text file.")
-    raw_bytes = path.read_bytes()
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise MappingError(f"{path.name} is larger than {MAX_BYTES // 1024:,} KB; a mapping is a short text file.")
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise MappingError(f"The mapping file {path} could not be read ({exc.strerror}).") from None
     try:
         doc = _safe_yaml(raw_bytes.decode("utf-8-sig"), path.name)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -117,7 +117,11 @@ def find_export(export_dir: Path) -> dict[str, ExportFile]:
     if not export_dir.is_dir():
         raise ExportError(f"{export_dir} is a file; give the folder that holds the export files.")
     found: dict[str, ExportFile] = {}
-    for path in sorted(export_dir.iterdir()):
+    try:
+        paths = sorted(export_dir.iterdir())
+    except OSError as exc:
+        raise ExportError(f"The export folder {export_dir} could not be read ({exc.strerror}).") from None
+    for path in paths:
         stem, _, suffix = path.name.rpartition(".")
         entity, fmt = stem.lower(), suffix.lower()
         if entity in ENTITIES and fmt in FORMATS and path.is_file():
@@ -143,6 +147,13 @@ def open_source(
     With `settle_lines=False` a CSV is always read by DuckDB and the search for blank rows is left to the
     caller (`settle_lines`, needed only for rows that are quarantined): a clean file is then read once.
     """
+    try:
+        return _open(con, file, table, settle_lines, zone)
+    except OSError as exc:  # unreadable (permissions, a file removed while loading, a bad disk)
+        raise ExportError(f"{file.name} could not be read ({exc.strerror or 'input/output error'}).") from None
+
+
+def _open(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, settle_lines: bool, zone: str) -> Source:
     if file.format == "csv":
         if settle_lines and file.has_blank_rows():
             return read_text_csv(con, file, table)

@@ -142,3 +142,18 @@ def test_blank_rows_are_found_with_and_without_the_record_count(tmp_path, case):
     file = ExportFile("participants", path, "csv")
     assert file.has_blank_rows() is blank  # the byte search
     assert file.has_blank_rows(records) is blank  # the line-break count first
+
+
+@pytest.mark.parametrize(
+    ("fmt", "sentence"),
+    [
+        ("csv", "participants.csv could not be read (No such file or directory)."),
+        ("xlsx", "participants.xlsx could not be opened as an Excel workbook."),
+        ("parquet", "participants.parquet could not be read as a Parquet file; it may be damaged, so export it again."),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_one_sentence(tmp_path, fmt, sentence):
+    gone = ExportFile("participants", tmp_path / f"participants.{fmt}", fmt)  # removed after it was found
+    with pytest.raises(UserError) as err:
+        open_source(duckdb.connect(), gone, "raw")
+    assert str(err.value) == sentence
