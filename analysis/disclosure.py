@@ -6,20 +6,25 @@ from one setting, k = `threshold()` (`pipelines.config.min_cell()`: 11 by defaul
 may raise it, never lower it). `analysis.published` calls these functions and masks nothing itself; the
 dashboard and the evidence pack take every sentence that names k from here.
 
-Policy:
-- a count of 1..k-1 people is suppressed (shown as "< k"); 0 may be shown;
-- a rate or share is suppressed when its numerator, denominator or complement (denominator - numerator)
-  is 1..k-1, since any of the three gives the small count away;
-- complementary suppression: within every set of cells that add up to a shown total (a row, a column), a
-  lone suppressed cell is joined by the next-smallest cell, repeated until no set has exactly one;
-- an estimate (survival, cumulative incidence, a share read off a curve, a mean, a quantile, a hazard
-  ratio) is shown only where at least k people (or events, for a hazard ratio) stand behind it;
-- survival curves stop where fewer than k remain at risk; numbers at risk are rounded to 5 and the
-  per-time event and censoring counts are not published (they pin down exact event times);
+Policy (docs/privacy.md states it per kind of output):
+- a count of 1..k-1 people is suppressed (shown as "< k"); 0 may be shown; complementary suppression: within
+  every set of cells that add up to a shown total (a row, a column, the population), a lone suppressed cell
+  is joined by the next-smallest cell, repeated until no set has exactly one;
+- every other count in a table is rounded to 5 (`round_counts`), so two selections' counts differ by a
+  multiple of 5 that could be anything from 1 to 9, never by an exact small number;
+- a rate or share is computed from the published (rounded) counts and hidden when its numerator,
+  denominator or complement is 1..k-1; a small complement hides the numerator too;
+- an estimate (survival, cumulative incidence, a mean, a quantile, a hazard ratio) is shown only where at
+  least k people (or events, for a hazard ratio) stand behind it;
+- curves (Kaplan–Meier, cumulative incidence, cohort cells, shares read off a curve) are drawn from
+  coarsened rows (`coarsen`, OpenSAFELY's round_km): running counts of events and censorings rounded up to
+  multiples of k, so every step and every change in the number at risk is 0 or at least k; they stop where
+  fewer than k remain at risk; per-time event and censoring counts are not published;
 - groups of fewer than k people are removed from curves and models, with a note saying so;
 - site x track combinations of fewer than k people are in no published population at all, and the
   enrollment period moves in runs of months holding 0 or >= k of each (analysis.queries.SMALL_CELLS,
-  analysis.population), so no difference between two filter choices describes fewer than k.
+  analysis.population), so two selections' populations differ by 0 or at least k people;
+- published CSV cells that a spreadsheet would run as a formula are neutralized (`csv_text`).
 Suppressed numbers become NaN in published frames (charts leave gaps); `label` turns them into "< k"
 for tables and CSV downloads.
 """
@@ -34,7 +39,8 @@ import pandas as pd
 
 from peer_outcomes.pipelines.config import min_cell
 
-ROUND_AT_RISK = 5
+ROUND_COUNTS = 5  # shown counts are rounded to this (round_counts)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ESTIMATES = ["survival", "lower_95", "upper_95"]
 
 
@@ -57,8 +63,9 @@ def methods_sentence() -> str:
     """The disclosure-control sentence ending every methods text and the evidence pack's methods."""
     k = threshold()
     return (
-        f"Counts of 1–{k - 1} people are shown as “{mask_text()}” (with complementary suppression); curves stop "
-        f"where fewer than {k} remain at risk and numbers at risk are rounded to {ROUND_AT_RISK}."
+        f"Counts of 1–{k - 1} people are shown as “{mask_text()}” (with complementary suppression) and other counts "
+        f"are rounded to {ROUND_COUNTS}; curves are drawn from event and censoring counts rounded up to multiples "
+        f"of {k} and stop where fewer than {k} remain at risk."
     )
 
 
@@ -162,16 +169,18 @@ def mask_sparse_terms(forest: pd.DataFrame, events: dict[str, float]) -> tuple[p
 def suppress_event_rate(
     df: pd.DataFrame, events: str, exposure: str, rate: str, people: str, per: float = 100
 ) -> pd.DataFrame:
-    """Add `rate` = per x events / exposure (e.g. relapses per 100 participant-weeks), hidden where the events
-    are 1..k-1 or fewer than k people contribute; events then get complementary suppression across rows."""
-    out = df.copy()
+    """Add `rate` = per x events / exposure (e.g. relapses per 100 participant-weeks) from the published
+    counts: events by the count rule (complementary across rows, rounded), exposure rounded; the rate is
+    hidden where the events are 1..k-1 or fewer than k people contribute."""
+    out = publish_counts(df, events)
+    out[exposure] = round_counts(out[exposure])
     out[rate] = per * out[events] / out[exposure].where(out[exposure] > 0)
-    out.loc[is_small(out[events]) | ~enough(out[people]), rate] = np.nan
-    return suppress_counts(out, events)
+    out.loc[is_small(df[events]) | ~enough(df[people]), rate] = np.nan
+    return out
 
 
 def suppress_counts(
-    df: pd.DataFrame, column: str, margins: Sequence[Sequence[str]] = ((),)
+    df: pd.DataFrame, column: str, margins: Sequence[Sequence[str]] = ((),), hide: pd.Series | None = None
 ) -> pd.DataFrame:
     """Suppress small counts in `column`, then complementary cells so none can be recovered.
 
@@ -182,6 +191,8 @@ def suppress_counts(
     out = df.copy()
     values = pd.to_numeric(out[column], errors="coerce").astype(float)
     hidden = pd.Series(is_small(values), index=out.index).fillna(False).astype(bool)
+    if hide is not None:  # cells hidden for another reason (e.g. a small complement) count as hidden too
+        hidden |= hide.reindex(out.index, fill_value=False).astype(bool)
     changed = True
     while changed:  # secondary suppression can create a new lone cell in another margin: iterate
         changed = False
@@ -204,22 +215,123 @@ def suppress_counts(
 def suppress_rate(
     df: pd.DataFrame, numerator: str, denominator: str, rate: str, count_margins: Sequence[Sequence[str]] = ((),)
 ) -> pd.DataFrame:
-    """Add `rate` = numerator / denominator, suppressed when numerator, denominator or the rest is small.
+    """Add `rate` = numerator / denominator, with both counts published by the count rule and the rate
+    computed from the published counts, so rate x denominator gives back only the rounded numerator.
 
-    The counts themselves are suppressed too (complementary within `count_margins`), so the published
-    frame never carries a small numerator next to a hidden rate.
+    The rate is hidden when the numerator, the denominator or the rest (denominator - numerator) is small;
+    a small rest hides the numerator too (18 matched beside 12 certified gives 6 uncertified away). The
+    counts are suppressed complementarily within `count_margins` and rounded (`round_counts`).
     """
     out = df.copy()
     num = pd.to_numeric(out[numerator], errors="coerce").astype(float)
     den = pd.to_numeric(out[denominator], errors="coerce").astype(float)
+    rest_small = pd.Series(is_small(den - num), index=out.index).fillna(False).astype(bool)
+    risky = pd.Series(is_small(num) | is_small(den), index=out.index).fillna(False).astype(bool) | rest_small
+    out = publish_counts(out, numerator, count_margins, hide=rest_small)
+    out = publish_counts(out, denominator, count_margins)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(den > 0, num / den, np.nan)
-    risky = is_small(num) | is_small(den) | is_small(den - num)
-    out[rate] = pd.Series(r, index=out.index).mask(pd.Series(risky, index=out.index))
-    out = suppress_counts(out, numerator, count_margins)
-    out = suppress_counts(out, denominator, count_margins)
-    out.loc[out[numerator].isna() | out[denominator].isna(), rate] = np.nan
+        r = out[numerator] / out[denominator].where(out[denominator] > 0)
+    out[rate] = r.mask(risky | out[numerator].isna() | out[denominator].isna())
     return out
+
+
+def round_counts(values: pd.Series) -> pd.Series:
+    """Shown counts rounded to the nearest 5 (halves up), never shown below the first multiple of 5 at or
+    above k; 0 stays 0 and hidden (NaN) stays hidden.
+
+    Exact counts of two selections (say all sites, and all sites but one) would differ by the exact count
+    of the one left out, however small; rounded counts differ by a multiple of 5 that the reader cannot
+    tell from anything between 1 and 9 (docs/privacy.md § Differencing).
+    """
+    v = pd.to_numeric(values, errors="coerce").astype(float)
+    floor = -(-threshold() // ROUND_COUNTS) * ROUND_COUNTS
+    r = np.floor(v / ROUND_COUNTS + 0.5) * ROUND_COUNTS
+    return r.where(v == 0, r.clip(lower=floor)).where(v.notna())
+
+
+def publish_counts(
+    df: pd.DataFrame, column: str, margins: Sequence[Sequence[str]] = ((),), hide: pd.Series | None = None
+) -> pd.DataFrame:
+    """A table's counts as published: small ones suppressed with their complements (`suppress_counts`),
+    the rest rounded (`round_counts`)."""
+    out = suppress_counts(df, column, margins, hide)
+    out[column] = round_counts(out[column])
+    return out
+
+
+def coarsen(
+    df: pd.DataFrame, duration: str, code: str, group: str | None = None, exact_size: bool = True
+) -> pd.DataFrame:
+    """The rows a published curve is drawn from: per group, the running count of each outcome code (0 =
+    censored) rounded up to a multiple of k, as OpenSAFELY's `round_km` does.
+
+    A curve drawn from these rows drops only in steps of 0 or at least k events, and its number at risk
+    changes only by 0 or at least k, so step x at-risk, cumulative incidence x group size, or the same
+    step in two selections never gives back a count of 1..k-1. Each group keeps its real size when that
+    size is itself a published population (`exact_size`, e.g. a site); otherwise its size is rounded down
+    to a multiple of k. Either way the number at risk is never above the real one, so a curve that stops
+    where fewer than k remain at risk in these rows stops no later than in the real ones. Rows with a
+    missing duration or code are passed through for the model to drop.
+    Returns rows with `duration`, `code` and (when given) `group`.
+    """
+    k = threshold()
+    missing = df[duration].isna() | df[code].isna()
+    keep = df.loc[~missing]
+    labels = keep[group].astype(str) if group else pd.Series("All", index=keep.index)
+    parts = [df.loc[missing, [duration, code, *([group] if group else [])]]]
+    for g, idx in labels.groupby(labels, sort=True).groups.items():
+        t = keep.loc[idx, duration].to_numpy(float)
+        c = keep.loc[idx, code].to_numpy(float).astype(int)
+        size = len(t) if exact_size else len(t) // k * k  # rounded down: never more at risk than there are
+        times, inv = np.unique(t, return_inverse=True)
+        codes = sorted(set(c.tolist()) | {0}, key=lambda x: (x == 0, x))  # events before censorings at a tie
+        steps = {}
+        for cc in codes:
+            cum = np.cumsum(np.bincount(inv, weights=(c == cc).astype(float), minlength=len(times)))
+            steps[cc] = np.diff(np.r_[0.0, np.ceil(cum / k) * k]).astype(int)
+        out_t, out_c, used = [], [], 0
+        for i, when in enumerate(times):
+            for cc in codes:
+                m = min(int(steps[cc][i]), size - used)  # rounding up runs out of people at the tail
+                if m > 0:
+                    out_t.append(np.full(m, when))
+                    out_c.append(np.full(m, cc))
+                    used += m
+        if used < size:  # cannot happen (rounded-up counts add up to at least the size); kept as a guard
+            out_t.append(np.full(size - used, times[-1]))
+            out_c.append(np.zeros(size - used, dtype=int))
+        rows = pd.DataFrame({duration: np.concatenate(out_t), code: np.concatenate(out_c)})
+        if group:
+            rows[group] = g
+        parts.append(rows)
+    return pd.concat(parts, ignore_index=True)
+
+
+def at_risk(n: pd.Series) -> pd.Series:
+    """Numbers at risk for a table, read off a coarsened curve (`coarsen`): NaN where fewer than k remain."""
+    v = pd.to_numeric(n, errors="coerce").astype(float)
+    return v.mask(~enough(v))
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """A published frame as CSV text, with every text cell a spreadsheet would run as a formula neutralized.
+
+    OWASP's CSV-injection rule: a cell beginning with =, +, -, @, tab or carriage return is prefixed with a
+    single quote, so Excel, LibreOffice and Google Sheets show it as text. Numbers are left alone.
+    """
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(neutralize)
+    out.columns = [neutralize(str(c)) for c in out.columns]
+    return out.to_csv(index=False)
+
+
+def neutralize(value: object) -> object:
+    """One CSV cell: a string starting with =, +, -, @, tab or CR gets a leading single quote."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
 
 
 def small_groups(df: pd.DataFrame, group: str) -> list[str]:
@@ -265,39 +377,43 @@ def methods_text(text: str) -> str:
 
 
 def truncate_curve(curve: pd.DataFrame) -> pd.DataFrame:
-    """Publishable survival/incidence curve: stop each group before fewer than k remain at risk.
+    """Publishable survival/incidence curve from coarsened rows (`coarsen`): stop each group before fewer
+    than k remain at risk, and drop the per-time event and censoring counts.
 
-    Keeps group, time, estimate and CI columns; rounds `n_at_risk` to the nearest 5; drops the per-time
-    event and censoring counts (exact event times of few people).
+    The number at risk stays as the coarsened rows give it: it moves only in steps of 0 or at least k.
     """
-    k = threshold()
-    out = curve[curve["n_at_risk"] >= k].drop(columns=["n_events", "n_censored"], errors="ignore").copy()
-    out["n_at_risk"] = round_at_risk(out["n_at_risk"]).astype(int)
+    out = curve[enough(curve["n_at_risk"])].drop(columns=["n_events", "n_censored"], errors="ignore").copy()
+    out["n_at_risk"] = out["n_at_risk"].astype(int)
     return out.reset_index(drop=True)
 
 
-def truncate_incidence(cif: pd.DataFrame, df: pd.DataFrame, group: str, time: str) -> pd.DataFrame:
+def truncate_incidence(cif: pd.DataFrame, rows: pd.DataFrame, group: str, time: str) -> pd.DataFrame:
     """Publishable cumulative-incidence curves: each group's curve stops where fewer than k remain at risk,
-    as a Kaplan–Meier curve does (`df` holds the people behind `cif`, one row each)."""
+    as a Kaplan–Meier curve does (`rows` are the people behind `cif`, one row each, as `coarsen` gives)."""
     last = {}
-    for g, part in df.groupby(group):
-        t = np.sort(part[time].to_numpy())
-        at_risk = len(t) - np.searchsorted(t, t, side="left")
-        ok = t[enough(at_risk)]
+    for g, part in rows.groupby(group):
+        t = np.sort(part[time].dropna().to_numpy())
+        n_at_risk = len(t) - np.searchsorted(t, t, side="left")
+        ok = t[enough(n_at_risk)]
         last[str(g)] = ok.max() if len(ok) else -1
     keep = [t <= last.get(str(g), -1) for g, t in zip(cif["group"], cif["time"], strict=True)]
     return cif[keep].reset_index(drop=True)
 
 
-def round_at_risk(n: pd.Series) -> pd.Series:
-    """Numbers at risk for a table: rounded to 5, NaN where fewer than k remain.
+def load_counts(batches: pd.DataFrame) -> pd.DataFrame:
+    """Load batches as published: rows read and loaded from the participants file are left blank.
 
-    Never shown below the first multiple of 5 at or above k (15 for k = 11): 11 or 12 at risk rounded to
-    "10" would read as a published count under 11.
+    Everyone in the file minus the published N is exactly the number of people in the small groups left
+    out of every figure (3,000 loaded beside N = 2,992 gives a site of 8 away). Other files count
+    sessions, matches and reports, not people, and the quarantine counts stay exact so a coordinator can
+    fix the export (docs/privacy.md § Data quality).
     """
-    v = pd.to_numeric(n, errors="coerce").astype(float)
-    floor = -(-threshold() // ROUND_AT_RISK) * ROUND_AT_RISK
-    return ((v / ROUND_AT_RISK).round() * ROUND_AT_RISK).clip(lower=floor).mask(v < threshold())
+    out = batches.copy()
+    people = out["entity"].eq("participants")
+    for c in ("rows_read", "rows_loaded"):
+        if c in out:
+            out[c] = out[c].astype(float).mask(people)
+    return out
 
 
 def label(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:

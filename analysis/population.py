@@ -45,6 +45,15 @@ class Period:
         return lo if lo == hi else f"{lo} to {hi}"
 
 
+SELECTABLE = ("site", "program_track")  # compare-by groupings whose every group is a population of its own
+
+
+def is_selection(group: str | None) -> bool:
+    """True when each group of a compare-by grouping is itself a population the filters can choose (everyone,
+    a site, a track): its size is published exactly anyway, as that selection's N, so a curve may keep it."""
+    return group is None or group in SELECTABLE
+
+
 def _valid(cells: pd.Series) -> bool:
     return bool(((cells == 0) | disclosure.enough(cells)).all())
 

@@ -10,7 +10,8 @@ function per published result; each returns a `Published` with the frames, one m
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,9 @@ from peer_outcomes.analysis import disclosure, population, queries
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.analysis.results import ModelResult
 from peer_outcomes.pipelines.config import HEADLINE_DAYS
+
+if TYPE_CHECKING:
+    from peer_outcomes.analysis.km import KMResult
 
 Db = str | os.PathLike[str]
 GROUPINGS = {"site": "Site", "program_track": "Track", "main_format": "Main format", "cohort_quarter": "Cohort"}
@@ -86,13 +90,22 @@ def _as_int(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df.assign(**{c: df[c].fillna(0).astype(int) for c in cols})
 
 
+def _coarse_km(df: pd.DataFrame, duration: str, event: str, group: str | None) -> tuple[KMResult, pd.DataFrame]:
+    """Kaplan–Meier on the coarsened rows every published curve is drawn from (disclosure.coarsen), and
+    those rows. A group keeps its real size only when it is a population the filters can choose anyway
+    (population.is_selection); the result's n counts the real people, for the methods sentence."""
+    from peer_outcomes.analysis.km import fit_km
+
+    rows = disclosure.coarsen(df, duration, event, group, exact_size=population.is_selection(group))
+    res = fit_km(rows, duration, event, group=group)
+    return replace(res, n=len(df) - res.n_excluded), rows
+
+
 def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -> tuple[dict, list[str], str]:
     """KM curve, numbers at risk, rates at 30/90/180/365 days and medians, all suppressed."""
-    from peer_outcomes.analysis.km import fit_km
 
     notes: list[str] = []
     n = len(df)
-    counts = disclosure.counts_by_group(df, group, event)  # before small groups go: see counts_by_group
     if group:
         df = df.assign(**{group: df[group].astype("string").fillna("unknown")})
         df, notes = disclosure.drop_small_groups(df, [group])
@@ -100,16 +113,15 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
             what = GROUPINGS.get(group, group.replace("_", " ")).lower()
             note = f"Every {what} has fewer than {disclosure.threshold()} people, so this comparison cannot be shown."
             return {k: pd.DataFrame() for k in ("curve", "at_risk", "rates", "summary")}, [*notes, note], ""
-    res = fit_km(df, duration, event, group=group)
+    res, rows = _coarse_km(df, duration, event, group)
     times = list(HEADLINE_DAYS)
     at = res.at([0, *times])
-    at_risk = at.assign(n_at_risk=disclosure.round_at_risk(at["n_at_risk"]))
+    at_risk = at.assign(n_at_risk=disclosure.at_risk(at["n_at_risk"]))
     at_risk = at_risk.pivot(index="group", columns="time", values="n_at_risk").reset_index()
     at_risk.columns = ["group", *[f"day_{t}" for t in [0, *times]]]
     rates = disclosure.mask_estimates(at[at["time"].isin(times)])
     rates = rates.drop(columns="n_at_risk").reset_index(drop=True)
-    summary = _safe_medians(res.summary, df, duration, group)
-    summary = summary.drop(columns=["n", "events"]).merge(counts, on="group", how="left")
+    summary = _safe_medians(res.summary, rows, duration, group)
     summary = summary[["group", "n", "events", "median", "median_lower_95", "median_upper_95"]]
     frames = {"curve": disclosure.truncate_curve(res.curve), "at_risk": at_risk, "rates": rates, "summary": summary}
     return frames, notes, _fitted(res, n, n - len(df))
@@ -144,13 +156,12 @@ def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group:
 @population.guard
 def headline(db: Db, f: Filters) -> Published:
     """Overview tiles: enrolled, retained at 90 days, median retention, relapse-free at 180 days, matched."""
-    from peer_outcomes.analysis.km import fit_km
 
     df = _as_int(queries.outcomes(db, f), ["is_disengaged", "is_relapse"])
     if (none := _too_few(db, f, len(df), ["tiles"])) is not None:
         return none
-    ret = fit_km(df, "retention_days", "is_disengaged")
-    rel = fit_km(df, "relapse_days", "is_relapse")
+    ret, ret_rows = _coarse_km(df, "retention_days", "is_disengaged", None)
+    rel, _ = _coarse_km(df, "relapse_days", "is_relapse", None)
     r90 = ret.at([90]).iloc[0]
     f180 = rel.at([180]).iloc[0]
     matched = disclosure.suppress_rate(
@@ -160,7 +171,7 @@ def headline(db: Db, f: Filters) -> Published:
         ("enrolled", "Participants", float(len(df)), "people"),
         ("retained_90", "Still engaged at 90 days", disclosure.estimate(r90.survival, r90.n_at_risk), "share"),
         ("median_retention", "Median retention",
-         float(_safe_medians(ret.summary, df, "retention_days", None)["median"].iloc[0]), "days"),
+         float(_safe_medians(ret.summary, ret_rows, "retention_days", None)["median"].iloc[0]), "days"),
         ("relapse_free_180", "Relapse-free at 180 days", disclosure.estimate(f180.survival, f180.n_at_risk), "share"),
         ("matched", "Matched with a mentor", float(matched["rate"].iloc[0]), "share"),
         ("sessions_per_week", "Sessions a week (90 d)", disclosure.mean(df["sessions_per_week_90d"]), "per week"),
@@ -194,7 +205,6 @@ def relapse_free(db: Db, f: Filters, by: str | None = None) -> Published:
 @population.guard
 def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     """Retention heatmap: KM share still engaged by enrollment month x months since enrollment."""
-    from peer_outcomes.analysis.km import fit_km
 
     df = _as_int(queries.outcomes(db, f), ["is_disengaged"])
     if (none := _too_few(db, f, len(df), ["cells"])) is not None:
@@ -205,7 +215,7 @@ def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     if df.empty:
         notes = [f"Every enrollment month has fewer than {disclosure.threshold()} people, so retention by month cannot be shown."]
         return Published({"cells": pd.DataFrame()}, "", _population(db, f, n), float(n), notes)
-    res = fit_km(df, "retention_days", "is_disengaged", group="cohort")
+    res, _ = _coarse_km(df, "retention_days", "is_disengaged", "cohort")
     cells = res.at([30 * m for m in range(1, months + 1)])
     cells = cells.assign(months=(cells["time"] // 30).astype(int))
     cells = disclosure.mask_estimates(cells)
@@ -226,14 +236,15 @@ def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
     group = by or "group"
     df = df.assign(**{group: df[by].astype("string").fillna("unknown") if by else "All"})
     events = df.groupby([group, "event_name"]).size().rename("n").reset_index().rename(columns={group: "group"})
-    events = disclosure.suppress_counts(events, "n", margins=[["group"], ["event_name"]])
+    events = disclosure.publish_counts(events, "n", margins=[["group"], ["event_name"]])
     n = len(df)
     if by:
         df, notes = disclosure.drop_small_groups(df, [by])
         events = events[events["group"].isin(df[by].unique())]
-    res = cumulative_incidence(df, "time_days", "event_code", CAUSES, group=by)
-    cif = res.summary
-    cif = disclosure.truncate_incidence(cif, df, group, "time_days")
+    rows = disclosure.coarsen(df, "time_days", "event_code", group, exact_size=population.is_selection(by))
+    res = cumulative_incidence(rows, "time_days", "event_code", CAUSES, group=by)
+    res = replace(res, n=len(df) - res.n_excluded)  # the real people the coarsened rows stand for
+    cif = disclosure.truncate_incidence(res.summary, rows, group, "time_days")
     return Published({"cif": cif, "events": events}, f"{_fitted(res, n, n - len(df))} {disclosure.methods_sentence()}",
                      _population(db, f, n), float(n), notes)  # fmt: skip
 
@@ -299,8 +310,9 @@ def engagement(db: Db, f: Filters) -> Published:
     # each person sits in one site, track and cohort, so n_people adds up exactly across those cells
     w = cells.groupby(["week_start", "format"], as_index=False)[["n_expected", "n_attended", "n_no_show", "n_people"]].sum()
     w = disclosure.rows_with_enough(w, "n_people")
+    no_show = disclosure.suppress_rate(w, "n_no_show", "n_expected", "no_show_rate", count_margins=[])
     w = disclosure.suppress_rate(w, "n_attended", "n_expected", "attendance_rate", count_margins=[])
-    w = disclosure.suppress_rate(w, "n_no_show", "n_expected", "no_show_rate", count_margins=[]).drop(columns="n_people")
+    w = w.assign(n_no_show=no_show["n_no_show"], no_show_rate=no_show["no_show_rate"]).drop(columns="n_people")
     dose = queries.dose_bands(db, f)
     dose = dose.set_index("sessions_last_week").reindex(["0", "1", "2", "3+"], fill_value=0).reset_index()
     dose = disclosure.suppress_event_rate(dose, "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people")
@@ -336,7 +348,6 @@ def engagement(db: Db, f: Filters) -> Published:
 @population.guard
 def mentors(db: Db, f: Filters) -> Published:
     """Mentors and matching: caseloads, certification coverage, time to first match, rematches, features."""
-    from peer_outcomes.analysis.km import fit_km
 
     df = _as_int(queries.outcomes(db, f), ["is_disengaged", "is_relapse"])
     names = ["caseloads", "coverage", "time_to_match", "rematches", "by_feature"]
@@ -344,7 +355,7 @@ def mentors(db: Db, f: Filters) -> Published:
         return none
     loads = queries.mentor_caseloads(db, f)
     bins = pd.cut(loads["n_active"], [-0.5, 0.5, 2.5, 5.5, 10.5, np.inf], labels=["0", "1–2", "3–5", "6–10", "11+"])
-    caseloads = disclosure.suppress_counts(
+    caseloads = disclosure.publish_counts(
         bins.value_counts(sort=False).rename_axis("active_mentees").rename("n_mentors").reset_index(), "n_mentors")
     m = df[df["is_matched"].fillna(False).astype(bool)]
     cov = pd.DataFrame({"n_matched": [len(m)], "n_certified": [int(m["mentor_certified"].fillna(False).sum())]})
@@ -353,18 +364,19 @@ def mentors(db: Db, f: Filters) -> Published:
     q = disclosure.quantiles(days, [0.25, 0.5, 0.75])
     time_to_match = pd.DataFrame({"statistic": ["25th percentile", "median", "75th percentile"], "days": q})
     rem = m["n_rematches"].fillna(0).clip(upper=3).astype(int).map({0: "0", 1: "1", 2: "2", 3: "3+"})
-    rematches = disclosure.suppress_counts(
+    rematches = disclosure.publish_counts(
         rem.value_counts().reindex(["0", "1", "2", "3+"], fill_value=0).rename_axis("rematches").rename("n").reset_index(), "n")
     rows, notes = [], []
     for feat in ["mentor_certified", "same_gender", "same_substance"]:
         sub = m.dropna(subset=[feat]).assign(level=lambda d, c=feat: np.where(d[c].astype(bool), "yes", "no"))
-        n_level = disclosure.counts_by_group(sub, "level", "is_disengaged").set_index("group")["n"]
         sub, dropped = disclosure.drop_small_groups(sub, ["level"])
         notes += [f"{feat.replace('_', ' ')}: {d}" for d in dropped]
         if sub.empty:
             continue
-        ret = fit_km(sub, "retention_days", "is_disengaged", group="level").at([90])
-        rel = fit_km(sub, "relapse_days", "is_relapse", group="level").at([180])
+        ret_fit, ret_rows = _coarse_km(sub, "retention_days", "is_disengaged", "level")
+        n_level = ret_rows.groupby("level").size()  # the size the curve is drawn from: a multiple of k
+        ret = ret_fit.at([90])
+        rel = _coarse_km(sub, "relapse_days", "is_relapse", "level")[0].at([180])
         for (_, a), (_, b) in zip(ret.iterrows(), rel.iterrows(), strict=True):
             rows.append({"feature": feat, "level": a["group"], "n": n_level[a["group"]],
                          "retained_90": disclosure.estimate(a["survival"], a["n_at_risk"]),
@@ -389,7 +401,9 @@ def data_quality(db: Db) -> Published:
     missing = queries.missing_fields(db)
     # Missing fields count people, so they are suppressed. Load and quarantine counts are counts of file
     # rows that say nothing about anyone's characteristics; they stay exact so a coordinator can fix the
-    # export (the one deliberate exception to small-cell suppression; docs/privacy.md).
+    # export (the one deliberate exception to small-cell suppression; docs/privacy.md), except the
+    # participants file's rows read and loaded, which beside N would size the groups left out.
+    batches = disclosure.load_counts(batches)
     missing = disclosure.suppress_rate(missing, "n_missing", "n_total", "share_missing", count_margins=[])
     last_load = pd.to_datetime(batches["finished_at"]).max() if len(batches) else pd.NaT
     freshness = pd.DataFrame({
@@ -416,7 +430,7 @@ def participants_served(db: Db, f: Filters) -> Published:
     if (none := _too_few(db, f, len(df), ["enrolled", "sessions"])) is not None:
         return none
     enrolled = df.groupby(["cohort_quarter", "site"]).size().rename("n_enrolled").reset_index()
-    enrolled = disclosure.suppress_counts(enrolled, "n_enrolled", margins=[["cohort_quarter"], ["site"]])
+    enrolled = disclosure.publish_counts(enrolled, "n_enrolled", margins=[["cohort_quarter"], ["site"]])
     cells = queries.attendance_weekly(db, f)
     sessions = cells.groupby("format", as_index=False)[["n_expected", "n_attended"]].sum()
     sessions = disclosure.suppress_rate(sessions, "n_attended", "n_expected", "attendance_rate")

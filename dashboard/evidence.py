@@ -183,7 +183,8 @@ def code_version() -> dict:
 def data_version(db: Path) -> dict:
     """The warehouse's data version and the file hashes of every load batch (lineage, no rows)."""
     s = queries.settings(db)
-    batches = warehouse.query(db, "select batch_id, entity, file_name, sha256, rows_loaded, status, "
+    # hashes, no row counts: everyone loaded minus the published N would size the groups left out
+    batches = warehouse.query(db, "select batch_id, entity, file_name, sha256, status, "
                                   "finished_at from load_batches order by started_at, entity")  # fmt: skip
     batches["finished_at"] = batches["finished_at"].astype(str)
     return {"data_version": s.get("data_version"), "as_of": pd.Timestamp(s.get("as_of")).date().isoformat(), "gap_days": int(s.get("gap_days")),
@@ -236,7 +237,8 @@ def build_pack(
         with image_server():
             for it in its:
                 for name, frame in it.csvs.items():
-                    disclosure.label(it.pub.frames[frame], figures.hidden(frame)).to_csv(out / "data" / f"{name}.csv", index=False)
+                    csv = disclosure.csv_text(disclosure.label(it.pub.frames[frame], figures.hidden(frame)))
+                    (out / "data" / f"{name}.csv").write_text(csv)
                 fig = it.build()
                 tick(f"chart {it.figure.name}")
                 if not charts.has_values(fig):  # an empty axis in a report says nothing: say why instead
@@ -249,7 +251,8 @@ def build_pack(
                 svg.write_bytes(fig.to_image(format="svg", width=WIDTH, height=height))
                 pdf_charts.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note))
         rows = headline_rows(res.pubs)
-        pd.DataFrame(rows, columns=["measure", "estimate", "ci_95"]).to_csv(out / "data" / "headline.csv", index=False)
+        headline = pd.DataFrame(rows, columns=["measure", "estimate", "ci_95"])
+        (out / "data" / "headline.csv").write_text(disclosure.csv_text(headline))
         tracks = [t for t in (f.tracks or opts["tracks"]) if t != "none"]
         report = Report(
             title="Peer mentoring outcomes: evidence pack",

@@ -190,7 +190,7 @@ def table(pub: Published, frame: str, name: str | None = None, show: bool = Fals
             shown[c] = shown[c].astype(object).where(shown[c].notna(), "not shown")
     if show:
         st.dataframe(_pretty(shown), hide_index=True, width="stretch")
-    (column or st).download_button("CSV", data=shown.to_csv(index=False).encode(), file_name=f"{name}.csv",
+    (column or st).download_button("CSV", data=disclosure.csv_text(shown).encode(), file_name=f"{name}.csv",
                                    mime="text/csv", key=f"csv_{name}", on_click="ignore")  # fmt: skip
 
 
