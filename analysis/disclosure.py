@@ -285,21 +285,16 @@ def coarsen(
         size = len(t) if exact_size else len(t) // k * k  # rounded down: never more at risk than there are
         times, inv = np.unique(t, return_inverse=True)
         codes = sorted(set(c.tolist()) | {0}, key=lambda x: (x == 0, x))  # events before censorings at a tie
-        steps = {}
-        for cc in codes:
-            cum = np.cumsum(np.bincount(inv, weights=(c == cc).astype(float), minlength=len(times)))
-            steps[cc] = np.diff(np.r_[0.0, np.ceil(cum / k) * k]).astype(int)
-        out_t, out_c, used = [], [], 0
-        for i, when in enumerate(times):
-            for cc in codes:
-                m = min(int(steps[cc][i]), size - used)  # rounding up runs out of people at the tail
-                if m > 0:
-                    out_t.append(np.full(m, when))
-                    out_c.append(np.full(m, cc))
-                    used += m
-        if used < size:  # cannot happen (rounded-up counts add up to at least the size); kept as a guard
-            out_t.append(np.full(size - used, times[-1]))
-            out_c.append(np.zeros(size - used, dtype=int))
+        counts = np.stack([np.bincount(inv, weights=(c == cc).astype(float), minlength=len(times)) for cc in codes], 1)
+        rounded = np.ceil(counts.cumsum(axis=0) / k) * k
+        steps = np.diff(np.vstack([np.zeros(len(codes)), rounded]), axis=0).ravel()  # time-major, codes in order
+        steps -= np.clip(steps.cumsum() - size, 0, None)  # rounding up runs out of people at the tail
+        steps = np.clip(steps, 0, None).astype(int)
+        out_t = [np.repeat(np.repeat(times, len(codes)), steps)]
+        out_c = [np.repeat(np.tile(codes, len(times)), steps)]
+        if steps.sum() < size:  # cannot happen (rounded-up counts add up to at least the size); kept as a guard
+            out_t.append(np.full(size - steps.sum(), times[-1]))
+            out_c.append(np.zeros(size - steps.sum(), dtype=int))
         rows = pd.DataFrame({duration: np.concatenate(out_t), code: np.concatenate(out_c)})
         if group:
             rows[group] = g
