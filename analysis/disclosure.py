@@ -241,7 +241,7 @@ def round_counts(values: pd.Series) -> pd.Series:
 
     Exact counts of two selections (say all sites, and all sites but one) would differ by the exact count
     of the one left out, however small; rounded counts differ by a multiple of 5 that the reader cannot
-    tell from anything between 1 and 9 (docs/privacy.md § Differencing).
+    tell from anything between 1 and 9 (docs/privacy.md, "Selections and differencing").
     """
     v = pd.to_numeric(values, errors="coerce").astype(float)
     floor = -(-threshold() // ROUND_COUNTS) * ROUND_COUNTS
@@ -319,7 +319,7 @@ def csv_text(frame: pd.DataFrame) -> str:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
             out[c] = out[c].map(neutralize)
     out.columns = [neutralize(str(c)) for c in out.columns]
-    return out.to_csv(index=False)
+    return out.to_csv(index=False, lineterminator="\r\n")  # RFC 4180 line ends: a CR inside a cell gets quoted
 
 
 def neutralize(value: object) -> object:
@@ -401,7 +401,7 @@ def load_counts(batches: pd.DataFrame) -> pd.DataFrame:
     Everyone in the file minus the published N is exactly the number of people in the small groups left
     out of every figure (3,000 loaded beside N = 2,992 gives a site of 8 away). Other files count
     sessions, matches and reports, not people, and the quarantine counts stay exact so a coordinator can
-    fix the export (docs/privacy.md § Data quality).
+    fix the export (docs/privacy.md, the policy table).
     """
     out = batches.copy()
     people = out["entity"].eq("participants")

@@ -23,7 +23,7 @@ from peer_outcomes.pipelines.warehouse import connect_readonly, query
 Db = str | os.PathLike[str]
 
 # Site x track cells with fewer than k participants in the whole warehouse. Every filtered query leaves
-# their people out (docs/privacy.md § What the dashboard and evidence pack publish): any choice of sites
+# their people out (docs/privacy.md, "Selections and differencing"): any choice of sites
 # and tracks is then a union of whole cells of at least k people, so the difference between two choices
 # never describes fewer than k. A site or track smaller than k is a set of such cells.
 SMALL_CELLS = (

@@ -3,6 +3,9 @@ curves, small groups, and the sentences that name the threshold."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -245,3 +248,67 @@ def test_every_sentence_names_the_raised_threshold_and_never_11(at_k):
         assert "20" in s and "11" not in s and "10" not in s, s
     assert disclosure.policy_sentence() == "Numbers describing fewer than 20 people are hidden (“< 20”)."
     assert "Counts of 1–19 people" in disclosure.methods_sentence()
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralized_and_numbers_are_not():
+    df = pd.DataFrame({"site": ["=HYPERLINK(\"x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "\tx", "\rx", "east"],
+                       "n": [-5, 1, 2, 3, 4, 5, 6]})  # fmt: skip
+    header, *rows = csv.reader(io.StringIO(disclosure.csv_text(df), newline=""))
+    assert header == ["site", "n"]
+    assert [r[0] for r in rows] == ["'" + v for v in df["site"][:6]] + ["east"]
+    assert [r[1] for r in rows] == ["-5", "1", "2", "3", "4", "5", "6"], "a negative number is a number, not a formula"
+    assert disclosure.neutralize("\tx") == "'\tx" and disclosure.neutralize("\rx") == "'\rx"
+
+
+@EDGES
+def test_shown_counts_are_rounded_to_5_and_never_below_k(at_k, k):
+    at_k(k)
+    out = disclosure.round_counts(pd.Series([0, k, 22, 23, 1002, np.nan]))
+    floor = -(-k // 5) * 5
+    assert out.iloc[0] == 0 and out.iloc[1] == floor and out.iloc[2] == max(20, floor) and out.iloc[3] == max(25, floor)
+    assert out.iloc[4] == 1000 and np.isnan(out.iloc[5])
+
+
+def test_a_rate_is_computed_from_the_rounded_counts_so_rate_times_denominator_gives_only_those():
+    out = disclosure.suppress_rate(pd.DataFrame({"k": [43], "n": [101]}), "k", "n", "rate", count_margins=[])
+    assert (out["k"].iloc[0], out["n"].iloc[0]) == (45, 100)
+    assert out["rate"].iloc[0] * out["n"].iloc[0] == pytest.approx(45)
+
+
+def test_a_small_complement_hides_the_numerator_as_well_as_the_rate():
+    out = disclosure.suppress_rate(pd.DataFrame({"k": [12], "n": [18]}), "k", "n", "rate", count_margins=[])
+    assert np.isnan(out["k"].iloc[0]) and np.isnan(out["rate"].iloc[0]), "18 - 12 would give 6 away"
+    assert out["n"].iloc[0] == 20
+
+
+@EDGES
+@pytest.mark.parametrize("exact_size", [True, False])
+def test_coarsened_curves_move_only_in_steps_of_0_or_k_and_never_overstate_the_number_at_risk(at_k, k, exact_size):
+    from peer_outcomes.analysis.km import fit_km
+
+    at_k(k)
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"t": rng.integers(0, 200, 157).astype(float), "e": rng.integers(0, 2, 157)})
+    rows = disclosure.coarsen(df, "t", "e", exact_size=exact_size)
+    assert len(rows) == (157 if exact_size else 157 // k * k)
+    curve = disclosure.truncate_curve(fit_km(rows, "t", "e").curve)
+    n, s = curve["n_at_risk"].to_numpy(), curve["survival"].to_numpy()
+    for x in (*(n[1:] * (1 - s[1:] / s[:-1])), *(n[:-1] - n[1:])):
+        assert round(x) % k == 0, x
+    real = np.array([(df["t"] >= t).sum() for t in curve["time"]])
+    assert (n <= real).all() and (n >= k).all()
+
+
+def test_coarsening_a_group_keeps_its_missing_rows_for_the_model_to_report():
+    df = pd.DataFrame({"t": [1.0, 2.0, np.nan] + [5.0] * 20, "e": [1, 0, 1] + [0] * 20, "g": ["a"] * 23})
+    rows = disclosure.coarsen(df, "t", "e", "g")
+    assert rows["t"].isna().sum() == 1 and len(rows) == 23
+    assert rows.loc[rows["t"] == 1.0, "e"].tolist() == [1] * 11, "1 event rounded up to 11"
+
+
+def test_the_participants_file_row_counts_are_blank_and_other_files_exact():
+    batches = pd.DataFrame({"entity": ["participants", "sessions"], "rows_read": [3000, 51],
+                            "rows_loaded": [3000, 50], "rows_quarantined": [0, 1]})  # fmt: skip
+    out = disclosure.load_counts(batches)
+    assert out["rows_loaded"].isna().tolist() == [True, False] and out["rows_read"].isna().tolist() == [True, False]
+    assert out["rows_quarantined"].tolist() == [0, 1]
