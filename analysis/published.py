@@ -186,9 +186,6 @@ def _km_published(db: Db, f: Filters, duration: str, event: str, by: str | None)
     names = ["curve", "at_risk", "rates", "summary"]
     if (none := _too_few(db, f, len(df), names)) is not None:
         return none
-    if by and not disclosure.enough(df[by].astype("string").fillna("unknown").value_counts()).any():
-        _, notes = disclosure.drop_small_groups(df, [by])  # every group is smaller than k: nothing to compare
-        return Published({k: pd.DataFrame() for k in names}, "", _population(db, f, len(df)), float(len(df)), notes)
     frames, notes, method = _km_frames(df, duration, event, by)
     return Published(frames, f"{method} {disclosure.methods_sentence()}", _population(db, f, len(df)), float(len(df)), notes)
 
