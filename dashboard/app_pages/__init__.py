@@ -11,6 +11,8 @@ class Page:
 
     name: str
     title: str
+    question: str = ""  # what the page answers, in a director's words (the About page lists them)
+    charts: bool = True  # False for pages of text or downloads only
 
     @property
     def script(self) -> str:
@@ -24,11 +26,12 @@ class Page:
 
 
 PAGES: tuple[Page, ...] = (
-    Page("overview", "Overview"),
-    Page("retention", "Retention"),
-    Page("relapse", "Relapse & milestones"),
-    Page("engagement", "Engagement"),
-    Page("mentors", "Mentors & matching"),
-    Page("data_quality", "Data quality"),
-    Page("evidence", "Evidence"),
+    Page("overview", "Overview", "how many people enrolled, how long they stay engaged, how many stay free of relapse."),
+    Page("retention", "Retention", "how long people stay engaged, by site, track, session format or enrollment quarter."),
+    Page("relapse", "Relapse & milestones", "how long people stay free of relapse, and how many reach 30, 90 or 365 days."),
+    Page("engagement", "Engagement", "whether coming to sessions more often goes with fewer relapses."),
+    Page("mentors", "Mentors & matching", "which mentor and match features go with people staying longer."),
+    Page("data_quality", "Data quality", "what the latest load read, loaded and set aside, and why."),
+    Page("evidence", "Evidence", "the charts, numbers and methods text for a grant report, in one download.", charts=False),
+    Page("about", "About these numbers", charts=False),
 )

@@ -19,7 +19,7 @@ from peer_outcomes.dashboard.app_pages import PAGES
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 OVERVIEW = PAGES[0].name
-CHART_PAGES = [p.name for p in PAGES[1:] if p.name != "evidence"]  # the Evidence page is one download button
+CHART_PAGES = [p.name for p in PAGES[1:] if p.charts]
 
 
 @pytest.fixture(autouse=True)
@@ -171,3 +171,13 @@ def test_every_page_survives_the_narrowest_selection_allowed(synth_warehouse, pa
     if page != OVERVIEW:
         at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_the_about_page_lists_every_page_and_the_threshold_in_force(monkeypatch):
+    monkeypatch.setenv("PEER_OUTCOMES_MIN_CELL", "20")
+    at = _app().run()
+    at.switch_page("app_pages/about.py").run()
+    assert not at.exception and not at.error
+    text = " ".join(m.value for m in at.markdown)
+    assert all(p.title in text for p in PAGES if p.question)
+    assert "fewer than 20 people" in text and "fewer than 11" not in text

@@ -20,7 +20,7 @@ from peer_outcomes.dashboard.app_pages import PAGES
 pytestmark = pytest.mark.e2e
 
 SHOTS = Path(__file__).parent / "screenshots"
-CHART_PAGES = [p for p in PAGES if p.name != "evidence"]  # the Evidence page is walked on its own below
+CHART_PAGES = [p for p in PAGES if p.charts]  # the Evidence page is walked on its own below
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]  # fmt: skip
 
