@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_analysis.py
 	$(PY) benchmarks/bench_evidence.py
 	$(PY) benchmarks/bench_dashboard.py
+	$(PY) benchmarks/bench_browser.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,166 @@
+"""What a director feels: every dashboard page timed in headless Chromium, cold, by sidebar switch and by
+filter change, from the click until the page is quiet.
+
+    .venv/bin/python benchmarks/bench_browser.py                            # builds a 100,000-person warehouse
+    .venv/bin/python benchmarks/bench_browser.py --db /tmp/dash100k.duckdb  # reuses a warehouse
+    .venv/bin/python benchmarks/bench_browser.py --participants 3000 --rounds 3
+
+"Quiet": the page has changed since the click, no element is marked stale, no running-status widget or
+skeleton shows, every plotly chart is drawn, and nothing in the page changes for 400 ms; the time taken
+is that of the last change (the 400 ms hold is not counted). Cold is the first visit of each page after the server starts (no
+cache); a switch is a click on the page's sidebar link; a filter change picks a site, then a track, then
+narrows the period. The baseline is the app's most trivial page ("About these numbers": text only),
+served by the same server and timed the same way in the same run, so every figure is also a ratio.
+Targets (issue 14): switch and filter ≤ 1 s, cold ≤ 3 s, slowest page ≤ 3× the trivial one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+WATCH_JS = """
+window.__busySeen = false; window.__lastMutation = performance.now();
+new MutationObserver(() => { window.__busySeen = true; window.__lastMutation = performance.now(); })
+  .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+"""
+QUIET_JS = """() => {
+  const busy = document.querySelector('[data-stale="true"], [data-testid="stSkeleton"], [data-testid="stStatusWidget"]');
+  const drawn = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'));
+  if (!window.__busySeen || busy || !drawn || !document.querySelector('[data-testid="stMain"] h1')) return false;
+  return performance.now() - window.__lastMutation >= 400 ? window.__lastMutation : false;
+}"""
+
+
+def build(participants: int, where: Path) -> Path:
+    """A synthetic export loaded by the real ETL (a throwaway key, never a developer's real one)."""
+    from peer_outcomes.pipelines.etl import run_etl
+    from peer_outcomes.pipelines.synth import generate
+
+    os.environ.setdefault("PEER_OUTCOMES_KEY", "ab" * 32)
+    generate(where / "export", participants=participants, seed=1)
+    run_etl(where / "export", where / "warehouse.duckdb")
+    return where / "warehouse.duckdb"
+
+
+def serve(db: Path, port: int) -> subprocess.Popen:
+    cli = Path(sys.executable).with_name("peer-outcomes")
+    proc = subprocess.Popen([str(cli), "dashboard", "--db", str(db), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    for _ in range(240):
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
+                return proc
+        except OSError:
+            time.sleep(0.25)
+    proc.kill()
+    raise SystemExit("the dashboard did not start")
+
+
+def settle(page, start: float) -> float:
+    """Seconds from `start` (performance.now(), ms) until the page is quiet."""
+    quiet = page.wait_for_function(QUIET_JS, polling=25, timeout=180_000).json_value()
+    if page.locator('[data-testid="stException"]').count():
+        raise SystemExit(f"{page.url} raised an exception")
+    return (quiet - start) / 1000
+
+
+def arm(page) -> float:
+    page.evaluate("() => { window.__busySeen = false; }")
+    return page.evaluate("() => performance.now()")
+
+
+def run_round(url: str, pages, shots: Path | None) -> dict[str, dict[str, float]]:
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, dict[str, float]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.add_init_script(WATCH_JS)  # every document records its last DOM change
+        for pg in pages:  # cold: a fresh navigation to each page, its first visit since the server started
+            page.goto("about:blank")
+            page.goto(f"{url}/{pg.url_path}", wait_until="commit")
+            out[pg.title] = {"cold": settle(page, 0.0)}  # performance.now() counts from the navigation
+        for pg in pages:  # sidebar switch, the way a user moves
+            start = arm(page)
+            page.locator('[data-testid="stSidebarNav"]').get_by_text(pg.title, exact=True).click()
+            page.wait_for_url(lambda u, pg=pg: urlparse(u).path == f"/{pg.url_path}")
+            out[pg.title]["switch"] = settle(page, start)
+            if shots:
+                page.screenshot(path=str(shots / f"{pg.name}.png"), full_page=True)
+            filt = []
+            for label in ("Sites", "Tracks"):
+                box = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text=label)
+                if not box.count():
+                    continue
+                start = arm(page)
+                box.first.click()
+                page.locator('[role="option"]').first.click()
+                page.keyboard.press("Escape")
+                filt.append(settle(page, start))
+            thumb = page.locator('[data-testid="stSidebar"] [role="slider"]')
+            if thumb.count():  # narrow the period by one step, then widen it back
+                for key in ("ArrowRight", "ArrowLeft"):
+                    start = arm(page)
+                    thumb.first.focus()
+                    page.keyboard.press(key)
+                    filt.append(settle(page, start))
+            out[pg.title]["filter"] = statistics.median(filt) if filt else float("nan")
+            for label in ("Sites", "Tracks"):  # back to everyone before the next page
+                clear = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(
+                    has_text=label).locator('[aria-label="Clear all"], [title="Clear all"]')  # fmt: skip
+                if clear.count():
+                    start = arm(page)
+                    clear.first.click()
+                    settle(page, start)
+        browser.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--participants", type=int, default=100_000)
+    ap.add_argument("--db", type=Path, help="an existing warehouse (skips building one)")
+    ap.add_argument("--rounds", type=int, default=3, help="server restarts; each gives one cold figure")
+    ap.add_argument("--port", type=int, default=8660)
+    ap.add_argument("--shots", type=Path, help="folder for a screenshot of every page")
+    args = ap.parse_args()
+    from peer_outcomes.dashboard.app_pages import PAGES
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or build(args.participants, Path(tmp))
+        if args.shots:
+            args.shots.mkdir(parents=True, exist_ok=True)
+        rounds = []
+        for _ in range(args.rounds):
+            proc = serve(db, args.port)
+            try:
+                rounds.append(run_round(f"http://127.0.0.1:{args.port}", PAGES, args.shots))
+            finally:
+                proc.terminate()
+                proc.wait(10)
+    titles = [p.title for p in PAGES]
+    base = next(p.title for p in PAGES if p.name == "about")
+    med = {t: {k: statistics.median(r[t][k] for r in rounds) for k in ("cold", "switch", "filter")} for t in titles}
+    print(f"{db}: {args.rounds} rounds, medians; ratio = page / '{base}' in the same round")
+    print(f"{'page':28} {'cold s':>7} {'switch s':>9} {'filter s':>9} {'cold ×':>7} {'switch ×':>9}")
+    for t in titles:
+        m, b = med[t], med[base]
+        print(f"{t:28} {m['cold']:7.2f} {m['switch']:9.2f} {m['filter']:9.2f} {m['cold'] / b['cold']:7.1f} "
+              f"{m['switch'] / b['switch']:9.1f}")  # fmt: skip
+    slowest = max(titles, key=lambda t: med[t]["switch"])
+    print(f"slowest switch: {slowest}, {med[slowest]['switch'] / med[base]['switch']:.1f}× the trivial page")
+
+
+if __name__ == "__main__":
+    main()
