@@ -63,6 +63,7 @@ def km_curve(curve: pd.DataFrame, title: str, population: str, y_label: str = "S
     for i, (g, d) in enumerate(curve.groupby("group", sort=True)):
         _step_with_band(fig, d, str(g), OKABE_ITO[i % len(OKABE_ITO)], "survival", "lower_95", "upper_95", y_label)
     _layout(fig, title, population, "Days since enrollment", f"{y_label} (%)")
+    fig.update_xaxes(rangemode="tozero")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     return fig
 
@@ -79,6 +80,7 @@ def cif_curve(cif: pd.DataFrame, title: str, population: str) -> go.Figure:
             _step_with_band(fig, d, name, colour, "est", "lower_95", "upper_95", "cumulative incidence")
             fig.data[-1].line.dash = dashes[j % len(dashes)]
     _layout(fig, title, population, "Days since enrollment", "Cumulative incidence (%)")
+    fig.update_xaxes(rangemode="tozero")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     return fig
 
@@ -183,7 +185,8 @@ def has_values(fig: go.Figure) -> bool:
     """Whether the figure draws anything: some trace holds a value above zero (not only gaps, zeros or the
     "< 11" labels of hidden slots). A chart without one would be an empty axis, e.g. from −1 to 1.
 
-    The value axis is z for the heatmap, x for horizontal bars and the forest plot's markers, y otherwise.
+    The value axis is z for the heatmap, x for horizontal bars and the forest plot's markers, y otherwise; a
+    line counts only when it spans two points in time.
     """
     for trace in fig.data:
         mode = getattr(trace, "mode", None)
@@ -195,6 +198,8 @@ def has_values(fig: go.Figure) -> bool:
             values = trace.x
         else:
             values = trace.y
+        if mode == "lines" and (trace.x is None or len(set(np.ravel(trace.x))) < 2):
+            continue  # a curve needs two times: one that stops at day 0 draws nothing
         if values is not None and (pd.to_numeric(pd.Series(np.ravel(values)), errors="coerce") > 0).any():
             return True
     return False

@@ -107,11 +107,15 @@ def methods(pub: Published) -> None:
         st.caption(f"Methods: {pub.methods}")
 
 
+TILES_PER_ROW = 3
+
+
 def tiles(frame: pd.DataFrame) -> None:
     """Headline numbers as metric tiles; a hidden value reads "hidden", a median not yet reached "not reached",
     each with a tooltip saying why."""
-    cols = st.columns(len(frame))
-    for col, row in zip(cols, frame.itertuples(), strict=True):
+    per_row = TILES_PER_ROW
+    cols = [c for start in range(0, len(frame), per_row) for c in st.columns(per_row)][: len(frame)]
+    for col, row in zip(cols, frame.itertuples(), strict=True):  # rows of three: labels never cut off
         value = _fmt(row.value, row.unit)
         why = {
             "hidden": f"Hidden: this number would describe fewer than {disclosure.threshold()} people.",

@@ -4,6 +4,7 @@ opened in headless Debian Chromium, screenshots saved to tests/e2e/screenshots/ 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,12 +33,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(synth_warehouse: Path) -> Iterator[str]:
+@contextmanager
+def serving(db: Path) -> Iterator[str]:
+    """`peer-outcomes dashboard --db db` on a free port of 127.0.0.1 until the block ends; yields its URL."""
     port = _free_port()
     cli = Path(sys.executable).with_name("peer-outcomes")
     proc = subprocess.Popen(
-        [str(cli), "dashboard", "--db", str(synth_warehouse), "--port", str(port)],
+        [str(cli), "dashboard", "--db", str(db), "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, env=os.environ.copy(),
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -56,6 +59,12 @@ def server(synth_warehouse: Path) -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(synth_warehouse: Path) -> Iterator[str]:
+    with serving(synth_warehouse) as url:
+        yield url
 
 
 def test_server_listens_on_localhost_only(server):
@@ -112,5 +121,47 @@ def test_every_page_renders_charts_without_errors_in_chromium(server):
             assert page.locator('[data-testid="stSidebar"]').get_by_text("north").count() >= 1
             assert "site=north" in page.url
             page.screenshot(path=str(SHOTS / "retention_north.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def settle(page, quiet_checks: int = 3, timeout_s: float = 120) -> None:
+    """Wait until the script run is over: the app reports its script as not running (Streamlit's
+    `data-test-script-state`) and no spinner shows, for `quiet_checks` checks in a row half a second apart."""
+    done = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    quiet, deadline = 0, time.monotonic() + timeout_s
+    while quiet < quiet_checks:
+        assert time.monotonic() < deadline, "the page did not finish running"
+        page.wait_for_timeout(500)
+        idle = page.locator(done).count() == 1 and page.locator('[data-testid="stSpinner"]').count() == 0
+        quiet = quiet + 1 if idle else 0
+
+
+RAW_MISSING = re.compile(r"\b(None|nan|NaN|NaT|undefined)\b")
+
+
+@pytest.mark.parametrize("name", ["size_5", "size_11", "sites_60", "size_60"])
+def test_small_programs_render_every_page_in_chromium_without_errors_or_raw_missing_values(program, name):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with serving(program(name)) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        try:
+            for app_page in PAGES:
+                where = f"{name} / {app_page.name}"
+                page.goto(f"{url}/{app_page.url_path}", wait_until="domcontentloaded")
+                page.wait_for_selector("h1", timeout=60_000)
+                settle(page)
+                if page.locator('[data-testid="stPlotlyChart"]').count():
+                    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
+                page.screenshot(path=str(SHOTS / f"{name}-{app_page.name}.png"), full_page=True)
+                assert page.locator('[data-testid="stException"]').count() == 0, where
+                assert page.locator('[data-testid="stAlertContentError"]').count() == 0, where
+                text = page.inner_text("body")
+                assert "Traceback" not in text, where
+                raw = [line for line in text.splitlines() if RAW_MISSING.search(line)]
+                assert not raw, (where, raw)
         finally:
             browser.close()
