@@ -22,7 +22,7 @@ from peer_outcomes.dashboard.charts import has_values
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 RAW_MISSING = re.compile(r"\b(None|nan|NaN|NaT|<NA>|inf)\b")
-CHART_PAGES = {"retention", "relapse", "engagement", "mentors"}  # pages whose job is charts of outcomes
+OUTCOME_PAGES = {p.name for p in PAGES if p.charts} - {"data_quality"}  # pages whose job is charts of outcomes
 
 
 def visible_text(at: AppTest) -> list[str]:
@@ -114,7 +114,7 @@ def test_every_page_renders_and_says_what_it_cannot_show(pages, name):
             assert has_values(fig), f"{where}: an empty chart ({fig.layout.title.text})"
             values = [v for t in fig.data if t.type == "bar" for v in np.ravel(t.y) if v is not None]
             assert all(np.isnan(v) or v >= 0 for v in values), f"{where}: a negative bar"
-        if page in CHART_PAGES and not shown.figures:
+        if page in OUTCOME_PAGES and not shown.figures:
             assert shown.notes, f"{where}: no chart and no sentence saying why"
         if page == "data_quality":  # always works: it describes loads, not people
             assert shown.titles == ["Data quality"] and shown.tables >= 2
@@ -123,7 +123,7 @@ def test_every_page_renders_and_says_what_it_cannot_show(pages, name):
 @pytest.mark.parametrize("name", ["size_0", "size_5", "size_10"])
 def test_a_program_with_nothing_publishable_says_why_on_every_outcome_page(pages, name):
     for page, shown in pages(name).items():
-        if page != "data_quality":
+        if page in OUTCOME_PAGES | {"evidence"}:
             assert not shown.figures and not shown.tiles, page
             assert any("Fewer than 11 participants" in n for n in shown.notes), page
         assert any("No enrollment period has 11 or more participants yet" in c for c in shown.sidebar)
