@@ -339,7 +339,7 @@ def engagement(db: Db, f: Filters) -> Published:
         long["prev_week_sessions"] = long.groupby("participant_key")["n_attended"].shift(1).fillna(0)
         res = fit_time_varying_cox(long, "participant_key", "start_days", "stop_days", "is_relapse", ["prev_week_sessions"])
         dose_cox = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]])
-        method += f" {_fitted(res, len(people), reason='without weekly attendance rows')}"
+        method += f" {_fitted(res, len(people), reason='for having no weekly attendance rows')}"
         notes += list(res.warnings)
     return Published({"weekly": w, "dose": dose, "dose_cox": dose_cox}, f"{method} {disclosure.methods_sentence()}",
                      _population(db, f, len(people)), float(len(people)), notes)  # fmt: skip
