@@ -25,8 +25,7 @@ from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
 from peer_outcomes.analysis.ph_check import COLUMNS as PH_COLUMNS
 from peer_outcomes.analysis.ph_check import efron_score_and_information, ph_sentence, zph_test
 from peer_outcomes.analysis.results import ModelResult, excluded_rows
-from peer_outcomes.analysis.robust import cluster_robust_variance
-from peer_outcomes.pipelines import config
+from peer_outcomes.analysis.robust import cluster_robust_variance, too_few_clusters
 
 # lifelines stops on its own criteria (a relative change of the log-likelihood, a Newton decrement), which
 # leave β up to ~1e-6 short of the maximum; Newton steps on the exact Efron score and information then
@@ -107,8 +106,8 @@ def fit_cox(
     notes = list(not_estimable_warnings(reasons, design.labels))
     params, se = pd.Series(np.nan, index=columns), pd.Series(np.nan, index=columns)
     ph, ph_note, loglik = pd.DataFrame(columns=PH_COLUMNS), "Proportional hazards were not checked.", float("nan")
-    n_clusters = int(data.loc[rows, cluster].nunique()) if cluster else 0
-    robust = bool(cluster) and n_clusters >= (min_clusters or config.min_clusters())
+    too_few = too_few_clusters(int(data.loc[rows, cluster].nunique()), cluster, min_clusters) if cluster else None
+    robust = bool(cluster) and not too_few
     if names:
         # rows on the eventless side of a level with an infinite estimate carry no information (see
         # analysis.estimability): the other terms' estimates are those of the fit without them
@@ -143,10 +142,8 @@ def fit_cox(
     if robust:
         extras.append(f"robust SE clustered by {cluster}")
     elif cluster:
-        fallback = (f"model-based SE, because {n_clusters} cluster{'s' if n_clusters != 1 else ''} of {cluster} "
-                    f"{'are' if n_clusters != 1 else 'is'} too few for a robust SE (at least {min_clusters or config.min_clusters()} needed)")
-        extras.append(fallback)
-        notes.append(f"The standard errors are model-based: {fallback.split(', because ')[1]}.")
+        extras.append(f"model-based SE, because {too_few}")
+        notes.append(f"The standard errors are model-based: {too_few}.")
     if strata:
         extras.append(f"stratified by {', '.join(strata)}")
     how = ", ".join(["Efron ties", *extras])

@@ -16,7 +16,7 @@ from peer_outcomes.analysis.design import build_design, ratio_table
 from peer_outcomes.analysis.estimability import logit_not_estimable, not_estimable_warnings
 from peer_outcomes.analysis.frames import AnalysisInputError, complete_cases
 from peer_outcomes.analysis.results import ModelResult, excluded_rows
-from peer_outcomes.pipelines import config
+from peer_outcomes.analysis.robust import too_few_clusters
 
 
 def fit_milestone_model(
@@ -51,22 +51,17 @@ def fit_milestone_model(
     # rows of a separated level are predicted perfectly in the limit: the other estimates are those without them
     x = sm.add_constant(design.x.loc[rows, names], has_constant="add").rename(columns={"const": "Intercept"})
     y, data = y[rows], data[rows]
-    n_clusters = int(data[cluster].nunique()) if cluster else 0
-    needed = min_clusters or config.min_clusters()
     if cluster:
         model = sm.GEE(y, x, groups=pd.factorize(data[cluster])[0], family=sm.families.Binomial(),
                        cov_struct=sm.cov_struct.Exchangeable())
-        robust = n_clusters >= needed
-        fit = model.fit(cov_type="robust" if robust else "naive")
+        too_few = too_few_clusters(int(data[cluster].nunique()), cluster, min_clusters)
+        fit = model.fit(cov_type="naive" if too_few else "robust")
         how = f"GEE logistic regression, exchangeable working correlation within {cluster}, "
-        if robust:
+        if not too_few:
             how += "robust SE, as R geepack::geeglm(family = binomial, corstr = 'exchangeable')"
         else:
-            fallback = (f"{n_clusters} cluster{'s' if n_clusters != 1 else ''} of {cluster} "
-                        f"{'are' if n_clusters != 1 else 'is'} too few for a "
-                        f"robust SE (at least {needed} needed)")
-            how += f"model-based SE, because {fallback}, as R geepack::geeglm(..., std.err = 'naive')"
-            notes.append(f"The standard errors are model-based: {fallback}.")
+            how += f"model-based SE, because {too_few}, as R geepack::geeglm(..., std.err = 'naive')"
+            notes.append(f"The standard errors are model-based: {too_few}.")
     else:
         fit = sm.Logit(y, x).fit(disp=0)
         how = "Logistic regression (maximum likelihood), as R glm(family = binomial)"

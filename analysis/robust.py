@@ -4,13 +4,30 @@ V_robust = D'D, where D sums the dfbeta residuals (score residual × naive varia
 (Lin & Wei 1989; Therneau & Grambsch 2000, §7.2; no small-sample factor, as R). The score residuals use
 the exact Efron weighting of tied deaths, as R's `coxscore2`. lifelines' `cluster_col` uses a Breslow-style
 residual under ties and so differs from R by up to ~0.5% of the SE on day-level data; this module
-reproduces R.
+reproduces R. The policy of when a sandwich may be used at all (enough clusters) is `too_few_clusters`,
+shared by the Cox and GEE milestone models.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from peer_outcomes.pipelines import config
+
+
+def too_few_clusters(n_clusters: int, cluster: str, min_clusters: int | None = None) -> str | None:
+    """Why a sandwich SE must not be used with this many clusters (None when there are enough).
+
+    With one cluster D'D is ~0 and R refuses it; with a handful it is meaningless. The threshold is
+    `min_clusters`, by default `config.min_clusters()` (20, `PEER_OUTCOMES_MIN_CLUSTERS`).
+    """
+    needed = min_clusters or config.min_clusters()
+    if n_clusters >= needed:
+        return None
+    many = n_clusters != 1
+    return (f"{n_clusters} cluster{'s' if many else ''} of {cluster} {'are' if many else 'is'} too few for a "
+            f"robust SE (at least {needed} needed)")
 
 
 def _stratum_residuals(t: np.ndarray, e: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
