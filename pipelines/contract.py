@@ -12,7 +12,7 @@ from typing import Literal
 
 CONTRACT_VERSION = "1.0"
 
-Kind = Literal["text", "date", "int", "bool", "enum", "id"]
+Kind = Literal["text", "date", "int", "number", "bool", "enum", "id"]
 
 GENDERS = ("female", "male", "nonbinary", "other", "unknown")
 SUBSTANCES = ("alcohol", "opioids", "stimulants", "cannabis", "sedatives", "polysubstance", "other", "unknown")
@@ -24,6 +24,13 @@ ATTENDANCE_STATUSES = ("attended", "no_show", "cancelled", "excused")
 USE_KINDS = ("lapse", "relapse")
 USE_SOURCES = ("self_report", "test", "collateral", "other")
 EXIT_REASONS = ("completed", "dropped_out", "transferred", "moved", "incarcerated", "deceased", "other")
+GOAL_DOMAINS = ("recovery", "health", "housing", "employment", "education", "family", "legal", "other")
+GOAL_STATUSES = ("open", "met", "revised", "abandoned")
+CHECK_IN_MODES = ("in_person", "phone", "text", "video")
+RESOURCE_TYPES = ("treatment", "mat", "detox", "mutual_aid", "housing", "employment", "legal", "health", "other")
+REFERRAL_OUTCOMES = ("connected", "declined", "pending", "unknown")
+INCIDENT_KINDS = ("boundary", "confidentiality", "safety", "conduct", "other")
+SEVERITIES = ("low", "moderate", "high")
 
 AGE_TOP_CODE = 90  # ages over 89 are stored as 90 (HIPAA safe-harbor style top-coding)
 
@@ -41,6 +48,14 @@ class Column:
     default: str | None = None  # value used when an optional enum is blank
     ref: str | None = None  # "entity.column" this id must exist in
     note: str = ""
+    # A person id of another entity stored as that kind's keyed pseudonym (not as an integer key), so the
+    # link survives even when the person's own row arrives in a later export: "participant" or "mentor".
+    pseudonym: str | None = None
+
+    @property
+    def stored_name(self) -> str:
+        """The warehouse column: `*_id` of a pseudonymized id becomes `*_pid`."""
+        return self.name[: -len("_id")] + "_pid" if self.pseudonym else self.name
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,13 @@ ENTITIES: dict[str, Entity] = {
                 Column("certified_on", "date"),
                 Column("gender", "enum", values=GENDERS),
                 Column("primary_substance", "enum", values=SUBSTANCES),
+                Column(
+                    "former_participant_id",
+                    "id",
+                    pseudonym="participant",
+                    note="the participant this mentor once was; stored as that participant's pseudonym "
+                    "(former_participant_pid), so the mentee-to-mentor link needs no identifier",
+                ),
             ),
         ),
         Entity(
@@ -170,8 +192,87 @@ ENTITIES: dict[str, Entity] = {
                 Column("reason", "enum", True, values=EXIT_REASONS),
             ),
         ),
+        Entity(
+            "goals",
+            key=("goal_id",),
+            note="recovery goals a mentee sets, with their latest status; a free-text description is never loaded",
+            columns=(
+                Column("goal_id", "text", True, note="the program's goal record id"),
+                Column("participant_id", "id", True, ref="participants.participant_id"),
+                Column("mentor_id", "id", ref="mentors.mentor_id"),
+                Column("domain", "enum", True, values=GOAL_DOMAINS),
+                Column("set_on", "date", True),
+                Column("target_on", "date", note="not before set_on"),
+                Column("status", "enum", True, values=GOAL_STATUSES),
+                Column("status_on", "date", True, note="when the status was last set; not before set_on"),
+            ),
+        ),
+        Entity(
+            "check_ins",
+            key=("participant_id", "mentor_id", "checked_in_on", "mode"),
+            note="short accountability contacts between a mentor and a mentee, distinct from sessions",
+            columns=(
+                Column("participant_id", "id", True, ref="participants.participant_id"),
+                Column("mentor_id", "id", True, ref="mentors.mentor_id"),
+                Column(
+                    "checked_in_on",
+                    "date",
+                    True,
+                    note="the draft's `on` (a SQL keyword every query would have to quote); not before enrollment",
+                ),
+                Column("mode", "enum", True, values=CHECK_IN_MODES),
+                Column("reached", "bool", True, note="the mentee was reached"),
+            ),
+        ),
+        Entity(
+            "referrals",
+            key=("referral_id",),
+            note="resources a mentor shared: referrals to treatment, support, housing, work",
+            columns=(
+                Column("referral_id", "text", True, note="the program's referral record id"),
+                Column("participant_id", "id", True, ref="participants.participant_id"),
+                Column("mentor_id", "id", ref="mentors.mentor_id"),
+                Column("made_on", "date", True, note="not before enrollment"),
+                Column("resource_type", "enum", True, values=RESOURCE_TYPES),
+                Column("outcome", "enum", True, values=REFERRAL_OUTCOMES),
+                Column("connected_on", "date", note="not before made_on; only when outcome is connected"),
+            ),
+        ),
+        Entity(
+            "mentor_activity",
+            key=("mentor_id", "month"),
+            note="one row per mentor per month: supervision and training received, and whether active",
+            columns=(
+                Column("mentor_id", "id", True, ref="mentors.mentor_id"),
+                Column(
+                    "month",
+                    "date",
+                    True,
+                    note="the first day of the month (`2025-03-01`; declare `%Y-%m` in mapping.yaml for `2025-03`)",
+                ),
+                Column("supervision_hours", "number", True, min=0, max=744),
+                Column("training_hours", "number", True, min=0, max=744),
+                Column("active", "bool", True, note="the mentor had mentees that month"),
+            ),
+        ),
+        Entity(
+            "incidents",
+            key=("incident_id",),
+            note="boundary, confidentiality, safety and conduct incidents involving a mentor; no narrative",
+            columns=(
+                Column("incident_id", "text", True, note="the program's incident record id"),
+                Column("mentor_id", "id", True, ref="mentors.mentor_id"),
+                Column("participant_id", "id", ref="participants.participant_id"),
+                Column("occurred_on", "date", True, note="the draft's `on` (a SQL keyword)"),
+                Column("kind", "enum", True, values=INCIDENT_KINDS),
+                Column("severity", "enum", True, values=SEVERITIES),
+            ),
+        ),
     )
 }
+
+# The mentoring-practice entities (issue 15): optional files, loaded after the entities they refer to.
+PRACTICE_ENTITIES = ("goals", "check_ins", "referrals", "mentor_activity", "incidents")
 
 # Load order: an entity comes after every entity it references.
 LOAD_ORDER: tuple[str, ...] = (
@@ -183,6 +284,7 @@ LOAD_ORDER: tuple[str, ...] = (
     "milestones",
     "substance_use",
     "exits",
+    *PRACTICE_ENTITIES,
 )
 
 # Column names that are direct identifiers. They are never loaded anyway (allowlist); this list only
@@ -200,6 +302,8 @@ IDENTIFIER_HINTS = (
     "date_of_birth",
     "birth_year",
     "medicaid_id",
+    "description",
+    "narrative",
 )
 
 # Code values (site, track, topic, ...) that a spreadsheet would run as a formula when a published CSV is

@@ -55,7 +55,7 @@ CORE_TABLES = (*LOAD_ORDER, "load_batches", "quarantine")
 # LATE (attendance), the biggest file, has no dates of its own (so it cannot move the default cutoff): it is
 # read last, after the tables it refers to are loaded, so its checks need no join beyond the id maps.
 MAX_GAP_DAYS = 3650  # ten years without a session: beyond any program's follow-up, and within every date type
-SQL_TYPES = {"enum": "varchar", "text": "varchar", "int": "bigint", "bool": "boolean", "date": "date"}
+SQL_TYPES = {"enum": "varchar", "text": "varchar", "int": "bigint", "bool": "boolean", "date": "date", "number": "double"}
 
 
 def run_etl(
@@ -367,6 +367,13 @@ def _stage(
         ids = f"select {text_value(column)} from {source.relation}"
         pseudonym_table(con, f"pid_{entity}", ids, PERSONS[entity], key)
         maps[own] = f"pid_{entity}"
+    linked = [c for c in ENTITIES[entity].columns if c.pseudonym]
+    if linked:  # another kind's person ids (mentors.former_participant_id): their pseudonyms, joined alike
+        used = resolve_columns(entity, source, mp)[0]
+        for col in (c for c in linked if c.name in used):
+            ids = f"select {text_value(used[col.name])} from {source.relation}"
+            pseudonym_table(con, f"pid_{entity}_{col.name}", ids, col.pseudonym, key)
+            maps[col.name] = f"pid_{entity}_{col.name}"
     st = stage_sql(entity, source, mp, table, maps, labels)
     con.execute(st.sql, st.params)
     if entity in PERSONS:

@@ -102,7 +102,7 @@ TRUNCATE: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 # Columns never exported: keyed pseudonyms, and calendar detail finer than a year.
-DROPPED = {"participant_pid", "mentor_pid", "session_id", "session_key", "cohort_month", "cohort_quarter",
+DROPPED = {"participant_pid", "mentor_pid", "former_participant_pid", "session_id", "session_key", "cohort_month", "cohort_quarter",
            "week_start"}
 DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 

@@ -19,11 +19,11 @@ import pyarrow.csv as pacsv
 from peer_outcomes.pipelines import synth_activity as act
 from peer_outcomes.pipelines import synth_people as ppl
 from peer_outcomes.pipelines import synth_tables as tbl
-from peer_outcomes.pipelines.contract import LOAD_ORDER
+from peer_outcomes.pipelines.contract import LOAD_ORDER, PRACTICE_ENTITIES
 from peer_outcomes.pipelines.errors import UserError
 
 GENERATOR_VERSION = 1
-FILES = LOAD_ORDER  # one file per contract entity
+FILES = tuple(e for e in LOAD_ORDER if e not in PRACTICE_ENTITIES)  # one file per contract entity
 MAX_PARTICIPANTS = 2_000_000
 MIN_MESSY = 50
 

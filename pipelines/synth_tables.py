@@ -91,6 +91,7 @@ def mentors_table(mentors: dict) -> pa.Table:
             "certified_on": dates(mentors["certified"], ~mentors["is_certified"]),
             "gender": labels(GENDERS, mentors["gender"]),
             "primary_substance": labels(SUBSTANCES, mentors["substance"]),
+            "former_participant_id": pa.nulls(mentors["mid"].size, pa.string()),
         }
     )
 

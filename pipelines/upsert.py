@@ -27,6 +27,8 @@ def final_columns(entity: str, st: Staging) -> list[str]:
     for col in st.columns:
         if entity in PERSONS and col.name == f"{PERSONS[entity]}_id":
             out.append(f"{PERSONS[entity]}_pid")
+        elif col.pseudonym:
+            out.append(col.stored_name)
         elif col.name in REF_KEYS and (entity, col.name) != ("sessions", "session_id"):
             out.append(REF_KEYS[col.name])
         else:
@@ -107,7 +109,20 @@ def load_entity(
             "s.achieved_on < coalesce(p.recovery_start_on, p.enrolled_on)",
             "s.achieved_on",
         )
-    dated = {"substance_use": "event_on", "exits": "exit_on"}
+    if entity == "mentor_activity":
+        check(
+            "month",
+            "month is before the month the mentor started",
+            "s.month < date_trunc('month', m.started_on)",
+            "s.month",
+        )
+    dated = {
+        "substance_use": "event_on",
+        "exits": "exit_on",
+        "goals": "set_on",
+        "check_ins": "checked_in_on",
+        "referrals": "made_on",
+    }
     if entity in dated:
         c = dated[entity]
         check(c, f"{c} is before the participant's enrollment", f"s.{c} < p.enrolled_on", f"s.{c}")

@@ -25,6 +25,12 @@ from peer_outcomes.pipelines.readers import Source
 
 MAX_TEXT = 100  # text columns are short codes; longer values are likely free-text notes
 MIN_DATE = "1900-01-01"
+# Dates within one row that may not come before another of its dates: (later, earlier)
+DATE_ORDER = {
+    "matches": (("ended_on", "matched_on"),),
+    "goals": (("target_on", "set_on"), ("status_on", "set_on")),
+    "referrals": (("connected_on", "made_on"),),
+}
 REF_KEYS = {"participant_id": "participant_key", "mentor_id": "mentor_key", "session_id": "session_key"}
 
 
@@ -119,6 +125,11 @@ def _int_ok(s: str) -> str:
     return f"regexp_full_match({s}, '[+-]?[0-9]{{1,12}}(\\.0*)?')"
 
 
+def _number_ok(s: str) -> str:
+    """Whether text is a plain decimal number: up to 9 digits, an optional fraction ("1.5", "2", ".5")."""
+    return f"regexp_full_match({s}, '[+]?([0-9]{{1,9}}(\\.[0-9]*)?|\\.[0-9]+)')"
+
+
 def _int_value(s: str) -> str:
     """The whole number in a text that passed `_int_ok`."""
     return f"cast(split_part({s}, '.', 1) as bigint)"
@@ -169,6 +180,11 @@ def stage_sql(
         v, t = s(col.name), f"t_{col.name}"
         if col.required:
             conds.append((checks.add(col.name, f"{col.name} is missing"), f"{v} is null", None))
+        if col.pseudonym:  # another entity's person id, stored as its keyed pseudonym (mentors.former_participant_id)
+            value = f"{maps[col.name]}.value" if col.name in used and col.name in maps else "cast(null as varchar)"
+            typed.append(f"{value} as p_{col.name}")
+            final.append(f"p_{col.name} as {col.stored_name}")
+            continue
         if col.kind == "id" or col.name in REF_KEYS and entity != "sessions":
             own = entity.rstrip("s") + "_id" == col.name  # participants.participant_id, mentors.mentor_id
             if own:  # its pseudonym comes from `maps` (pseudonym.pseudonym_table), when given
@@ -188,7 +204,7 @@ def stage_sql(
         if col.kind == "text":
             long = f"{col.name} is longer than {MAX_TEXT} characters; it should be a short code"
             conds.append((checks.add(col.name, long), f"length({v}) > {MAX_TEXT}", None))
-            if col.name not in REF_KEYS:  # a code that may be published (a session id never is)
+            if not col.name.endswith("_id"):  # a code that may be published (a record id never is)
                 formula, control = unsafe_code("="), unsafe_code("\x00")
                 conds.append((checks.add(col.name, f"{col.name} {formula}"), f"regexp_matches({v}, {_q(_FORMULA)})", None))
                 conds.append((checks.add(col.name, f"{col.name} {control}"), f"regexp_matches({v}, {_q(_CONTROL)})", None))
@@ -241,6 +257,23 @@ def stage_sql(
                 rule = bad = ""
             if bad:
                 conds.append((checks.add(col.name, f"{col.name} {rule}", True), bad, v))
+        elif col.kind == "number":  # hours and the like: a decimal written plainly ("1.5"), never "1,5"
+            typed.append(f"case when {_number_ok(v)} then cast({v} as double) end as {t}")
+            conds.append(
+                (
+                    checks.add(col.name, f"{col.name} is not a number", True),
+                    f"{v} is not null and {t} is null",
+                    v,
+                )
+            )
+            params[f"min_{col.name}"], params[f"max_{col.name}"] = int(col.min or 0), int(col.max or 0)
+            conds.append(
+                (
+                    checks.add(col.name, f"{col.name} must be between {col.min} and {col.max}", True),
+                    f"{t} < $min_{col.name} or {t} > $max_{col.name}",
+                    v,
+                )
+            )
         elif col.kind == "bool":
             recode = _recode(mapping.recodes(entity, col.name), f"lower({v})")
             typed.append(
@@ -283,14 +316,20 @@ def stage_sql(
             conds.append((checks.add(f"{kind}_id", reason), f"not ok_{kind}", None))
         reason = "the session is dated before the participant's enrollment"
         conds.append((checks.add("session_id", reason), "d_session < d_enrolled", None))
-    if entity == "matches":
+    for later, earlier in DATE_ORDER.get(entity, ()):
         conds.append(
             (
-                checks.add("ended_on", "ended_on is before matched_on", True),
-                "t_ended_on < t_matched_on",
-                s("ended_on"),
+                checks.add(later, f"{later} is before {earlier}", True),
+                f"t_{later} < t_{earlier}",
+                s(later),
             )
         )
+    if entity == "referrals":
+        reason = "connected_on is given but outcome is not connected"
+        conds.append((checks.add("connected_on", reason, True), "t_connected_on is not null and t_outcome <> 'connected'", s("connected_on")))
+    if entity == "mentor_activity":
+        reason = "month is not the first day of a month (write 2025-03-01, or declare %Y-%m in mapping.yaml)"
+        conds.append((checks.add("month", reason, True), "day(t_month) <> 1", s("month")))
 
     problem = " ".join(f"when {c} then {i}" for i, c, _ in conds)
     kept = " ".join(f"when {i} then left({val}, {MAX_TEXT})" for i, _, val in conds if val is not None)

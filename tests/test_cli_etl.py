@@ -55,7 +55,7 @@ def test_dropped_columns_are_listed_in_the_report(tmp_path):
         (
             ["etl", str(BAD / "bad_mapping")],
             "mapping.yaml: `columns` names an unknown entity 'clients' (known: participants, mentors, matches, sessions, "
-            "attendance, milestones, substance_use, exits).",
+            "attendance, milestones, substance_use, exits, goals, check_ins, referrals, mentor_activity, incidents).",
         ),
         (
             ["etl", str(TINY), "--mapping", "{tmp}/none.yaml"],

@@ -36,7 +36,9 @@ create table if not exists mentors (
     recovery_start_on date,
     certified_on date,
     gender varchar,
-    primary_substance varchar
+    primary_substance varchar,
+    former_participant_pid varchar            -- the participant this mentor once was: their pseudonym, joinable
+                                               -- to participants.participant_pid (null when not a former mentee)
 );
 
 create table if not exists matches (
@@ -82,6 +84,53 @@ create table if not exists exits (
     participant_key integer not null,
     exit_on date not null,
     reason varchar not null
+);
+
+-- Mentoring practice (issue 15): optional files; an export without them leaves these tables empty.
+create table if not exists goals (
+    goal_id varchar not null,                  -- unique; the program's goal record id (free-text descriptions never load)
+    participant_key integer not null,
+    mentor_key integer,
+    domain varchar not null,                   -- recovery, health, housing, employment, education, family, legal, other
+    set_on date not null,
+    target_on date,
+    status varchar not null,                   -- open, met, revised, abandoned
+    status_on date not null                    -- when the status was last set
+);
+
+create table if not exists check_ins (
+    participant_key integer not null,
+    mentor_key integer not null,
+    checked_in_on date not null,
+    mode varchar not null,                     -- in_person, phone, text, video
+    reached boolean not null
+);
+
+create table if not exists referrals (
+    referral_id varchar not null,              -- unique
+    participant_key integer not null,
+    mentor_key integer,
+    made_on date not null,
+    resource_type varchar not null,            -- treatment, mat, detox, mutual_aid, housing, employment, legal, health, other
+    outcome varchar not null,                  -- connected, declined, pending, unknown
+    connected_on date                          -- only when outcome = connected; not before made_on
+);
+
+create table if not exists mentor_activity (
+    mentor_key integer not null,               -- unique with month
+    month date not null,                       -- first day of the month
+    supervision_hours double not null,
+    training_hours double not null,
+    active boolean not null                    -- had mentees that month
+);
+
+create table if not exists incidents (
+    incident_id varchar not null,              -- unique; no narrative is ever loaded
+    mentor_key integer not null,
+    participant_key integer,
+    occurred_on date not null,
+    kind varchar not null,                     -- boundary, confidentiality, safety, conduct, other
+    severity varchar not null                  -- low, moderate, high
 );
 
 create table if not exists load_batches (

@@ -113,10 +113,25 @@ def test_canary_identifiers_never_reach_the_warehouse_file(tmp_path):
         "session_id,participant_id,status\n" + "".join(f"S1,{p},attended\n" for p in ids[:5])
     )
     (export / "sessions.csv").write_text("session_id,site,session_date,format\nS1,north,2025-01-07,group\n")
+    (export / "mentors.csv").write_text("mentor_id,site,started_on\nM1,north,2020-01-01\n")
+    goal_texts = [f"{tok('GOALTEXT')} reconnect with my sister by spring" for _ in ids[:6]]
+    incident_texts = [f"{tok('NARRATIVE')} mentor lent money, met at a bar" for _ in ids[:6]]
+    canaries += goal_texts + incident_texts
+    (export / "goals.csv").write_text(
+        "goal_id,participant_id,mentor_id,domain,set_on,status,status_on,description\n"
+        + "".join(f"G{i},{p},M1,family,2025-01-08,open,2025-01-08,{t}\n" for i, (p, t) in enumerate(zip(ids, goal_texts, strict=False)))
+    )
+    (export / "incidents.csv").write_text(
+        "incident_id,mentor_id,participant_id,occurred_on,kind,severity,narrative\n"
+        + "".join(f"I{i},M1,{p},2025-01-09,boundary,low,{t}\n" for i, (p, t) in enumerate(zip(ids, incident_texts, strict=False)))
+    )
     db = tmp_path / "wh.duckdb"
     report = run_etl(export, db)
     assert report.file("participants").rows_loaded == 40
     assert report.file("attendance").rows_loaded == 5
+    assert report.file("goals").rows_loaded == report.file("incidents").rows_loaded == 6
+    assert report.file("goals").dropped_columns == ("description",)
+    assert report.file("incidents").dropped_columns == ("narrative",)
     data = db.read_bytes()
     leaked = [c for c in canaries + ids if c.encode() in data]
     assert leaked == [] and not db.with_name(db.name + ".wal").exists()
@@ -161,7 +176,7 @@ def test_bad_row_is_quarantined_with_line_column_and_plain_reason(tmp_path, case
 BAD_EXPORTS = {
     "no_participants": "The export folder {dir} has no participants file (participants.csv, .xlsx or .parquet).",
     "missing_required_column": "participants.csv has no enrolled_on column, which is required; add it or rename the right column in mapping.yaml.",
-    "bad_mapping": "mapping.yaml: `columns` names an unknown entity 'clients' (known: participants, mentors, matches, sessions, attendance, milestones, substance_use, exits).",
+    "bad_mapping": "mapping.yaml: `columns` names an unknown entity 'clients' (known: participants, mentors, matches, sessions, attendance, milestones, substance_use, exits, goals, check_ins, referrals, mentor_activity, incidents).",
     "not_utf8": 'participants.csv is not UTF-8 text; save it as "CSV UTF-8" and try again.',
 }
 

@@ -35,7 +35,7 @@ def test_fixture_mapping_renames_recodes_and_declares_a_covariate():
         (
             {"columns": {"clients": {"ID": "participant_id"}}},
             "mapping.yaml: `columns` names an unknown entity 'clients' (known: participants, mentors, matches, "
-            "sessions, attendance, milestones, substance_use, exits).",
+            "sessions, attendance, milestones, substance_use, exits, goals, check_ins, referrals, mentor_activity, incidents).",
         ),
         (
             {"columns": {"participants": {"Client Name": "full_name"}}},
