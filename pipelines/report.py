@@ -67,7 +67,7 @@ class WarehouseStatus:
 
 def warehouse_status(db: Path, last: int = 10) -> WarehouseStatus:
     """Read the status of a warehouse file (read-only, one short connection)."""
-    from peer_outcomes.pipelines.contract import LOAD_ORDER
+    from peer_outcomes.pipelines.contract import LOAD_ORDER, PRACTICE_ENTITIES
     from peer_outcomes.pipelines.quarantine import summary
     from peer_outcomes.pipelines.warehouse import connect_readonly
 
@@ -81,5 +81,7 @@ def warehouse_status(db: Path, last: int = 10) -> WarehouseStatus:
             [last],
         ).fetchall()
         counts = [(t, con.execute(f"select count(*) from {t}").fetchall()[0][0]) for t in LOAD_ORDER]
+        # the optional mentoring-practice tables only when a program sends them: no rows of zeros otherwise
+        counts = [(t, n) for t, n in counts if n or t not in PRACTICE_ENTITIES]
         quarantine = summary(con)
     return WarehouseStatus(dict(zip(cols, rows[0], strict=True)) if rows else {}, batches, counts, quarantine)

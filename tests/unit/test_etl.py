@@ -115,7 +115,7 @@ def test_canary_identifiers_never_reach_the_warehouse_file(tmp_path):
     (export / "sessions.csv").write_text("session_id,site,session_date,format\nS1,north,2025-01-07,group\n")
     (export / "mentors.csv").write_text("mentor_id,site,started_on\nM1,north,2020-01-01\n")
     goal_texts = [f"{tok('GOALTEXT')} reconnect with my sister by spring" for _ in ids[:6]]
-    incident_texts = [f"{tok('NARRATIVE')} mentor lent money, met at a bar" for _ in ids[:6]]
+    incident_texts = [f"{tok('NARRATIVE')} mentor lent money and met at a bar" for _ in ids[:6]]
     canaries += goal_texts + incident_texts
     (export / "goals.csv").write_text(
         "goal_id,participant_id,mentor_id,domain,set_on,status,status_on,description\n"

@@ -31,8 +31,8 @@ def test_practice_rows_carry_the_integer_keys_of_their_participant_and_mentor(tm
     )
     key = load_key()
     assert got == [
-        ("G1", pseudonymize("P001", "participant", key), pseudonymize("M01", "mentor", key)),
-        ("G2", pseudonymize("P003", "participant", key), None),
+        ("G1", pseudonymize("P003", "participant", key), pseudonymize("M02", "mentor", key)),
+        ("G2", pseudonymize("P005", "participant", key), None),
     ]
     assert fetch(db, "select reached from check_ins order by checked_in_on") == [(True,), (False,)]
     assert fetch(db, "select supervision_hours, active from mentor_activity order by mentor_key") == [
@@ -156,11 +156,11 @@ def test_a_corrected_goal_replaces_the_old_row_on_its_goal_id(tmp_path):
     shutil.copytree(TINY, fixed)
     (fixed / "goals.csv").write_text(
         "goal_id,participant_id,mentor_id,domain,set_on,target_on,status,status_on\n"
-        "G2,P003,M02,housing,2025-01-25,,met,2025-03-05\n"
+        "G2,P005,M02,housing,2025-02-05,,met,2025-03-05\n"
     )
     run_etl(fixed, db)
     assert fetch(db, "select goal_id, status, status_on::varchar, mentor_key from goals order by 1") == [
-        ("G1", "met", "2025-02-20", 1),
+        ("G1", "met", "2025-02-20", 2),
         ("G2", "met", "2025-03-05", 2),
     ]
 
