@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from peer_outcomes.analysis import disclosure
 from peer_outcomes.analysis.published import Published
-from peer_outcomes.dashboard import charts
+from peer_outcomes.dashboard import charts, words
 from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
 ESTIMATES = ("survival", "lower_95", "upper_95")
@@ -61,7 +61,7 @@ class Figure:
 
     def draw(self, pub: Published) -> go.Figure:
         """The chart of `pub`, titled with the subject and `pub`'s population line."""
-        return self.build(self.data(pub), self.title, pub.population)
+        return self.build(words.plain_values(self.data(pub)), self.title, pub.population)
 
     @property
     def hidden(self) -> tuple[str, ...]:

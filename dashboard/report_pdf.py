@@ -16,6 +16,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from peer_outcomes.analysis import disclosure
+from peer_outcomes.dashboard import words
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation2"), Path("/usr/share/fonts/truetype/liberation"))
 FONT_FILES = {"": "LiberationSans-Regular.ttf", "B": "LiberationSans-Bold.ttf", "I": "LiberationSans-Italic.ttf"}
@@ -81,7 +82,8 @@ def write_report(report: Report, path: Path) -> int:
     pdf.set_margins(18, 16, 18)
     family, unicode_ok = _font(pdf)
 
-    def text(s: str) -> str:
+    def text(s: str) -> str:  # every word of the report passes here: codes become a director's words
+        s = words.plain(s)
         return s if unicode_ok else s.encode("latin-1", "replace").decode("latin-1")
 
     def heading(s: str, size: float = 13) -> None:

@@ -17,7 +17,7 @@ from peer_outcomes.analysis import disclosure
 from peer_outcomes.analysis.population import snap
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.dashboard import charts, data, figures
+from peer_outcomes.dashboard import charts, data, figures, words
 
 FILTER_KEYS = ("f_period", "f_sites", "f_tracks")
 
@@ -51,8 +51,8 @@ def sidebar_filters() -> Filters:
         else:
             lo = hi = None
             st.caption(f"No enrollment period has {disclosure.threshold()} or more participants yet, so there is none to choose.")
-        sites = st.multiselect("Sites (all if empty)", opts["sites"], key="f_sites") if opts["sites"] else []
-        tracks = st.multiselect("Tracks (all if empty)", opts["tracks"], key="f_tracks") if opts["tracks"] else []
+        sites = st.multiselect("Sites (all if empty)", opts["sites"], format_func=words.plain, key="f_sites") if opts["sites"] else []
+        tracks = st.multiselect("Tracks (all if empty)", opts["tracks"], format_func=words.plain, key="f_tracks") if opts["tracks"] else []
     i, j = (labels.index(lo), labels.index(hi)) if lo else (0, 0)
     f = Filters(
         enrolled_from=steps[i].start if i > 0 else None,
@@ -73,7 +73,7 @@ def filters() -> Filters:
 def intro(text: str, section: str, doc: str = "outcomes.md") -> None:
     """One or two plain sentences defining the page's measure, with the full definition from the docs."""
     st.markdown(text)
-    with st.expander(f"Full definition (docs/{doc} § {section})"):
+    with st.expander(f"Full definition (docs/{doc})"):
         st.markdown(_doc_section(doc, section) or f"See docs/{doc}, section “{section}”.")
 
 
@@ -97,14 +97,14 @@ def notes(pub: Published) -> None:
     shown = st.session_state.setdefault("notes_shown", set())
     for n in pub.notes:
         if n not in shown:
-            st.info(n)
+            st.info(words.plain(n))
             shown.add(n)
 
 
 def methods(pub: Published) -> None:
     """The methods sentence as a caption under the page's charts."""
     if pub.methods:
-        st.caption(f"Methods: {pub.methods}")
+        st.caption(f"Methods: {words.plain(pub.methods)}")
 
 
 TILES_PER_ROW = 3
@@ -228,10 +228,10 @@ def _cell(v: object, column: str) -> str:
 def _pretty(df: pd.DataFrame) -> pd.DataFrame:
     """Text for the on-page table: estimates as percentages, counts with thousands separators, and a word
     for every empty cell (never "None" or "nan")."""
-    out = df.copy()
+    out = words.plain_values(df.drop(columns="term") if {"term", "label"} <= set(df.columns) else df)  # label says it
     for c in out.columns:
         text = out[c].dtype == object or pd.api.types.is_string_dtype(out[c])
         if _is_percent(str(c)) or out[c].isna().any() or (text and out[c].map(lambda v: isinstance(v, str)).any()):
             out[c] = out[c].map(lambda v, col=str(c): _cell(v, col))
-    out.columns = [str(c).replace("_95", " 95% CI").replace("_", " ") for c in out.columns]
+    out.columns = [words.header(str(c)) for c in out.columns]
     return out

@@ -204,3 +204,11 @@ def test_a_pack_of_eleven_people_says_what_it_cannot_show_and_prints_no_none_or_
     for path in (tmp_path / "p" / "data").glob("*.csv"):
         cells = set(pd.read_csv(path, dtype=str, keep_default_na=False).to_numpy().ravel())
         assert not cells & {"None", "nan", "NaN", "<NA>"}, path.name
+
+
+def test_the_report_shows_no_raw_code_or_column_name(program, tmp_path: Path) -> None:
+    build_pack(program("one_site"), tmp_path / "p", Filters())  # two tracks, a fitted relapse model
+    text = " ".join("\n".join(p.extract_text() for p in PdfReader(tmp_path / "p" / "report.pdf").pages).split())
+    codes = sorted(set(re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b(?!\.\w)", text)))
+    assert not codes, codes
+    assert "usual care" in text or "peer mentoring" in text  # the tracks are named, in words

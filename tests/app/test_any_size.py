@@ -41,6 +41,17 @@ def visible_text(at: AppTest) -> list[str]:
     return out
 
 
+RAW_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b(?!\.\w)")  # one_on_one, as_of, n_enrolled; not a file.csv
+
+
+def words_shown(at: AppTest) -> list[str]:
+    """The visible text a director reads, without the collapsed "Full definition" quotes of the docs
+    (written for analysts, with column names), plus the sidebar's choices."""
+    quoted = {m.value for e in at.expander for m in e.markdown}
+    text = [t for t in visible_text(at) if t not in quoted]
+    return text + [o for w in at.sidebar.multiselect for o in w.options]
+
+
 def _decoded(obj: object) -> object:
     """A figure's JSON with plotly's typed arrays ({"dtype", "bdata"}, base64) turned back into lists."""
     if isinstance(obj, dict) and "bdata" in obj and "dtype" in obj:
@@ -71,6 +82,7 @@ class Shown:
     tables: int
     titles: list[str]
     sidebar: list[str]
+    words: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +105,7 @@ def pages(program, tmp_path_factory):
                     seen[name][page.name] = Shown(
                         [e.value for e in at.exception], [e.value for e in at.error], visible_text(at),
                         [i.value for i in at.info], drawn_figures(at), len(at.metric), len(at.dataframe),
-                        [t.value for t in at.title], [c.value for c in at.sidebar.caption],
+                        [t.value for t in at.title], [c.value for c in at.sidebar.caption], words_shown(at),
                     )  # fmt: skip
             finally:
                 os.environ.pop("PEER_OUTCOMES_DB") if before is None else os.environ.update(PEER_OUTCOMES_DB=before)
@@ -141,3 +153,10 @@ def test_eleven_people_in_one_site_and_track_are_shown_and_their_small_parts_exp
 def test_a_note_shared_by_several_results_is_shown_once_per_page(pages):
     for page, shown in pages("sites_60").items():
         assert len(shown.notes) == len(set(shown.notes)), (page, shown.notes)
+
+
+@pytest.mark.parametrize("name", ["one_site", "one_track", "no_relapses"])
+def test_no_page_shows_a_raw_code_or_column_name(pages, name):
+    for page, shown in pages(name).items():
+        codes = sorted({c for t in shown.words for c in RAW_CODE.findall(t)})
+        assert not codes, (f"{name} / {page}", codes, [t for t in shown.words if RAW_CODE.search(t)][:3])

@@ -1,0 +1,123 @@
+"""A program director's words for the export's codes and the warehouse's column names, in one place.
+
+Everything a page, a legend, a table header or the PDF report shows passes through here on its way out:
+`plain` rewrites a sentence, `plain_values` the category values a chart draws, `plain_frame` an on-page
+table (values and headers). The codes stay as they are in the warehouse, the CSV downloads and the
+research extract, where analysts need them. A code in parentheses after its own words (e.g. "Data cutoff
+(as_of)") is a gloss for analysts and is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+# Code or column name -> words. Single words that read as English (group, online, alcohol) need no entry.
+CODES: dict[str, str] = {
+    # tracks, session formats, attendance, exits, substance use
+    "peer_mentoring": "peer mentoring",
+    "usual_care": "usual care",
+    "one_on_one": "one-on-one",
+    "no_show": "no-show",
+    "dropped_out": "dropped out",
+    "self_report": "self-report",
+    "treatment_program": "treatment program",
+    "participant_left": "participant left",
+    "mentor_left": "mentor left",
+    "substance_use": "substance use records",
+    # participant characteristics and match features
+    "program_track": "track",
+    "age_group": "age group",
+    "primary_substance": "main substance",
+    "housing_at_intake": "housing at intake",
+    "employed_at_intake": "employed at intake",
+    "referral_source": "referral source",
+    "race_ethnicity": "race or ethnicity",
+    "prior_treatment_episodes": "earlier treatment episodes",
+    "age_at_enrollment": "age at enrollment",
+    "recovery_start_on": "recovery start date",
+    "main_format": "main session format",
+    "cohort_quarter": "enrollment quarter",
+    "cohort_month": "enrollment month",
+    "mentor_certified": "certified mentor",
+    "same_gender": "same gender as the mentor",
+    "same_substance": "same main substance as the mentor",
+    "prev_week_sessions": "sessions attended the week before",
+    # dates and settings
+    "settings.milestone_days": "list of milestones (in days)",
+    "settings.gap_days": "disengagement gap",
+    "milestone_days": "milestone days",
+    "as_of": "data cutoff",
+    "gap_days": "disengagement gap",
+    "enrolled_on": "enrollment date",
+}
+
+# Column name -> table header, where the column's own words would not do.
+HEADERS: dict[str, str] = {
+    "n": "people",
+    "n_enrolled": "participants enrolled",
+    "n_expected": "sessions expected",
+    "n_attended": "sessions attended",
+    "n_no_show": "no-shows",
+    "n_relapses": "relapses",
+    "n_mentors": "mentors",
+    "n_matched": "matched participants",
+    "n_certified": "with a certified mentor",
+    "n_observable": "followed long enough",
+    "n_achieved": "reached it",
+    "n_missing": "missing",
+    "n_total": "participants",
+    "n_rows": "rows",
+    "hr": "hazard ratio",
+    "hr_lower_95": "hazard ratio, lower 95% CI",
+    "hr_upper_95": "hazard ratio, upper 95% CI",
+    "p": "p-value",
+    "label": "characteristic",
+    "term": "characteristic",
+    "time": "day",
+    "survival": "estimate",
+    "event_name": "what happened first",
+    "milestone_days": "milestone (days)",
+    "share": "share",
+    "share_certified": "share with a certified mentor",
+    "share_missing": "share missing",
+    "sessions_last_week": "sessions the week before",
+    "relapses_per_100_weeks": "relapses per 100 weeks",
+    "active_mentees": "active mentees",
+    "retained_90": "still engaged at 90 days",
+    "relapse_free_180": "relapse-free at 180 days",
+    "median_lower_95": "median, lower 95% CI",
+    "median_upper_95": "median, upper 95% CI",
+    "lower_95": "lower 95% CI",
+    "upper_95": "upper 95% CI",
+    "item": "setting",
+}
+
+_CODE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")\b(?!\.\w)")
+_GLOSS = re.compile(r"\s*\(([A-Za-z.]+(?:_[A-Za-z0-9]+)+)\)")  # "Data cutoff (as_of)", "(config.GAP_DAYS)"
+
+
+def plain(text: str) -> str:
+    """`text` with every code in a director's words (file names such as substance_use.csv stay as they are)."""
+    return _CODE.sub(lambda m: CODES[m.group(1)], _GLOSS.sub("", text))
+
+
+def plain_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its text values in a director's words (for legends and axis categories)."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(lambda v: plain(v) if isinstance(v, str) else v)
+    return out
+
+
+def header(column: str) -> str:
+    """A table header for `column`: its entry in HEADERS or CODES, else its name with spaces."""
+    if column in HEADERS:
+        return HEADERS[column]
+    if column in CODES:
+        return CODES[column]
+    if m := re.fullmatch(r"day_(\d+)", column):
+        return f"at risk on day {m.group(1)}"
+    return column.replace("_95", " 95% CI").replace("_", " ")
