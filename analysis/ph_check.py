@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
+from peer_outcomes.analysis.efron import efron_terms
+
 COLUMNS = ["term", "statistic", "p", "df"]
 
 
@@ -63,30 +65,8 @@ def _stratum_parts(t: np.ndarray, e: np.ndarray, x: np.ndarray, w: np.ndarray, g
     d2 = _cross_sums(np.searchsorted(first, np.arange(len(dead)), side="right") - 1, wx[dead], x[dead], len(first))
     xsum = np.add.reduceat(x[dead], first, axis=0)
     gt = g[starts[sel]]  # g is the same for everyone with the same time
-    # Efron: the k-th of m tied deaths (k = 0..m−1) sees the risk set minus k/m of the deaths. Each term
-    # is linear in the risk-set sums with weights that depend on k only through a = k/m and
-    # q = s0 − a·d0, so the sums over k reduce to five numbers per event time (Σ 1/q, Σ a/q, Σ 1/q²,
-    # Σ a/q², Σ a²/q²), accumulated on 1-D arrays; event times sorted by m (descending) make the times
-    # still active at step k a prefix, so each step slices, not masks.
-    by_m = np.argsort(-m, kind="stable")
-    m, s0, s1, s2, d0, d1, d2, xsum, gt = (a[by_m] for a in (m, s0, s1, s2, d0, d1, d2, xsum, gt))
-    w = np.zeros((5, len(m)))
-    n_active = np.searchsorted(-m, -np.arange(int(m.max()) if len(m) else 0), side="left")
-    for k, na in enumerate(n_active):
-        a = k / m[:na]
-        q = s0[:na] - a * d0[:na]
-        w[:, :na] += (1 / q, a / q, 1 / q**2, a / q**2, a * a / q**2)
-    u = xsum - s1 * w[0][:, None] + d1 * w[1][:, None]  # Σ_deaths x − Σ_k x̄_k
-
-    def outer(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return left[:, :, None] * right[:, None, :]
-
-    def per_time(weights: np.ndarray) -> np.ndarray:
-        return weights[:, None, None]
-
-    # Σ_k [(s2 − a·d2)/q − x̄_k x̄_k'], with x̄_k = (s1 − a·d1)/q
-    v = (s2 * per_time(w[0]) - d2 * per_time(w[1]) - outer(s1, s1) * per_time(w[2])
-         + (outer(s1, d1) + outer(d1, s1)) * per_time(w[3]) - outer(d1, d1) * per_time(w[4]))
+    terms = efron_terms(m, s0, s1, s2, d0, d1, d2, xsum)  # Efron ties: analysis.efron
+    u, v = terms.u, terms.v
     return (
         (gt[:, None] * u).sum(axis=0),
         v.sum(axis=0),
