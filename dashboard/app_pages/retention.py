@@ -19,7 +19,7 @@ if not pub.empty:
     widgets.chart(figures.RETENTION, pub)
     st.subheader("Still engaged at 30, 90, 180 and 365 days")
     widgets.table(pub, "rates", "retention_rates", show=True)
-    st.subheader("Numbers at risk (rounded to 5) and medians")
+    st.subheader("Numbers at risk and medians")
     widgets.table(pub, "at_risk", "retention_at_risk", show=True)
     widgets.table(pub, "summary", "retention_medians", show=True)
     st.subheader("By enrollment month")
