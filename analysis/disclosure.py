@@ -350,20 +350,6 @@ def drop_small_groups(df: pd.DataFrame, groups: Iterable[str]) -> tuple[pd.DataF
     return out, notes
 
 
-def counts_by_group(df: pd.DataFrame, group: str | None, event: str) -> pd.DataFrame:
-    """People (`n`) and events per group, suppressed across every group, small ones included.
-
-    Small groups are then left out of published tables, but their hidden cells have already forced a
-    complementary cell, so subtracting the shown groups from the overall total cannot recover them.
-    """
-    g = df[group].astype("string").fillna("unknown") if group else pd.Series("All", index=df.index)
-    counts = df.assign(group=g, _e=pd.to_numeric(df[event], errors="coerce")).groupby("group").agg(
-        n=("_e", "size"), events=("_e", "sum")
-    )
-    counts = suppress_counts(counts.reset_index(), "n")
-    return suppress_counts(counts, "events")
-
-
 def methods_text(text: str) -> str:
     """A methods sentence with any small row count in it (e.g. "3 rows with missing values") masked."""
     return re.sub(

@@ -99,14 +99,6 @@ def test_label_shows_suppressed_cells_as_less_than_11():
     assert disclosure.label(df, ["n"])["n"].tolist() == ["< 11", 12.0]
 
 
-def test_leaving_out_a_small_group_cannot_be_undone_from_the_total():
-    df = pd.DataFrame({"site": ["a"] * 300 + ["b"] * 40 + ["tiny"] * 8, "e": [1, 0] * 174})
-    counts = disclosure.counts_by_group(df, "site", "e").set_index("group")
-    assert np.isnan(counts.loc["tiny", "n"])
-    assert np.isnan(counts.loc["b", "n"]), "total 348 - a 300 - b 40 would give tiny's 8 away"
-    assert counts.loc["a", "n"] == 300
-
-
 def test_small_row_counts_in_methods_text_are_masked():
     assert disclosure.methods_text("KM (3 rows with missing values excluded).") == (
         "KM (< 11 rows with missing values excluded)."
