@@ -5,7 +5,8 @@
 #
 # Reads the data sets lifelines ships (waltons, rossi, lung, stanford_heart: the same rows the tests load
 # with lifelines.datasets) plus tests/reference/data/competing_ties.csv, and writes
-# tests/reference/golden.json. Produced with R 4.x, survival 3.5.3, geepack (Debian r-cran-*).
+# tests/reference/golden.json (and tests/reference/data/dose_ties.csv, the rows of its tied late-entry
+# time-varying case, generated here with a fixed seed). Produced with R 4.x, survival 3.5.3, geepack (Debian r-cran-*).
 suppressMessages({library(survival); library(jsonlite); library(geepack)})
 args <- commandArgs(trailingOnly = TRUE)
 ds <- args[1]
@@ -123,6 +124,43 @@ out$cox_heart <- list(term = rownames(s), coef = unname(s[, "coef"]), se = unnam
 heart$age_months <- 12 * heart$age
 out$cox_heart_not_estimable <- na_fit(coxph(Surv(start, stop, event) ~ age + year + surgery + transplant + age_months,
                                             data = heart, control = TIGHT))
+# ... and with tied event times and late entry: weekly (start, stop] rows of 400 people entering on day 0, 3,
+# 7, 10, 14 or 21, a weekly dose (sessions the week before), events on the last day of a week. Weeks end on
+# few distinct days, so events tie (31 of 45 event days have 2 to 8) and most rows start on a day on which
+# others have an event (at risk only after their start). Some weeks are missing (gaps in follow-up) and the
+# last row may end mid-week (censored). Written to data/dose_ties.csv, which the test reads.
+set.seed(14)
+dose_rows <- do.call(rbind, lapply(seq_len(400), function(i) {
+  entry <- sample(c(0, 3, 7, 10, 14, 21), 1)
+  age <- round(rnorm(1, 38, 10))
+  site <- sample(c("A", "B", "C"), 1, prob = c(0.5, 0.3, 0.2))
+  weeks <- sample(4:30, 1)
+  prev <- 0
+  out <- NULL
+  for (k in seq_len(weeks) - 1) {
+    dose <- rpois(1, 1.5)
+    if (runif(1) < 0.1) { prev <- dose; next }  # a week with no row: not at risk then
+    start <- entry + 7 * k
+    stop <- start + if (k == weeks - 1) sample(1:7, 1) else 7
+    rate <- 0.03 * exp(-0.3 * prev + 0.02 * (age - 38) + c(A = 0, B = 0.4, C = -0.3)[[site]])
+    event <- as.integer(stop - start == 7 && runif(1) < rate)
+    out <- rbind(out, data.frame(id = i, start = start, stop = stop, event = event, dose = prev, age = age,
+                                 site = site))
+    prev <- dose
+    if (event == 1) break
+  }
+  out
+}))
+write.csv(dose_rows, file.path(here, "data", "dose_ties.csv"), row.names = FALSE)
+f <- coxph(Surv(start, stop, event) ~ dose + age + site, data = dose_rows, ties = "efron", control = TIGHT)
+s <- summary(f)$coefficients
+out$cox_dose_ties <- list(term = rownames(s), coef = unname(s[, "coef"]), se = unname(s[, "se(coef)"]),
+                          loglik = f$loglik[2], n_events = f$nevent)
+# ... and without age: rows alike in interval, dose and site are many (the fit collapses them; analysis.efron)
+f <- coxph(Surv(start, stop, event) ~ dose + site, data = dose_rows, ties = "efron", control = TIGHT)
+s <- summary(f)$coefficients
+out$cox_dose_ties_no_age <- list(term = rownames(s), coef = unname(s[, "coef"]), se = unname(s[, "se(coef)"]),
+                                 loglik = f$loglik[2])
 
 # Competing risks: survfit(Surv(time, factor(status)) ~ group, data = cr)  (multi-state Aalen–Johansen)
 f <- survfit(Surv(time, factor(status)) ~ group, data = cr)

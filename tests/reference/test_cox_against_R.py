@@ -3,6 +3,8 @@ survival 3.5 (golden.json) and statsmodels PHReg(ties="efron")."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,9 @@ from statsmodels.duration.hazard_regression import PHReg
 
 from peer_outcomes.analysis.cox import fit_cox
 from peer_outcomes.analysis.dose import fit_time_varying_cox
+from peer_outcomes.analysis.efron import CountingProcess
 
+HERE = Path(__file__).parent
 ROSSI = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
 
 
@@ -87,3 +91,41 @@ def test_time_varying_cox_matches_r_counting_process_coxph(golden, compare):
     compare("heart coef vs R", fit.summary["term"], fit.summary["coef"], ref["coef"], 1e-6)
     compare("heart SE vs R", fit.summary["term"], fit.summary["se"], ref["se"], 1e-6)
     assert fit.n == df["id"].nunique() and fit.events == int(df["event"].sum())
+
+
+@pytest.fixture(scope="module")
+def dose_ties() -> pd.DataFrame:
+    """Weekly (start, stop] rows written by make_golden.R (set.seed(14)): tied event days, late entry, gaps."""
+    return pd.read_csv(HERE / "data" / "dose_ties.csv")
+
+
+def test_dose_reference_rows_have_tied_events_late_entry_and_entries_at_event_times(dose_ties):
+    """The case tests what it claims: Efron's tie correction, and risk sets that start after their start."""
+    events = dose_ties.loc[dose_ties["event"] == 1, "stop"].value_counts()
+    assert (events > 1).sum() >= 20 and events.max() >= 5
+    assert (dose_ties.groupby("id")["start"].min() > 0).sum() > 100
+    assert dose_ties["start"].isin(events.index).sum() > 1000
+
+
+def test_time_varying_cox_with_ties_and_late_entry_matches_r(golden, compare, dose_ties):
+    """R: coxph(Surv(start, stop, event) ~ dose + age + site, data = dose_rows, ties = "efron",
+    control = coxph.control(eps = 1e-12)): coefficients, SEs and the log partial likelihood."""
+    fit = fit_time_varying_cox(dose_ties, "id", "start", "stop", "event", ["dose", "age", "site"])
+    ref = golden["cox_dose_ties"]
+    assert list(fit.summary["term"]) == ["dose", "age", "site[T.B]", "site[T.C]"]  # R: siteB, siteC
+    compare("dose ties coef vs R", fit.summary["term"], fit.summary["coef"], ref["coef"], 1e-8)
+    compare("dose ties SE vs R", fit.summary["term"], fit.summary["se"], ref["se"], 1e-8)
+    compare("dose ties loglik vs R", ["loglik"], [fit.log_likelihood], [ref["loglik"]], 1e-8)
+    assert fit.events == ref["n_events"] and fit.n == 400 and not fit.warnings
+
+
+def test_time_varying_cox_on_rows_collapsed_to_alike_groups_matches_r(golden, compare, dose_ties):
+    """R: coxph(Surv(start, stop, event) ~ dose + site, data = dose_rows, ties = "efron"): without age,
+    rows alike in interval, dose and site collapse (4,894 rows to 855 groups) before the fit."""
+    x = np.column_stack([dose_ties["dose"], dose_ties["site"] == "B", dose_ties["site"] == "C"])
+    assert len(CountingProcess.of(dose_ties["start"], dose_ties["stop"], dose_ties["event"], x).count) == 855
+    fit = fit_time_varying_cox(dose_ties, "id", "start", "stop", "event", ["dose", "site"])
+    ref = golden["cox_dose_ties_no_age"]
+    compare("dose ties, collapsed: coef vs R", fit.summary["term"], fit.summary["coef"], ref["coef"], 1e-8)
+    compare("dose ties, collapsed: SE vs R", fit.summary["term"], fit.summary["se"], ref["se"], 1e-8)
+    compare("dose ties, collapsed: loglik vs R", ["loglik"], [fit.log_likelihood], [ref["loglik"]], 1e-8)
