@@ -28,7 +28,6 @@ Db = str | os.PathLike[str]
 GROUPINGS = {"site": "Site", "program_track": "Track", "main_format": "Main format", "cohort_quarter": "Cohort"}
 CAUSES = {1: "relapse", 2: "dropout", 3: "completion"}
 COX_COVARIATES = ["program_track", "age_group", "gender", "primary_substance", "housing_at_intake"]
-DOSE_COX_MAX_ROWS = 300_000  # above this the time-varying Cox belongs in notebook 03, not a page rerun
 
 
 @dataclass
@@ -323,14 +322,7 @@ def engagement(db: Db, f: Filters) -> Published:
         "Attendance rate = attended / expected sessions per week and format; relapses per 100 participant-"
         "weeks by sessions attended the week before."
     )
-    too_many = queries.dose_rows(db, f) > DOSE_COX_MAX_ROWS
-    if too_many:
-        notes.append(
-            f"Above {DOSE_COX_MAX_ROWS:,} participant-weeks the time-varying Cox model of dose is not fitted on "
-            "a page (it takes about 45 s for 1.4 million): narrow the filters, or run notebook "
-            "03-engagement-dose, which fits it on the whole warehouse."
-        )
-    elif not disclosure.enough(dose["n_relapses"].sum()):
+    if not disclosure.enough(dose["n_relapses"].sum()):  # at any size: about a second for 1.4 M rows
         notes.append(disclosure.too_few_sentence("relapses in this selection", "so no dose model is fitted"))
     else:
         from peer_outcomes.analysis.dose import fit_time_varying_cox
