@@ -1,8 +1,20 @@
 -- one row per session week (Monday), participant site, program_track, cohort_month and format; expected = attended + no_show (cancelled and excused are not expected); sessions inside each participant's follow-up only (intermediate.visits)
 with
 
-follow_up as (
-    select participant_key, site, program_track, cohort_month from intermediate.follow_up
+people as (
+    -- each participant's site x track x cohort cell, numbered (nulls make a cell too): summing millions of
+    -- person-weeks per small integer costs a third of summing them per three text and date columns
+    select
+        participant_key,
+        site,
+        program_track,
+        cohort_month,
+        dense_rank() over (order by site, program_track, cohort_month) as cell_id
+    from intermediate.follow_up
+),
+
+cells as (
+    select distinct cell_id, site, program_track, cohort_month from people
 ),
 
 expected as (
@@ -12,7 +24,7 @@ expected as (
 
 person_weeks as (
     -- one row per participant, week and format: a participant has one site, track and cohort, so counting
-    -- these rows per group counts distinct people
+    -- these rows per cell counts distinct people
     select
         participant_key,
         week_start,
@@ -24,20 +36,33 @@ person_weeks as (
     group by all
 ),
 
-final as (
+cell_weeks as (
     select
         w.week_start,
-        f.site,
-        f.program_track,
-        f.cohort_month,
+        p.cell_id,
         w.format,
         sum(w.n_expected)::integer as n_expected,
         sum(w.n_attended)::integer as n_attended,
         sum(w.n_no_show)::integer as n_no_show,
         count(*)::integer as n_people
     from person_weeks as w
-    join follow_up as f using (participant_key)
+    join people as p using (participant_key)
     group by all
+),
+
+final as (
+    select
+        w.week_start,
+        c.site,
+        c.program_track,
+        c.cohort_month,
+        w.format,
+        w.n_expected,
+        w.n_attended,
+        w.n_no_show,
+        w.n_people
+    from cell_weeks as w
+    join cells as c using (cell_id)
 )
 
 select * from final

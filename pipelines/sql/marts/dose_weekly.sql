@@ -12,23 +12,12 @@ spells as (
 ),
 
 weeks as (
-    select s.*, unnest(range(0, (s.relapse_days + 6) // 7)) as week
-    from spells as s
+    -- every week of every spell, with no session: a week without sessions still gets its row (of zeros)
+    select participant_key, unnest(range(0, (relapse_days + 6) // 7)) as week, null as status, null as format
+    from spells
 ),
 
-rows_ as (
-    select
-        participant_key,
-        week::integer as week,
-        (7 * week)::integer as start_days,
-        least(7 * week + 7, relapse_days)::integer as stop_days,
-        relapse_days,
-        is_relapse,
-        ends_disengaged
-    from weeks
-),
-
-session_days as (
+session_weeks as (
     -- attended sessions and no-shows inside the spell (which ends within follow-up: intermediate.visits), placed
     -- in the week whose interval holds the day
     select
@@ -42,6 +31,7 @@ session_days as (
 ),
 
 dose as (
+    -- one aggregate over weeks and sessions together: no join of millions of weeks to their sessions
     select
         participant_key,
         week,
@@ -51,26 +41,36 @@ dose as (
         count(*) filter (where status = 'attended' and format = 'online') as n_online,
         count(*) filter (where status = 'attended' and format = 'workshop') as n_workshop,
         count(*) filter (where status = 'no_show') as n_no_show
-    from session_days
+    from (select * from weeks union all select * from session_weeks)
     group by participant_key, week
+),
+
+rows_ as (
+    select
+        d.*,
+        least(7 * d.week + 7, s.relapse_days) as stop_days,
+        s.relapse_days,
+        s.is_relapse,
+        s.ends_disengaged
+    from dose as d
+    join spells as s using (participant_key)
 ),
 
 final as (
     select
-        r.participant_key,
-        r.week,
-        r.start_days,
-        r.stop_days,
-        coalesce(d.n_attended, 0)::integer as n_attended,
-        coalesce(d.n_one_on_one, 0)::integer as n_one_on_one,
-        coalesce(d.n_group, 0)::integer as n_group,
-        coalesce(d.n_online, 0)::integer as n_online,
-        coalesce(d.n_workshop, 0)::integer as n_workshop,
-        coalesce(d.n_no_show, 0)::integer as n_no_show,
-        (r.is_relapse = 1 and r.stop_days = r.relapse_days)::integer as is_relapse,
-        (r.ends_disengaged = 1 and r.stop_days = r.relapse_days)::integer as is_disengaged
-    from rows_ as r
-    left join dose as d using (participant_key, week)
+        participant_key,
+        week::integer as week,
+        (7 * week)::integer as start_days,
+        stop_days::integer as stop_days,
+        n_attended::integer as n_attended,
+        n_one_on_one::integer as n_one_on_one,
+        n_group::integer as n_group,
+        n_online::integer as n_online,
+        n_workshop::integer as n_workshop,
+        n_no_show::integer as n_no_show,
+        (is_relapse = 1 and stop_days = relapse_days)::integer as is_relapse,
+        (ends_disengaged = 1 and stop_days = relapse_days)::integer as is_disengaged
+    from rows_
 )
 
 select * from final
