@@ -1,4 +1,4 @@
--- one row per expected session (attended or no_show; cancelled and excused are not expected) inside the participant's follow-up (intermediate.follow_up); day = days since enrollment
+-- one row per expected session (attended or no_show; cancelled and excused are not expected) inside the participant's follow-up (intermediate.follow_up); day = days since enrollment; is_attended false = no_show
 -- Sessions before enrollment or after the end of follow-up are ignored by every mart: the rule lives here only.
 with
 
@@ -15,7 +15,7 @@ final as (
         v.session_date,
         (v.session_date - f.enrolled_on)::integer as day,
         v.format,
-        v.status
+        v.status = 'attended' as is_attended  -- a boolean: every mart filters on it, millions of times
     from expected as v
     join intermediate.follow_up as f using (participant_key)
     where v.session_date between f.enrolled_on and f.follow_up_end_on

@@ -18,7 +18,7 @@ cells as (
 ),
 
 expected as (
-    select participant_key, date_trunc('week', session_date)::date as week_start, format, status
+    select participant_key, date_trunc('week', session_date)::date as week_start, format, is_attended
     from intermediate.visits
 ),
 
@@ -30,8 +30,8 @@ person_weeks as (
         week_start,
         format,
         count(*) as n_expected,
-        count(*) filter (where status = 'attended') as n_attended,
-        count(*) filter (where status = 'no_show') as n_no_show
+        count(*) filter (where is_attended) as n_attended,
+        count(*) filter (where not is_attended) as n_no_show
     from expected
     group by all
 ),

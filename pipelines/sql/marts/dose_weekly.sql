@@ -13,7 +13,7 @@ spells as (
 
 weeks as (
     -- every week of every spell, with no session: a week without sessions still gets its row (of zeros)
-    select participant_key, unnest(range(0, (relapse_days + 6) // 7)) as week, null as status, null as format
+    select participant_key, unnest(range(0, (relapse_days + 6) // 7)) as week, null as is_attended, null as format
     from spells
 ),
 
@@ -23,7 +23,7 @@ session_weeks as (
     select
         v.participant_key,
         case when v.day = 0 then 0 else (v.day - 1) // 7 end as week,
-        v.status,
+        v.is_attended,
         v.format
     from intermediate.visits as v
     join spells as p using (participant_key)
@@ -35,12 +35,12 @@ dose as (
     select
         participant_key,
         week,
-        count(*) filter (where status = 'attended') as n_attended,
-        count(*) filter (where status = 'attended' and format = 'one_on_one') as n_one_on_one,
-        count(*) filter (where status = 'attended' and format = 'group') as n_group,
-        count(*) filter (where status = 'attended' and format = 'online') as n_online,
-        count(*) filter (where status = 'attended' and format = 'workshop') as n_workshop,
-        count(*) filter (where status = 'no_show') as n_no_show
+        count(*) filter (where is_attended) as n_attended,
+        count(*) filter (where is_attended and format = 'one_on_one') as n_one_on_one,
+        count(*) filter (where is_attended and format = 'group') as n_group,
+        count(*) filter (where is_attended and format = 'online') as n_online,
+        count(*) filter (where is_attended and format = 'workshop') as n_workshop,
+        count(*) filter (where not is_attended) as n_no_show
     from (select * from weeks union all select * from session_weeks)
     group by participant_key, week
 ),

@@ -31,7 +31,7 @@ attended as (
     select v.participant_key, v.format, v.day, r.follow_up_days
     from intermediate.visits as v
     join retention as r using (participant_key)
-    where v.status = 'attended'
+    where v.is_attended
 ),
 
 format_counts as (

@@ -15,7 +15,7 @@ follow_up as (
 
 attended as (
     -- one row per attended session inside follow-up
-    select participant_key, session_date from intermediate.visits where status = 'attended'
+    select participant_key, session_date from intermediate.visits where is_attended
 ),
 
 attended_summary as (
