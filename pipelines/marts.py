@@ -92,11 +92,6 @@ def mart_names() -> list[str]:
     return [n.removeprefix("marts.") for n in build_order(models()) if n.startswith("marts.")]
 
 
-def mart_sql(name: str) -> str:
-    """The select statement that defines mart `name` (the text of its .sql file)."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
 def load_spec() -> dict[str, Any]:
     """The mart spec (marts.yml): every mart, its columns and their tests."""
     return yaml.safe_load(SPEC.read_text(encoding="utf-8"))
