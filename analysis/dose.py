@@ -37,21 +37,23 @@ def fit_time_varying_cox(
     is reported with NaN estimates, as R's NA, and a warning (`analysis.estimability`).
     """
     data, dropped = complete_cases(long_df, [id_col, start, stop, event, *covariates])
-    if (data[stop] <= data[start]).any():
+    if (data[stop].to_numpy() <= data[start].to_numpy()).any():
         raise AnalysisInputError(f"Every row must end after it starts ({stop!r} > {start!r}).")
     design = build_design(data, covariates, categorical)
     columns = list(design.x.columns)
-    reasons, rows = cox_not_estimable(design.x, data[stop].to_numpy(float), data[event].to_numpy(float),
-                                      start=data[start].to_numpy(float))
-    names = [c for c in columns if c not in reasons] if data.loc[rows, event].sum() else []
+    t0, t1, e = (data[c].to_numpy(float) for c in (start, stop, event))  # numpy once: no pandas copies
+    reasons, rows = cox_not_estimable(design.x, t1, e, start=t0)
+    names = [c for c in columns if c not in reasons] if e[rows].sum() else []
     notes = list(not_estimable_warnings(reasons, design.labels))
     params, se = pd.Series(np.nan, index=columns), pd.Series(np.nan, index=columns)
     loglik = float("nan")
     if names:
         # rows on the eventless side of a level with an infinite estimate carry no information
+        x = design.x[names].to_numpy(float)
+        if not rows.all():
+            t0, t1, e, x = t0[rows], t1[rows], e[rows], x[rows]
         try:
-            fit = fit_counting_process(data.loc[rows, start].to_numpy(float), data.loc[rows, stop].to_numpy(float),
-                                       data.loc[rows, event].to_numpy(float), design.x.loc[rows, names].to_numpy(float))
+            fit = fit_counting_process(t0, t1, e, x)
         except np.linalg.LinAlgError as exc:
             raise AnalysisInputError(
                 "The time-varying Cox model did not converge: check for collinear covariates."
@@ -63,7 +65,7 @@ def fit_time_varying_cox(
     return CoxResult(
         summary=ratio_table(params, se, design.labels),
         n=int(data[id_col].nunique()),
-        events=int(data[event].sum()),
+        events=int(data[event].to_numpy(float).sum()),
         how="Cox proportional hazards with time-varying covariates on (start, stop] rows, Efron ties, "
         "as R coxph(Surv(start, stop, event) ~ ...)",
         excluded=excluded_rows(dropped),

@@ -106,7 +106,7 @@ class CountingProcess:
 
     @classmethod
     def of(cls, start: np.ndarray, stop: np.ndarray, event: np.ndarray, x: np.ndarray) -> CountingProcess:
-        """Index the rows once: O(n log T) for T distinct event times, then O(n) hashing to collapse."""
+        """Index the rows once: O(n log T) for T distinct event times, then O(n) to collapse."""
         start, stop = np.asarray(start, float), np.asarray(stop, float)
         event = np.asarray(event, float) == 1
         x = np.asarray(x, float).reshape(len(stop), -1)
@@ -116,9 +116,9 @@ class CountingProcess:
         last = np.searchsorted(times, stop, side="right") - 1  # last event time ≤ stop
         keep = first <= last
         x, first, last, event = x[keep], first[keep], last[keep], event[keep]
-        x = x - x.mean(axis=0) if len(x) else x  # centred, as R: smaller sums, less rounding
         dead_at = np.where(event, last, size)  # a death's stop is an event time, its last; size: no death
         group, rep = _groups([first, last, dead_at, *x.T])
+        x = x - x.mean(axis=0) if len(x) else x  # centred, as R: smaller sums, less rounding
         count = np.bincount(group).astype(float)
         x, first, last, dead_at = x[rep], first[rep], last[rep], dead_at[rep]
         dead = np.flatnonzero(dead_at < size)
@@ -171,20 +171,44 @@ class CountingProcess:
 def _groups(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Group code of each row (rows equal in every column share one) and the first row of each group.
 
-    Codes are combined one column at a time and re-numbered densely after each, so they never overflow;
-    once most rows are distinct, grouping cannot pay and every row is its own group. Hashing (pandas.factorize) is O(n), where sorting rows would be O(n log n).
+    Each column becomes integer codes (a column of small whole numbers — times as indices, session counts —
+    as it is, anything else hashed), combined arithmetically into one code per row and numbered densely
+    at the end: O(n), where sorting rows would be O(n log n). When most rows are distinct (e.g. a
+    continuous covariate) grouping cannot pay and every row is its own group.
     """
     n = len(columns[0])
-    code, size = np.zeros(n, np.int64), 1
+    code, bound = np.zeros(n, np.int64), 1
     for col in columns:
-        values, uniques = pd.factorize(col)
-        code, kinds = pd.factorize(code * len(uniques) + values)
-        size = len(kinds)
-        if size > n // 2:  # e.g. a continuous covariate: (almost) every row differs
-            return np.arange(n), np.arange(n)
+        values, k = _codes(np.asarray(col))
+        if bound * k >= 2**62:  # renumber densely before the product could overflow (then bound ≤ n)
+            code, bound = _dense(code, bound)
+        code, bound = code * k + values, bound * k
+    code, size = _dense(code, bound)
+    if size > n // 2:
+        return np.arange(n), np.arange(n)
     rep = np.empty(size, np.int64)
     rep[code[::-1]] = np.arange(n)[::-1]  # the first row of each group
     return code, rep
+
+
+def _codes(col: np.ndarray) -> tuple[np.ndarray, int]:
+    """Integer codes 0..k−1 of one column's values, and k."""
+    if len(col):
+        lo, hi = col.min(), col.max()
+        if hi - lo < 2**16 and np.array_equal(col, np.round(col)):
+            return (col - lo).astype(np.int64), int(hi - lo) + 1
+    values, uniques = pd.factorize(col)
+    return values.astype(np.int64), max(len(uniques), 1)
+
+
+def _dense(code: np.ndarray, bound: int) -> tuple[np.ndarray, int]:
+    """Codes renumbered 0..size−1 (size distinct): by a table of the bound's length when that is short."""
+    if bound <= 4 * len(code) + 1024:
+        present = np.bincount(code, minlength=bound) > 0
+        ids = np.cumsum(present) - 1
+        return ids[code], int(present.sum())
+    values, uniques = pd.factorize(code)
+    return values.astype(np.int64), len(uniques)
 
 
 @dataclass(frozen=True)
