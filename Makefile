@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_threads.py
 	$(PY) benchmarks/bench_marts.py
 	$(PY) benchmarks/bench_analysis.py
+	$(PY) benchmarks/bench_dose.py
 	$(PY) benchmarks/bench_evidence.py
 	$(PY) benchmarks/bench_dashboard.py
 	$(PY) benchmarks/bench_browser.py
