@@ -115,9 +115,13 @@ class CountingProcess:
         first = np.searchsorted(times, start, side="right")  # first event time > start
         last = np.searchsorted(times, stop, side="right") - 1  # last event time ≤ stop
         keep = first <= last
-        x, first, last, event = x[keep], first[keep], last[keep], event[keep]
+        if not keep.all():
+            x, first, last, event = x[keep], first[keep], last[keep], event[keep]
         dead_at = np.where(event, last, size)  # a death's stop is an event time, its last; size: no death
-        group, rep = _groups([first, last, dead_at, *x.T])
+        # one code for the three time indices (each 0..size), then the covariates
+        span = size + 1
+        times_code = (first * span + last) * span + dead_at if span**3 < 2**62 else _groups([first, last, dead_at])[0]
+        group, rep = _groups([times_code, *x.T])
         x = x - x.mean(axis=0) if len(x) else x  # centred, as R: smaller sums, less rounding
         count = np.bincount(group).astype(float)
         x, first, last, dead_at = x[rep], first[rep], last[rep], dead_at[rep]
@@ -193,6 +197,8 @@ def _groups(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def _codes(col: np.ndarray) -> tuple[np.ndarray, int]:
     """Integer codes 0..k−1 of one column's values, and k."""
+    if col.dtype.kind in "iu":
+        return _dense(col - col.min(), int(col.max() - col.min()) + 1) if len(col) else (col.astype(np.int64), 1)
     if len(col):
         lo, hi = col.min(), col.max()
         if hi - lo < 2**16 and np.array_equal(col, np.round(col)):
