@@ -51,6 +51,9 @@ class Column:
     # A person id of another entity stored as that kind's keyed pseudonym (not as an integer key), so the
     # link survives even when the person's own row arrives in a later export: "participant" or "mentor".
     pseudonym: str | None = None
+    # A planned date (a goal's target), not an event: it may lie after the data cutoff and in the future,
+    # and never moves the default cutoff.
+    planned: bool = False
 
     @property
     def stored_name(self) -> str:
@@ -202,7 +205,7 @@ ENTITIES: dict[str, Entity] = {
                 Column("mentor_id", "id", ref="mentors.mentor_id"),
                 Column("domain", "enum", True, values=GOAL_DOMAINS),
                 Column("set_on", "date", True),
-                Column("target_on", "date", note="not before set_on"),
+                Column("target_on", "date", planned=True, note="not before set_on; a plan, so it may be after the cutoff"),
                 Column("status", "enum", True, values=GOAL_STATUSES),
                 Column("status_on", "date", True, note="when the status was last set; not before set_on"),
             ),

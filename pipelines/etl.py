@@ -387,7 +387,7 @@ def _latest_date(con: duckdb.DuckDBPyConnection, staged: dict[str, tuple[Source,
         f"select max({c.name}) as d from stg_{e} where _p is null"
         for e, (_, st) in staged.items()
         for c in st.columns
-        if c.kind == "date"
+        if c.kind == "date" and not c.planned
     ]
     return (
         con.execute(f"select max(d) from ({' union all '.join(parts)})").fetchall()[0][0] if parts else None

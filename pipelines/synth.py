@@ -18,12 +18,13 @@ import pyarrow.csv as pacsv
 
 from peer_outcomes.pipelines import synth_activity as act
 from peer_outcomes.pipelines import synth_people as ppl
+from peer_outcomes.pipelines import synth_practice as prc
 from peer_outcomes.pipelines import synth_tables as tbl
-from peer_outcomes.pipelines.contract import LOAD_ORDER, PRACTICE_ENTITIES
+from peer_outcomes.pipelines.contract import LOAD_ORDER
 from peer_outcomes.pipelines.errors import UserError
 
-GENERATOR_VERSION = 1
-FILES = tuple(e for e in LOAD_ORDER if e not in PRACTICE_ENTITIES)  # one file per contract entity
+GENERATOR_VERSION = 2  # 2: the mentoring-practice files; check-ins in the relapse hazard
+FILES = LOAD_ORDER  # one file per contract entity
 MAX_PARTICIPANTS = 2_000_000
 MIN_MESSY = 50
 
@@ -146,8 +147,8 @@ GENERATING_MODEL = (
     "incarcerated, transferred, other, deceased; Exp(0.0004/day)); or as_of. 3% never attend. 80% of disengagements "
     "get a dropped_out exit dated D when recorded by as_of (D + 14 days). First relapse: daily hazard "
     "0.004 x exp(log(HR_certified) x mentor_certified + log(HR_same_substance) x same_substance + log(HR_same_gender) x "
-    "same_gender + log(HR_dose) x a[w-1]) on days (7w, 7w+7], a[w-1] = sessions attended in week w-1 (0 for w = 0, and "
-    "0 after the spell ends), mentor features from the first match exactly as marts.match_features defines them (0 "
+    "same_gender + log(HR_dose) x a[w-1] + log(0.80) x r[w-1]) on days (7w, 7w+7], a[w-1] = sessions attended in week "
+    "w-1 (0 for w = 0, and 0 after the spell ends), r[w-1] = check-ins reached in week w-1 (practice_effects), mentor features from the first match exactly as marts.match_features defines them (0 "
     "where the mart has null: unmatched, or gender / substance unknown or other on either side), independent of disengagement "
     "given these. Later relapses (0.004/day) and lapses (0.002/day) are Poisson; events are recorded up to an exit, else "
     "as_of. Milestones 30..730 days from recovery_start_on (else enrollment) are recorded when reached before the first "
@@ -179,15 +180,18 @@ def generate(out_dir: Path, participants: int, seed: int, messy: bool = False) -
     sim = simulate(rng, participants)
     people, mentors, eng, matches, x = (sim[k] for k in ("people", "mentors", "eng", "matches", "features"))
     sessions, attendance = tbl.sessions_and_attendance(rng, people, mentors, matches, sim["attendance"])
+    graduates = prc.graduate_mentors_table(people, sim["practice"]["graduates"], 10 ** len(mentors["mid"][0]))
+    mentor_ids = np.concatenate([mentors["mid"], np.array(graduates.column("mentor_id").to_pylist(), dtype=object)])
     tables = {
         "participants": tbl.participants_table(people),
-        "mentors": tbl.mentors_table(mentors),
+        "mentors": pa.concat_tables([tbl.mentors_table(mentors), graduates]),
         "matches": tbl.matches_table(people, mentors, eng, matches),
         "sessions": sessions,
         "attendance": attendance,
         "milestones": tbl.milestones_table(people, act.make_milestones(people, eng, sim["first_relapse"])),
         "substance_use": tbl.substance_use_table(people, sim["substance_use"]),
         "exits": tbl.exits_table(people, eng),
+        **prc.practice_tables(people, mentor_ids, sim["practice"]),
     }
     truth = _truth(seed, participants, messy, people, eng, x, tables)
     if messy:
@@ -224,8 +228,12 @@ def simulate(rng: np.random.Generator, participants: int) -> dict:
         + np.log(act.HR_SAME_SUBSTANCE) * x["same_substance"]
         + np.log(act.HR_SAME_GENDER) * x["same_gender"]
     )
+    # the practice files have a generator of their own, so the draws above and below are unchanged by them
+    practice = prc.make_practice(rng.spawn(1)[0], people, mentors, eng, matches)
     att, pw_person, week_dose = act.make_attendance(rng, people, eng)
-    use_rows, first = act.make_substance_use(rng, people, eng, (pw_person, week_dose), lin)
+    use_rows, first = act.make_substance_use(
+        rng, people, eng, (pw_person, week_dose), lin, practice["check_in_weeks"], prc.HR_CHECK_IN
+    )
     return {
         "people": people,
         "mentors": mentors,
@@ -236,6 +244,7 @@ def simulate(rng: np.random.Generator, participants: int) -> dict:
         "week_dose": (pw_person, week_dose),
         "substance_use": use_rows,
         "first_relapse": first,
+        "practice": practice,
     }
 
 
@@ -254,6 +263,7 @@ def _truth(seed: int, n: int, messy: bool, people: dict, eng: dict, x: dict, tab
         "gap_days_max_while_engaged": 12,
         "generating_model": GENERATING_MODEL,
         "effects": _effects(),
+        "practice_effects": prc.practice_effects(),
         "parameters": {
             "daily_dropout_hazard_one_on_one": act.LAMBDA_DROPOUT,
             "daily_first_relapse_hazard_baseline": act.LAMBDA_RELAPSE,

@@ -150,11 +150,14 @@ def make_substance_use(
     eng: dict[str, np.ndarray],
     week_dose: tuple[np.ndarray, np.ndarray],
     lin: np.ndarray,
+    check_ins: tuple[np.ndarray, np.ndarray] | None = None,
+    hr_check_in: float = 1.0,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Lapses and relapses (days since enrollment). Returns the rows and each first-relapse day (BIG if none).
 
     First relapse: piecewise-constant daily hazard per week (see module docstring), up to as_of. Repeat
-    relapses and lapses: Poisson processes. Events are recorded up to an exit, else up to as_of."""
+    relapses and lapses: Poisson processes. Events are recorded up to an exit, else up to as_of.
+    `check_ins` (person, [week, reached]) adds log(hr_check_in) per check-in reached in the previous week."""
     n = lin.size
     c = eng["c"]
     n_w = int(c.max()) // 7 + 2
@@ -167,7 +170,14 @@ def make_substance_use(
         dose = np.zeros((hi - lo, n_w + 1))
         sel = (person >= lo) & (person < hi)
         dose[person[sel] - lo, wd[sel, 0] + 1] = wd[sel, 1]  # column w+1 holds week w: the lag for week w+1
-        rate = LAMBDA_RELAPSE * np.exp(lin[lo:hi, None] + np.log(HR_DOSE) * dose[:, :n_w])
+        log_rate = lin[lo:hi, None] + np.log(HR_DOSE) * dose[:, :n_w]
+        if check_ins is not None:
+            reached = np.zeros((hi - lo, n_w + 1))
+            cp, cw = check_ins
+            sel = (cp >= lo) & (cp < hi) & (cw[:, 0] + 1 <= n_w)
+            reached[cp[sel] - lo, cw[sel, 0] + 1] = cw[sel, 1]  # column w+1: the lag for week w+1
+            log_rate = log_rate + np.log(hr_check_in) * reached[:, :n_w]
+        rate = LAMBDA_RELAPSE * np.exp(log_rate)
         cum = np.cumsum(7.0 * rate, axis=1)
         e = e_draw[lo:hi]
         hit = cum >= e[:, None]

@@ -227,6 +227,9 @@ def plant_faults(rng: np.random.Generator, tables: dict[str, pa.Table], people: 
         "unknown_code",
     )
 
+    if "goals" in tables:
+        _practice_faults(pl, people)
+
     out, counts, records = pl.insert()
     return out, {
         "faults": counts,
@@ -236,6 +239,57 @@ def plant_faults(rng: np.random.Generator, tables: dict[str, pa.Table], people: 
         "planted_identifier_columns": {"participants.csv": list(IDENTIFIER_COLUMNS)},
         "bom_crlf_files": list(BOM_CRLF_FILES),
     }
+
+
+def _practice_faults(pl: _Planter, people: dict) -> None:
+    """Faults in the mentoring-practice files, each one the loader must quarantine at its line."""
+    pl.add("goals", {}, "", "duplicate_row")
+    _, r = pl.random_row("goals")
+    r.update({"goal_id": "GX0001", "domain": "hobbies"})
+    pl.add("goals", r, "domain", "unknown_code")
+    _, r = pl.random_row("goals")
+    r.update({"goal_id": "GX0002", "participant_id": "P0000003"})
+    pl.add("goals", r, "participant_id", "orphan_participant")
+    p = int(pl.rng.integers(0, people["pid"].size))
+    before = str(np.datetime64(int(people["enrolled"][p]) - 3, "D"))
+    _, r = pl.random_row("goals")
+    r.update({"goal_id": "GX0003", "participant_id": people["pid"][p], "mentor_id": None, "set_on": before,
+              "target_on": None, "status": "open", "status_on": before})  # fmt: skip
+    pl.add("goals", r, "set_on", "date_before_enrollment")
+
+    for _ in range(2):
+        pl.add("check_ins", {}, "", "duplicate_row")
+    _, r = pl.random_row("check_ins")
+    r["mode"] = "carrier_pigeon"
+    pl.add("check_ins", r, "mode", "unknown_code")
+    _, r = pl.random_row("check_ins")
+    r["reached"] = None
+    pl.add("check_ins", r, "reached", "missing_required")
+
+    pl.add("referrals", {}, "", "duplicate_row")
+    _, r = pl.random_row("referrals")
+    r.update({"referral_id": "RX0001", "resource_type": "casino"})
+    pl.add("referrals", r, "resource_type", "unknown_code")
+    _, r = pl.random_row("referrals")
+    made = date.fromisoformat(r["made_on"])
+    r.update({"referral_id": "RX0002", "outcome": "connected", "connected_on": str(made - timedelta(days=2))})
+    pl.add("referrals", r, "connected_on", "date_order")
+
+    pl.add("mentor_activity", {}, "", "duplicate_row")
+    _, r = pl.random_row("mentor_activity")
+    r["month"] = "2025-13-01"
+    pl.add("mentor_activity", r, "month", "bad_date")
+    _, r = pl.random_row("mentor_activity")
+    r["mentor_id"] = "MX999"
+    pl.add("mentor_activity", r, "mentor_id", "orphan_mentor")
+
+    pl.add("incidents", {}, "", "duplicate_row")
+    _, r = pl.random_row("incidents")
+    r.update({"incident_id": "IX0001", "severity": "catastrophic"})
+    pl.add("incidents", r, "severity", "unknown_code")
+    _, r = pl.random_row("incidents")
+    r.update({"incident_id": "IX0002", "mentor_id": "MX998"})
+    pl.add("incidents", r, "mentor_id", "orphan_mentor")
 
 
 def bom_and_crlf(path: Path) -> None:

@@ -223,9 +223,10 @@ def stage_sql(
             conds.append(
                 (checks.add(col.name, f"{col.name} is before 1900", True), f"{t} < date '{MIN_DATE}'", v)
             )
-            conds.append(
-                (checks.add(col.name, f"{col.name} is in the future", True), f"{t} > current_date", v)
-            )
+            if not col.planned:
+                conds.append(
+                    (checks.add(col.name, f"{col.name} is in the future", True), f"{t} > current_date", v)
+                )
         elif col.kind == "int" and col.name == "age_at_enrollment":
             typed.append(f"{_age_raw_expr(used, formats)} as {t}")
             conds.extend(_age_checks(checks, used, formats, t))

@@ -184,3 +184,16 @@ def test_mapping_renames_recodes_and_reads_months_written_as_year_and_month(tmp_
     assert report.rows_quarantined == 0
     assert fetch(db, "select checked_in_on::varchar, mode, reached from check_ins") == [("2025-01-14", "phone", True)]
     assert fetch(db, "select month::varchar, supervision_hours from mentor_activity") == [("2025-01-01", 1.25)]
+
+
+def test_a_goal_target_after_the_cutoff_is_loaded_and_does_not_move_the_cutoff(tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(TINY, export)
+    (export / "goals.csv").write_text(
+        "goal_id,participant_id,mentor_id,domain,set_on,target_on,status,status_on\n"
+        "G9,P003,M02,employment,2025-02-01,2099-12-31,open,2025-02-01\n"
+    )
+    db = tmp_path / "wh.duckdb"
+    report = run_etl(export, db)
+    assert report.rows_quarantined == 0 and str(report.as_of) == "2025-03-10"
+    assert fetch(db, "select target_on::varchar from goals") == [("2099-12-31",)]

@@ -64,8 +64,11 @@ def test_required_values_enums_dates_and_integers_follow_the_contract(synth_expo
             if col.kind == "enum":
                 allowed = ", ".join(f"'{v}'" for v in col.values)
                 bad.append(f"{c} not in ({allowed})")
-            if col.kind == "date":
-                bad.append(f"try_strptime({c}, '%Y-%m-%d') is null or {c}::date > date '{AS_OF}'")
+            if col.kind == "date":  # a planned date (a goal's target) may lie after the cutoff
+                late = "" if col.planned else f" or {c}::date > date '{AS_OF}'"
+                bad.append(f"(try_strptime({c}, '%Y-%m-%d') is null{late})")
+            if col.kind == "number":
+                bad.append(f"try_cast({c} as double) is null or {c}::double not between {col.min} and {col.max}")
             if col.kind == "int":
                 lo, hi = col.min if col.min is not None else -1e18, col.max if col.max is not None else 1e18
                 bad.append(f"try_cast({c} as bigint) is null or {c}::bigint not between {lo} and {hi}")
@@ -237,12 +240,16 @@ def test_messy_export_holds_each_recorded_fault_at_its_line(messy_pair):
             elif f["fault"] == "date_before_enrollment":
                 enrolled = {r[0]: r[2] for r in _rows(clean / "participants.csv")}
                 assert value < enrolled[row["participant_id"]]
+            elif f["fault"] == "date_order":  # connected_on before made_on
+                assert value < row["made_on"]
+            elif f["fault"] == "orphan_mentor":
+                assert value not in {r[0] for r in _rows(clean / "mentors.csv")}
             else:
                 pytest.fail(f"unexpected fault {f['fault']}")
     kinds = {k for per_file in truth["faults"].values() for k in per_file}
     assert kinds == {
         "duplicate_row", "bad_date", "unknown_code", "missing_required", "orphan_session",
-        "orphan_participant", "date_before_enrollment",
+        "orphan_participant", "date_before_enrollment", "date_order", "orphan_mentor",
     }  # fmt: skip
 
 
