@@ -26,6 +26,8 @@ CODES: dict[str, str] = {
     "participant_left": "participant left",
     "mentor_left": "mentor left",
     "substance_use": "substance use records",
+    "check_ins": "check-ins",  # mentoring-practice files (issue 15)
+    "mentor_activity": "mentor supervision and training months",
     # participant characteristics and match features
     "program_track": "track",
     "age_group": "age group",
