@@ -91,8 +91,9 @@ class CountingProcess:
     Rows at risk at no event time are dropped; the rest are collapsed to groups of rows alike in every
     respect that counts (first and last event time at risk, event time if a death, x), each with its
     number of rows (`count`): every sum is linear in the rows and Efron's m and Σ x count rows, so the
-    fit is the same to rounding. Weekly dose rows (a few dozen weeks × a few doses) collapse a
-    thousandfold; rows with a continuous covariate collapse little and are kept as they are.
+    fit is the same to rounding. Weekly dose rows (a few dozen weeks × a few doses) collapse several
+    hundredfold (1.35 million rows of 100,000 people to 2,900 with one dose column, 11,000 with four);
+    rows with a continuous covariate collapse little and are kept as they are.
     """
 
     x: np.ndarray  # centred covariates, one row per group
