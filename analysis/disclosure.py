@@ -159,9 +159,11 @@ def mask_sparse_terms(forest: pd.DataFrame, events: dict[str, float]) -> tuple[p
     out.loc[few, ["hr", "hr_lower_95", "hr_upper_95", "p"]] = np.nan
     notes = []
     if few.any():
+        n = int(few.sum())
         notes.append(
-            f"{int(few.sum())} level(s) with fewer than {threshold()} relapses (or an estimate that does not "
-            "converge) are shown as not estimable: their hazard ratio is left blank."
+            f"{n} {'level' if n == 1 else 'levels'} with fewer than {threshold()} relapses (or an estimate that "
+            f"does not converge) {'is' if n == 1 else 'are'} shown as not estimable: "
+            f"{'its' if n == 1 else 'their'} hazard ratio is left blank."
         )
     return out, notes
 
@@ -342,9 +344,10 @@ def drop_small_groups(df: pd.DataFrame, groups: Iterable[str]) -> tuple[pd.DataF
         small = small_groups(out, g)
         if small:
             keep = ~out[g].astype("string").fillna("missing").isin(small)
+            n = len(small)  # `g` stays a code here: the dashboard's words put it in a director's words
             notes.append(
-                f"{len(small)} {g.replace('_', ' ')} group(s) with fewer than {threshold()} people "
-                "were left out to protect privacy."
+                f"{n} {'group' if n == 1 else 'groups'} by {g} with fewer than {threshold()} people "
+                f"{'was' if n == 1 else 'were'} left out to protect privacy."
             )
             out = out[keep]
     return out, notes

@@ -14,6 +14,7 @@ import pandas as pd
 from peer_outcomes.analysis import disclosure
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import mart_definitions
+from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
 NOT_SHOWN = "not shown"
 NOT_REACHED = "not reached"
@@ -70,7 +71,7 @@ def headline_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     n = tiles["value"].get("enrolled", math.nan) if len(tiles) else math.nan
     rows.append(("Participants", NOT_SHOWN if pd.isna(n) else f"{n:,.0f}", "–"))
-    for t in (30, 90, 180, 365):
+    for t in HEADLINE_DAYS:
         if (row := _rate(r["retention"], t)) is not None:
             rows.append((f"Still engaged at {t} days", pct(row["survival"]), ci(row["lower_95"], row["upper_95"])))
     if (m := _median(r["retention"])) is not None:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from peer_outcomes.analysis.published import GROUPINGS
 from peer_outcomes.dashboard import data, figures, widgets
+from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
 st.title("Retention")
 widgets.intro(
@@ -17,7 +18,8 @@ pub = data.retention(f, by)
 widgets.notes(pub)
 if not pub.empty:
     widgets.chart(figures.RETENTION, pub)
-    st.subheader("Still engaged at 30, 90, 180 and 365 days")
+    *first, last = HEADLINE_DAYS
+    st.subheader(f"Still engaged at {', '.join(map(str, first))} and {last} days")
     widgets.table(pub, "rates", "retention_rates", show=True)
     st.subheader("Numbers at risk and medians")
     widgets.table(pub, "at_risk", "retention_at_risk", show=True)

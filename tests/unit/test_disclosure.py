@@ -83,7 +83,7 @@ def test_planted_small_group_is_removed_with_a_note():
     kept, notes = disclosure.drop_small_groups(df, ["site"])
     assert set(kept["site"]) == {"big"}
     assert len(kept) == 11
-    assert notes == ["1 site group(s) with fewer than 11 people were left out to protect privacy."]
+    assert notes == ["1 group by site with fewer than 11 people was left out to protect privacy."]
 
 
 def test_threshold_can_be_raised_but_not_lowered(monkeypatch):
@@ -174,8 +174,8 @@ def test_a_hazard_ratio_needs_k_events(at_k, k):
     forest = pd.DataFrame({"term": ["a", "b"], "hr": 2.0, "hr_lower_95": 1.0, "hr_upper_95": 3.0, "p": 0.01})
     out, notes = disclosure.mask_sparse_terms(forest, {"a": k - 1, "b": k})
     assert out["hr"].isna().tolist() == [True, False]
-    assert notes == [f"1 level(s) with fewer than {k} relapses (or an estimate that does not converge) are shown "
-                     "as not estimable: their hazard ratio is left blank."]  # fmt: skip
+    assert notes == [f"1 level with fewer than {k} relapses (or an estimate that does not converge) is shown "
+                     "as not estimable: its hazard ratio is left blank."]  # fmt: skip
 
 
 @EDGES
@@ -211,7 +211,7 @@ def test_groups_of_fewer_than_k_are_left_out(at_k, k):
     df = pd.DataFrame({"site": ["big"] * k + ["small"] * (k - 1)})
     kept, notes = disclosure.drop_small_groups(df, ["site"])
     assert set(kept["site"]) == {"big"}
-    assert notes == [f"1 site group(s) with fewer than {k} people were left out to protect privacy."]
+    assert notes == [f"1 group by site with fewer than {k} people was left out to protect privacy."]
 
 
 @EDGES
