@@ -227,13 +227,6 @@ def dose_bands(db: Db, f: Filters) -> pd.DataFrame:
     return query(db, sql, params)
 
 
-def dose_rows(db: Db, f: Filters) -> int:
-    """How many counting-process rows the filtered population has (to decide if a page may fit a model)."""
-    where, params = f.where(prefix="p.")
-    sql = f"select count(*) as n from marts.dose_weekly d join marts.participant_outcomes p using (participant_key) where {where}"
-    return int(query(db, sql, params)["n"].iloc[0])
-
-
 def attendance_weekly(db: Db, f: Filters) -> pd.DataFrame:
     """marts.attendance_weekly cells for the filtered sites, tracks and enrollment months."""
     return _marts(db, "marts.attendance_weekly", f, date_col="cohort_month")

@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from lifelines.datasets import load_lung
 
 HERE = Path(__file__).parent
 
@@ -46,3 +48,11 @@ def compare_values(title: str, names: Sequence, ours: Sequence, theirs: Sequence
 @pytest.fixture(scope="session")
 def compare() -> Callable[..., None]:
     return compare_values
+
+
+@pytest.fixture(scope="module")
+def lung() -> pd.DataFrame:
+    """lifelines' copy of R's lung, with ph.ecog as a text factor named `ecog` (missing kept missing)."""
+    df = load_lung()
+    df["ecog"] = df["ph.ecog"].map(lambda v: None if pd.isna(v) else str(int(v)))
+    return df

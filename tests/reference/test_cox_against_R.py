@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines.datasets import load_lung, load_rossi, load_stanford_heart_transplants
+from lifelines.datasets import load_rossi, load_stanford_heart_transplants
 from statsmodels.duration.hazard_regression import PHReg
 
 from peer_outcomes.analysis.cox import fit_cox
@@ -17,14 +17,6 @@ from peer_outcomes.analysis.efron import CountingProcess
 
 HERE = Path(__file__).parent
 ROSSI = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
-
-
-@pytest.fixture(scope="module")
-def lung() -> pd.DataFrame:
-    """lifelines' copy of R's lung, with ph.ecog as a text factor named `ecog` (missing kept missing)."""
-    df = load_lung()
-    df["ecog"] = df["ph.ecog"].map(lambda v: None if pd.isna(v) else str(int(v)))
-    return df
 
 
 def test_cox_efron_matches_r_coxph_and_statsmodels_phreg(golden, compare):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines.datasets import load_lung, load_rossi, load_stanford_heart_transplants
+from lifelines.datasets import load_rossi, load_stanford_heart_transplants
 
 from peer_outcomes.analysis.cox import fit_cox
 from peer_outcomes.analysis.design import build_design
@@ -16,13 +16,6 @@ from peer_outcomes.analysis.milestones import fit_milestone_model
 from peer_outcomes.analysis.robust import efron_score_residuals
 
 ROSSI = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
-
-
-@pytest.fixture(scope="module")
-def lung() -> pd.DataFrame:
-    df = load_lung()
-    df["ecog"] = df["ph.ecog"].map(lambda v: None if pd.isna(v) else str(int(v)))
-    return df
 
 
 @pytest.fixture(scope="module")
