@@ -110,22 +110,48 @@ def _remove(path: Path) -> None:
 
 @contextmanager
 def _load_lock(db: Path) -> Iterator[None]:
-    """One load at a time per warehouse file: an exclusive lock on `<real file>.lock`."""
+    """One load at a time per warehouse file: an exclusive lock on `<real file>.lock`.
+
+    A lock file this load created is removed again if the load is refused or fails, so a refused
+    `--db` leaves nothing behind; a successful load keeps it (the warehouse is there beside it). The file
+    is removed while the lock is held, and a lock taken on a file removed meanwhile is taken again.
+    """
     db = real_path(db)
     lock = db.with_name(db.name + ".lock")
-    try:
-        fh = lock.open("a")
-    except OSError as exc:
-        raise WarehouseError(f"Cannot write next to the warehouse {db} ({exc.strerror}).") from None
-    with fh:
+    while True:
+        try:
+            created = True
+            try:
+                fh = lock.open("x")
+            except FileExistsError:
+                created, fh = False, lock.open("a")
+        except OSError as exc:
+            raise WarehouseError(f"Cannot write next to the warehouse {db} ({exc.strerror}).") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            fh.close()
             raise UserError(f"Another load into {db} is running; wait for it to finish.") from None
+        if _same_file(fh, lock):
+            break
+        fh.close()  # the load that held it removed it after we opened it: lock the file now in its place
+    with fh:
+        ok = False
         try:
             yield
+            ok = True
         finally:
+            if created and not ok:
+                lock.unlink(missing_ok=True)
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _same_file(fh, path: Path) -> bool:
+    """Whether the open file `fh` is still the file at `path` (not removed or replaced since it was opened)."""
+    try:
+        return os.path.samestat(os.fstat(fh.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 @contextmanager

@@ -345,3 +345,24 @@ def test_a_session_id_that_begins_with_a_dash_is_an_id_not_a_code_and_loads(tmp_
     report = run_etl(export, tmp_path / "wh.duckdb")
     assert report.rows_quarantined == 0
     assert ("-S1",) in fetch(tmp_path / "wh.duckdb", "select session_id from sessions")
+
+
+def test_a_refused_load_leaves_no_lock_file_behind(tmp_path):
+    orders = tmp_path / "orders.duckdb"
+    with duckdb.connect(str(orders)) as con:
+        con.execute("create table orders (id integer)")
+    before = sha(orders)
+    with pytest.raises(UserError, match="is not a peer-outcomes warehouse"):
+        run_etl(TINY, orders)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.duckdb"]
+    assert sha(orders) == before
+
+
+def test_a_failed_load_keeps_a_lock_file_it_did_not_create(tmp_path, live):
+    run_etl(export_with(tmp_path, participants(3)), live)  # a load that worked leaves its lock file
+    with pytest.raises(UserError):
+        run_etl(tmp_path / "no-such-export", live)  # refused before the lock is taken
+    (tmp_path / "export" / "participants.csv").write_text("not,a,participants,file\n")
+    with pytest.raises(UserError):
+        run_etl(tmp_path / "export", live)
+    assert (tmp_path / "live.duckdb.lock").exists()
