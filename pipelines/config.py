@@ -18,6 +18,15 @@ KEY_ENV = "PEER_OUTCOMES_KEY"  # a hex key in the environment wins over the key 
 # them from there (never from here), so a warehouse always says how its outcomes were defined.
 GAP_DAYS = 30  # default --gap-days: no attended session for this many days = disengaged (docs/outcomes.md)
 MILESTONE_DAYS = (30, 60, 90, 180, 365, 730)  # sobriety milestones followed by marts.milestones
+# Supervision policy: the hours of supervision an active mentor should receive each month (marts.mentor_months
+# is_supervised). `PEER_OUTCOMES_SUPERVISION_HOURS` sets another policy for the next load.
+SUPERVISION_HOURS = 1.0
+
+
+def supervision_hours() -> float:
+    """The supervision policy in hours a month: `PEER_OUTCOMES_SUPERVISION_HOURS`, else SUPERVISION_HOURS."""
+    return float(os.environ.get("PEER_OUTCOMES_SUPERVISION_HOURS", SUPERVISION_HOURS))
+
 
 MIN_CELL = 11  # smallest number of people anything published may describe (docs/privacy.md)
 HEADLINE_DAYS = (30, 90, 180, 365)  # days at which pages and reports state survival

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 
-from peer_outcomes.pipelines.config import GAP_DAYS, MILESTONE_DAYS
+from peer_outcomes.pipelines.config import GAP_DAYS, MILESTONE_DAYS, supervision_hours
 from peer_outcomes.pipelines.contract import CONTRACT_VERSION, ENTITIES, LOAD_ORDER
 from peer_outcomes.pipelines.errors import UserError
 from peer_outcomes.pipelines.idmaps import PERSONS, assign_person_keys, ensure_map, final_maps
@@ -276,8 +276,9 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
             version, built_at = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16], finished
         con.execute("delete from settings")
         con.execute(
-            "insert into settings values (?, ?, ?, ?, ?, ?, ?)",
-            [as_of, gap_days, list(MILESTONE_DAYS), key_id(key), CONTRACT_VERSION, version, built_at],
+            "insert into settings values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [as_of, gap_days, list(MILESTONE_DAYS), supervision_hours(), key_id(key), CONTRACT_VERSION, version,
+             built_at],
         )
         step("building the outcome marts")
         from peer_outcomes.pipelines.marts import build_marts

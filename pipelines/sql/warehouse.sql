@@ -4,6 +4,7 @@ create table if not exists settings (
     as_of date not null,            -- data cutoff used by the marts
     gap_days integer not null,      -- disengagement rule
     milestone_days integer[] not null,  -- the sobriety milestones the marts follow
+    supervision_hours double not null,  -- supervision policy: hours an active mentor should get a month
     key_id varchar not null,        -- id of the pseudonym key (first 16 hex of sha256(key))
     contract_version varchar not null,
     data_version varchar not null,  -- sha256 over the load batches' file hashes: changes when data does
