@@ -88,8 +88,18 @@ class World:
         )
         return self
 
+    def fact(self, table: str, **cols: Any) -> World:
+        """One row of any core table as given, `*_on` dates as days after DAY0."""
+        dated = {k: d(v) if k.endswith("_on") and isinstance(v, int) else v for k, v in cols.items()}
+        self.rows[table].append(dated)
+        return self
+
     def build(
-        self, as_of: int, gap_days: int = 30, milestone_days: tuple[int, ...] = (30, 60, 90, 180, 365, 730)
+        self,
+        as_of: int,
+        gap_days: int = 30,
+        milestone_days: tuple[int, ...] = (30, 60, 90, 180, 365, 730),
+        supervision_hours: float = 1.0,
     ) -> duckdb.DuckDBPyConnection:
         """Write the rows and settings to a real DuckDB file, run build_marts, return the open connection.
 
@@ -98,8 +108,8 @@ class World:
         con = duckdb.connect(str(self.path))
         con.execute(WAREHOUSE_SQL.read_text(encoding="utf-8"))
         con.execute(
-            "insert into settings values (?, ?, ?, 'test-key', '1.0', 'test', now())",
-            [d(as_of), gap_days, list(milestone_days)],
+            "insert into settings values (?, ?, ?, ?, 'test-key', '1.0', 'test', now())",
+            [d(as_of), gap_days, list(milestone_days), supervision_hours],
         )
         for table, table_rows in self.rows.items():
             frame = pd.DataFrame(table_rows).astype(object)  # keep dates as dates and None as NULL
