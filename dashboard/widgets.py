@@ -7,6 +7,7 @@ from `analysis.published` already suppressed; `analysis.disclosure.label` only s
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -14,55 +15,111 @@ import streamlit as st
 
 import peer_outcomes
 from peer_outcomes.analysis import disclosure
-from peer_outcomes.analysis.population import snap
+from peer_outcomes.analysis.population import Period, snap
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import charts, data, figures, words
 
-FILTER_KEYS = ("f_period", "f_sites", "f_tracks")
+FILTER_KEYS = ("f_preset", "f_from", "f_to", "f_sites", "f_tracks")
+
+
+PRESET_MONTHS = (12, 3, 1)  # "Last 12 months", "Last quarter", "Last month", where the periods allow
+CUSTOM = "custom"
+
+
+def _months(start: date, end: date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def _span(steps: list[Period], i: int) -> str:
+    """'Jan 2026 – Jun 2026' for periods i to the last (one month: 'Jun 2026')."""
+    lo, hi = f"{steps[i].start:%b %Y}", f"{steps[-1].end:%b %Y}"
+    return lo if lo == hi else f"{lo} – {hi}"
+
+
+def period_presets(steps: list[Period]) -> dict[int, str]:
+    """The quick choices of enrollment period: the first period each starts from -> its label.
+
+    "All", then the latest 12, 3 and 1 months. A choice covers whole publishable periods (runs of months with
+    0 or at least k people of every site and track), so it takes the fewest latest periods spanning at least
+    that many months, and its label says the months it really covers: "Last 6 months (Jan 2026 – Jun 2026)"
+    when the latest period alone is six months long. Choices that come out the same are offered once.
+    """
+    if not steps:
+        return {}
+    out = {0: "All"}
+    for n in PRESET_MONTHS:
+        i = next((i for i in range(len(steps) - 1, -1, -1) if _months(steps[i].start, steps[-1].end) >= n), 0)
+        if i not in out:
+            span = _months(steps[i].start, steps[-1].end)
+            name = {1: "Last month", 3: "Last quarter", 12: "Last 12 months"}.get(span, f"Last {span} months")
+            out[i] = f"{name} ({_span(steps, i)})"
+    return out
 
 
 def sidebar_filters() -> Filters:
     """Enrollment periods, sites and tracks; seeded from and written back to the URL query params.
 
-    The period moves in runs of whole months that each hold 0 or at least k people of every site and track
+    The period is "All", a recent stretch (`period_presets`) or a range chosen by its first and last
+    period. It moves in runs of whole months that each hold 0 or at least k people of every site and track
     (analysis.population), so no two choices differ by fewer than k people; sites and tracks with fewer than
     k people are not offered and are in no population (published.filter_options).
     """
     opts = data.options()
     steps = opts["periods"]
-    labels = [p.label for p in steps]
+    presets = period_presets(steps)
     if "f_seeded" not in st.session_state:  # first run of a session: the URL decides the view
         url = snap(Filters.from_query_params({k: st.query_params.get_all(k) for k in st.query_params}), steps)
         lo = next((i for i, p in enumerate(steps) if url.enrolled_from and p.start >= url.enrolled_from), 0)
         hi = next((i for i, p in enumerate(steps) if url.enrolled_to and p.end >= url.enrolled_to), len(steps) - 1)
-        if labels:
-            st.session_state.f_period_start = (labels[lo], labels[max(lo, hi)])  # the slider's fixed default
+        st.session_state.f_preset = lo if hi == len(steps) - 1 and lo in presets else CUSTOM
+        st.session_state.f_from, st.session_state.f_to = lo, max(lo, hi)
         st.session_state.f_sites = [s for s in url.sites if s in opts["sites"]]
         st.session_state.f_tracks = [t for t in url.tracks if t in opts["tracks"]]
         st.session_state.f_seeded = True
     with st.sidebar:
         st.header("Population")
-        if len(labels) > 1:
-            lo, hi = st.select_slider("Enrolled in", options=labels, value=st.session_state.f_period_start, key="f_period")
-        elif labels:  # one period only: nothing to choose (a slider needs two options)
-            lo = hi = labels[0]
-            st.caption(f"Enrolled in {lo}")
-        else:
-            lo = hi = None
-            st.caption(f"No enrollment period has {disclosure.threshold()} or more participants yet, so there is none to choose.")
+        i, j = _period_choice(steps, presets)
         sites = st.multiselect("Sites (all if empty)", opts["sites"], format_func=words.plain, key="f_sites") if opts["sites"] else []
         tracks = st.multiselect("Tracks (all if empty)", opts["tracks"], format_func=words.plain, key="f_tracks") if opts["tracks"] else []
-    i, j = (labels.index(lo), labels.index(hi)) if lo else (0, 0)
     f = Filters(
         enrolled_from=steps[i].start if i > 0 else None,
-        enrolled_to=steps[j].end if labels and j < len(labels) - 1 else None,
+        enrolled_to=steps[j].end if steps and j < len(steps) - 1 else None,
         sites=tuple(sorted(sites)),
         tracks=tuple(sorted(tracks)),
     )
     st.query_params.from_dict(f.to_query_params())
     st.session_state.filters = f
     return f
+
+
+def _period_choice(steps: list[Period], presets: dict[int, str]) -> tuple[int, int]:
+    """The sidebar's enrollment-period choice, as the first and last period chosen (0, 0 when none)."""
+    if not steps:
+        st.caption(f"No enrollment period has {disclosure.threshold()} or more participants yet, so there is none to choose.")
+        return 0, 0
+    if len(steps) == 1:  # one period only: nothing to choose
+        st.caption(f"Enrolled {_span(steps, 0)}")
+        return 0, 0
+    if st.session_state.get("f_preset") not in (*presets, CUSTOM):  # a new load changed the periods
+        st.session_state.f_preset = 0
+    choice = st.radio("Enrolled", [*presets, CUSTOM], format_func=lambda c: presets.get(c, "Choose months…"),
+                      key="f_preset", help=_PERIOD_HELP.format(k=disclosure.threshold()))  # fmt: skip
+    if choice != CUSTOM:
+        return choice, len(steps) - 1
+    n = range(len(steps))
+    for key in ("f_from", "f_to"):
+        if st.session_state.get(key) not in n:
+            st.session_state[key] = 0 if key == "f_from" else len(steps) - 1
+    a = st.selectbox("From", n, format_func=lambda i: f"{steps[i].start:%b %Y}", key="f_from")
+    b = st.selectbox("To", n, format_func=lambda i: f"{steps[i].end:%b %Y}", key="f_to")
+    return min(a, b), max(a, b)
+
+
+_PERIOD_HELP = (
+    "Months are grouped so that every period has no one or at least {k} people of each site and track; "
+    "a choice covers whole periods, so it may reach back further than its name."
+)
 
 
 def filters() -> Filters:

@@ -102,8 +102,8 @@ def test_enrollment_period_filter_changes_retention(synth_warehouse):
     at = _app().run()
     at.switch_page("app_pages/retention.py").run()
     before = [t.value for t in at.dataframe][0]
-    labels = [p.label for p in published.filter_options(synth_warehouse)["periods"]]
-    at.select_slider(key="f_period").set_value((labels[1], labels[-1])).run()
+    periods = published.filter_options(synth_warehouse)["periods"]
+    _choose_months(at, 1, len(periods) - 1)
     after = [t.value for t in at.dataframe][0]
     assert not at.exception
     assert not before.equals(after)
@@ -134,14 +134,21 @@ def test_the_small_site_is_not_offered_and_a_link_naming_it_is_ignored(synth_war
     assert _metric(at, "Participants") == f"{everyone:,.0f}"
 
 
-def _smallest_site_period(db: Path) -> tuple[str, object, int]:
-    """The offered site and single enrollment period with the fewest participants (counted in pandas)."""
+def _choose_months(at: AppTest, first: int, last: int) -> None:
+    """Pick "Choose months…" in the sidebar, then periods `first` to `last` (indices into the periods)."""
+    at.radio(key="f_preset").set_value("custom").run()
+    at.selectbox(key="f_from").set_value(first)
+    at.selectbox(key="f_to").set_value(last).run()
+
+
+def _smallest_site_period(db: Path) -> tuple[str, int, int]:
+    """The offered site and single enrollment period (its index) with the fewest participants (counted in pandas)."""
     from peer_outcomes.analysis.queries import outcomes
 
     opts = published.filter_options(db)
     df = outcomes(db, Filters())
-    sizes = [(site, p, int(((df["site"] == site) & df["enrolled_on"].between(pd.Timestamp(p.start), pd.Timestamp(p.end))).sum()))
-             for site in opts["sites"] for p in opts["periods"]]  # fmt: skip
+    sizes = [(site, i, int(((df["site"] == site) & df["enrolled_on"].between(pd.Timestamp(p.start), pd.Timestamp(p.end))).sum()))
+             for site in opts["sites"] for i, p in enumerate(opts["periods"])]  # fmt: skip
     return min(sizes, key=lambda x: x[2])
 
 
@@ -150,7 +157,7 @@ def test_the_narrowest_sidebar_choice_still_describes_at_least_11_people(synth_w
     assert n >= 11, "periods are runs of months with 0 or at least 11 people per site and track"
     at = _app().run()
     at.multiselect(key="f_sites").set_value([site])
-    at.select_slider(key="f_period").set_value((period.label, period.label)).run()
+    _choose_months(at, period, period)
     assert not at.exception
     assert _metric(at, "Participants") == f"{n:,}"
 
@@ -168,7 +175,7 @@ def test_every_page_survives_the_narrowest_selection_allowed(synth_warehouse, pa
     site, period, _ = _smallest_site_period(synth_warehouse)
     at = _app().run()
     at.multiselect(key="f_sites").set_value([site])
-    at.select_slider(key="f_period").set_value((period.label, period.label)).run()
+    _choose_months(at, period, period)
     if page != OVERVIEW:
         at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
