@@ -156,7 +156,8 @@ def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group:
 def headline(db: Db, f: Filters) -> Published:
     """Overview tiles: enrolled, retained at 90 days, median retention, relapse-free at 180 days, matched."""
 
-    df = _as_int(queries.outcomes(db, f), ["is_disengaged", "is_relapse"])
+    cols = ["retention_days", "is_disengaged", "relapse_days", "is_relapse", "is_matched", "sessions_per_week_90d"]
+    df = _as_int(queries.outcomes(db, f, cols), ["is_disengaged", "is_relapse"])
     if (none := _too_few(db, f, len(df), ["tiles"])) is not None:
         return none
     ret, ret_rows = _coarse_km(df, "retention_days", "is_disengaged", None)
@@ -181,7 +182,7 @@ def headline(db: Db, f: Filters) -> Published:
 
 
 def _km_published(db: Db, f: Filters, duration: str, event: str, by: str | None) -> Published:
-    df = _as_int(queries.outcomes(db, f), [event])
+    df = _as_int(queries.outcomes(db, f, [duration, event, *([by] if by else [])]), [event])
     names = ["curve", "at_risk", "rates", "summary"]
     if (none := _too_few(db, f, len(df), names)) is not None:
         return none
@@ -205,7 +206,7 @@ def relapse_free(db: Db, f: Filters, by: str | None = None) -> Published:
 def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     """Retention heatmap: KM share still engaged by enrollment month x months since enrollment."""
 
-    df = _as_int(queries.outcomes(db, f), ["is_disengaged"])
+    df = _as_int(queries.outcomes(db, f, ["retention_days", "is_disengaged", "cohort_month"]), ["is_disengaged"])
     if (none := _too_few(db, f, len(df), ["cells"])) is not None:
         return none
     df = df.assign(cohort=pd.to_datetime(df["cohort_month"]).dt.strftime("%Y-%m"))
@@ -253,7 +254,7 @@ def relapse_cox(db: Db, f: Filters) -> Published:
     """Cox model of time to first relapse: a forest-plot frame of hazard ratios and the PH check."""
     from peer_outcomes.analysis.cox import fit_cox
 
-    df = _as_int(queries.outcomes(db, f), ["is_relapse"])
+    df = _as_int(queries.outcomes(db, f, ["relapse_days", "is_relapse", *COX_COVARIATES]), ["is_relapse"])
     if (none := _too_few(db, f, len(df), ["forest"])) is not None:
         return none
     covs = [c for c in COX_COVARIATES if df[c].nunique(dropna=True) > 1 or df[c].isna().any()]
@@ -303,7 +304,7 @@ def milestones(db: Db, f: Filters) -> Published:
 def engagement(db: Db, f: Filters) -> Published:
     """Attendance and no-show rates by week and format, and the dose–response of relapse to attendance."""
     cells = queries.attendance_weekly(db, f)
-    people = queries.outcomes(db, f)
+    people = queries.outcomes(db, f, ["participant_key"])
     if (none := _too_few(db, f, len(people), ["weekly", "dose", "dose_cox"])) is not None:
         return none
     # each person sits in one site, track and cohort, so n_people adds up exactly across those cells
@@ -341,7 +342,9 @@ def engagement(db: Db, f: Filters) -> Published:
 def mentors(db: Db, f: Filters) -> Published:
     """Mentors and matching: caseloads, certification coverage, time to first match, rematches, features."""
 
-    df = _as_int(queries.outcomes(db, f), ["is_disengaged", "is_relapse"])
+    cols = ["retention_days", "is_disengaged", "relapse_days", "is_relapse", "is_matched", "mentor_certified",
+            "days_to_first_match", "n_rematches", "same_gender", "same_substance"]
+    df = _as_int(queries.outcomes(db, f, cols), ["is_disengaged", "is_relapse"])
     names = ["caseloads", "coverage", "time_to_match", "rematches", "by_feature"]
     if (none := _too_few(db, f, len(df), names)) is not None:
         return none
@@ -418,7 +421,7 @@ def data_quality(db: Db) -> Published:
 @population.guard
 def participants_served(db: Db, f: Filters) -> Published:
     """Reach: participants enrolled per quarter and site, and attended sessions by format (evidence pack)."""
-    df = queries.outcomes(db, f)
+    df = queries.outcomes(db, f, ["cohort_quarter", "site"])
     if (none := _too_few(db, f, len(df), ["enrolled", "sessions"])) is not None:
         return none
     enrolled = df.groupby(["cohort_quarter", "site"]).size().rename("n_enrolled").reset_index()

@@ -8,19 +8,65 @@ marts (pipelines/sql/marts/); nothing here re-derives one.
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
+from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import yaml
 
+from peer_outcomes.pipelines import warehouse
 from peer_outcomes.pipelines.config import min_cell
 from peer_outcomes.pipelines.warehouse import connect_readonly, query
 
 Db = str | os.PathLike[str]
+T = TypeVar("T")
+
+
+def load_stamp(db: Db) -> tuple:
+    """Which load of the warehouse file `db` is: its path, inode, modification time and size.
+
+    The ETL never writes the live file; it swaps a new one in (`os.replace`), so every load gives a new
+    stamp, and reading it costs a `stat`, not a connection. Raises OSError when there is no file.
+    """
+    s = os.stat(db)
+    return (str(Path(db).resolve()), s.st_ino, s.st_mtime_ns, s.st_size)
+
+
+def per_load(func: Callable[[Db], T]) -> Callable[[Db], T]:
+    """Memoize a small lookup of the whole warehouse per load (`load_stamp`) and threshold k.
+
+    Every published result asks for the settings, the enrollment periods and the small cells; each asked
+    once per load instead of once per result saves a connection and a scan each time. Callers get a copy.
+    A missing or unreadable warehouse is never cached: the lookup runs and raises its plain sentence.
+    """
+    memo: dict[tuple, T] = {}
+    lock = threading.Lock()
+
+    @functools.wraps(func)
+    def wrapper(db: Db) -> T:
+        try:
+            key = (load_stamp(db), min_cell())
+        except OSError:
+            return func(db)
+        with lock:
+            if key in memo:
+                return copy.deepcopy(memo[key])
+        value = func(db)
+        with lock:
+            if len(memo) >= 16:  # old loads and thresholds: a handful at most, never grown without bound
+                memo.clear()
+            memo[key] = value
+        return copy.deepcopy(value)
+
+    return wrapper
 
 # Site x track cells with fewer than k participants in the whole warehouse. Every filtered query leaves
 # their people out (docs/privacy.md, "Selections and differencing"): any choice of sites
@@ -129,6 +175,13 @@ def mart_definitions() -> dict[str, str]:
     return {m["name"].removeprefix("marts."): " ".join(str(m.get("description", "")).split()) for m in spec["marts"]}
 
 
+@per_load
+def data_version(db: Db) -> str:
+    """The warehouse's data version (`pipelines.warehouse.data_version`), read once per load."""
+    return warehouse.data_version(db)
+
+
+@per_load
 def settings(db: Db) -> dict:
     """The load's data cutoff, disengagement gap and build time."""
     df = query(db, "select as_of, gap_days, built_at, data_version from settings")
@@ -147,6 +200,7 @@ def filter_options(db: Db) -> dict:
     return {"sites": list(row.sites), "tracks": list(row.tracks), "first_on": row.first_on, "last_on": row.last_on}
 
 
+@per_load
 def group_sizes(db: Db) -> pd.DataFrame:
     """Participants per site and track (for deciding which choices the sidebar may offer)."""
     return query(
@@ -156,6 +210,7 @@ def group_sizes(db: Db) -> pd.DataFrame:
     )
 
 
+@per_load
 def small_cells(db: Db) -> pd.DataFrame:
     """The site x track cells left out of every filtered query, with whether the whole site or track is small.
 
@@ -171,6 +226,7 @@ def small_cells(db: Db) -> pd.DataFrame:
     return query(db, sql, [min_cell(), min_cell(), min_cell()])
 
 
+@per_load
 def cell_months(db: Db) -> pd.DataFrame:
     """Enrollments per site, track and month in the base population (for analysis.population; never published)."""
     where, params = Filters().where()
@@ -181,9 +237,13 @@ def cell_months(db: Db) -> pd.DataFrame:
     return query(db, sql, params)
 
 
-def outcomes(db: Db, f: Filters) -> pd.DataFrame:
-    """marts.participant_outcomes for the filtered population: one row per participant."""
-    return _marts(db, "marts.participant_outcomes", f)
+def outcomes(db: Db, f: Filters, columns: Sequence[str] = ()) -> pd.DataFrame:
+    """marts.participant_outcomes for the filtered population: one row per participant.
+
+    `columns` names the ones a result needs (all when empty): at 100,000 participants, fetching 6 of the
+    36 columns takes a fifth of the time (benchmarks/bench_browser.py).
+    """
+    return _marts(db, "marts.participant_outcomes", f, ", ".join(f'"{c}"' for c in columns) or "*")
 
 
 def competing(db: Db, f: Filters) -> pd.DataFrame:

@@ -1,9 +1,11 @@
 """Cached access to the published layer for the pages: one wrapper per published result.
 
-Results are cached with `st.cache_data`, keyed by the warehouse's data version (so an ETL run
-invalidates every entry) and the filters; `max_entries` bounds memory. No connection is ever cached: the
-published layer opens the warehouse read-only per query (docs/architecture.md). The warehouse path comes
-from `PEER_OUTCOMES_DB` (set by `peer-outcomes dashboard --db`).
+Results are cached with `st.cache_data` across sessions, keyed by the warehouse's data version (so an ETL
+run invalidates every entry), the threshold k (a raised `PEER_OUTCOMES_MIN_CELL` must never be served
+results masked at a lower one) and the filters; `max_entries` bounds memory. The data version is read once
+per load of the file (`queries.data_version`), not with a connection per call. No connection is ever
+cached: the published layer opens the warehouse read-only per query (docs/architecture.md). The warehouse
+path comes from `PEER_OUTCOMES_DB` (set by `peer-outcomes dashboard --db`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import streamlit as st
 from peer_outcomes.analysis import published, queries
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.pipelines import config, warehouse
+from peer_outcomes.pipelines import config
 
 MAX_ENTRIES = 256
 
@@ -28,27 +30,27 @@ def db_path() -> Path:
 
 def version() -> str:
     """The data version of the warehouse now (changes with every load)."""
-    return warehouse.data_version(db_path())
+    return queries.data_version(db_path())
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner="Computing…")
-def _published(name: str, db: str, data_version: str, filters: Filters | None, kwargs: tuple) -> Published:
+def _published(name: str, db: str, data_version: str, k: int, filters: Filters | None, kwargs: tuple) -> Published:
     args = (db,) if filters is None else (db, filters)
     return getattr(published, name)(*args, **dict(kwargs))
 
 
 def _get(name: str, filters: Filters | None = None, **kwargs: object) -> Published:
-    return _published(name, str(db_path()), version(), filters, tuple(sorted(kwargs.items())))
+    return _published(name, str(db_path()), version(), config.min_cell(), filters, tuple(sorted(kwargs.items())))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _options(db: str, data_version: str) -> dict:
+def _options(db: str, data_version: str, k: int) -> dict:
     return published.filter_options(db)
 
 
 def options() -> dict:
     """Sites, tracks and enrollment months the sidebar offers."""
-    return _options(str(db_path()), version())
+    return _options(str(db_path()), version(), config.min_cell())
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -1,0 +1,77 @@
+"""Named queries: narrowed columns give the same rows, and lookups memoized per load follow a new load.
+
+Real warehouses built by the real ETL (the session's synthetic warehouse and a test program), real files
+swapped in with `os.replace` as the ETL does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+
+from peer_outcomes.analysis import published, queries
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.pipelines.warehouse import query
+
+
+def test_outcomes_with_named_columns_are_the_same_rows_as_all_columns(synth_warehouse: Path) -> None:
+    site = published.filter_options(synth_warehouse)["sites"][0]
+    cols = ["retention_days", "is_disengaged", "site", "cohort_month"]
+    for f in (Filters(), Filters(sites=(site,))):
+        narrow = queries.outcomes(synth_warehouse, f, cols)
+        full = queries.outcomes(synth_warehouse, f)
+        assert list(narrow.columns) == cols
+        pd.testing.assert_frame_equal(narrow, full[cols])
+
+
+def test_lookups_memoized_per_load_are_read_again_after_a_new_load_is_swapped_in(
+    synth_warehouse: Path, program, tmp_path: Path
+) -> None:
+    other = program("sites_60")
+    live = tmp_path / "warehouse.duckdb"
+    shutil.copy(synth_warehouse, live)
+    first = (queries.data_version(live), queries.settings(live), queries.group_sizes(live))
+    assert first[0] == query(synth_warehouse, "select data_version || ':' || as_of as v from settings")["v"][0]
+    assert queries.data_version(live) == first[0]  # asked again: the same answer, from the memo
+
+    shutil.copy(other, tmp_path / "new.duckdb")
+    os.replace(tmp_path / "new.duckdb", live)  # a load: the ETL swaps a new file in
+    second = (queries.data_version(live), queries.settings(live), queries.group_sizes(live))
+    assert second[0] != first[0]
+    assert second[0] == query(other, "select data_version || ':' || as_of as v from settings")["v"][0]
+    assert second[1]["data_version"] == query(other, "select data_version from settings")["data_version"][0]
+    assert second[2]["n"].sum() == query(other, "select count(*) as n from marts.participant_outcomes")["n"][0]
+
+
+def test_a_memoized_lookup_hands_out_a_copy(synth_warehouse: Path) -> None:
+    sizes = queries.group_sizes(synth_warehouse)
+    sizes["n"] = 0
+    assert queries.group_sizes(synth_warehouse)["n"].sum() > 0
+
+
+def test_a_missing_warehouse_is_never_memoized(tmp_path: Path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    with pytest.raises(Exception, match="No warehouse at"):
+        queries.settings(db)
+    assert queries.data_version(db) == "missing"
+
+
+def test_dashboard_cache_never_serves_results_masked_at_another_threshold(
+    synth_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sidebar's choices at k = 11, then at a k larger than the whole program: no site may be offered."""
+    from peer_outcomes.dashboard import data
+
+    monkeypatch.setenv("PEER_OUTCOMES_DB", str(synth_warehouse))
+    monkeypatch.delenv("PEER_OUTCOMES_MIN_CELL", raising=False)
+    st.cache_data.clear()
+    assert data.options()["sites"]
+    monkeypatch.setenv("PEER_OUTCOMES_MIN_CELL", str(10**6))
+    assert data.options()["sites"] == []
+    assert data.headline(Filters()).frames["tiles"].empty
+    st.cache_data.clear()
