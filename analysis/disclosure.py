@@ -410,3 +410,59 @@ def label(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
                 shown = shown.astype("Int64")  # a count hidden as NaN is still a count: 19, not 19.0
             out[c] = shown.astype(object).where(out[c].notna(), mask_text())
     return out
+
+
+def suppress_share_ci(
+    df: pd.DataFrame, numerator: str, denominator: str, rate: str, people: str | None = None,
+    count_margins: Sequence[Sequence[str]] = ((),),
+) -> pd.DataFrame:
+    """`suppress_rate`, with rows describing fewer than k people (`people`, dropped) hidden like small cells,
+    and the share's Wilson 95% CI (`<rate>_lower_95`, `<rate>_upper_95`) computed from the published counts,
+    so the bounds give back no more than the rounded counts do; hidden wherever the share is."""
+    from peer_outcomes.analysis.intervals import wilson
+
+    few = _few(df, people)
+    out = df.copy()
+    num = pd.to_numeric(out[numerator], errors="coerce").astype(float)
+    den = pd.to_numeric(out[denominator], errors="coerce").astype(float)
+    rest_small = pd.Series(is_small(den - num), index=out.index).fillna(False).astype(bool)
+    risky = pd.Series(is_small(num) | is_small(den), index=out.index).fillna(False).astype(bool) | rest_small | few
+    out = publish_counts(out, numerator, count_margins, hide=rest_small | few)
+    out = publish_counts(out, denominator, count_margins, hide=few)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = out[numerator] / out[denominator].where(out[denominator] > 0)
+    out[rate] = r.mask(risky | out[numerator].isna() | out[denominator].isna())
+    lo, hi = wilson(out[numerator], out[denominator])
+    out[f"{rate}_lower_95"] = pd.Series(lo, index=out.index).where(out[rate].notna())
+    out[f"{rate}_upper_95"] = pd.Series(hi, index=out.index).where(out[rate].notna())
+    return out.drop(columns=[people] if people else [])
+
+
+def suppress_event_rate_ci(
+    df: pd.DataFrame, events: str, exposure: str, rate: str, people: str, per: float = 100,
+    count_margins: Sequence[Sequence[str]] = ((),),
+) -> pd.DataFrame:
+    """Events per `per` units of exposure (e.g. incidents per 100 mentor-months) as published: rows of fewer
+    than k people (`people`, dropped) hide their events and exposure like small cells; events of 1..k-1 are
+    never shown (complementary within `count_margins`, the rest rounded); exposure rounded; the rate and its
+    exact Poisson 95% CI (`<rate>_lower_95`, `<rate>_upper_95`) come from the published counts."""
+    from peer_outcomes.analysis.intervals import poisson_exact
+
+    few = _few(df, people)
+    out = publish_counts(df, events, count_margins, hide=few)
+    out = publish_counts(out, exposure, count_margins, hide=few)
+    out.loc[few, exposure] = np.nan  # exposure of a few people's months is theirs too, even when large
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = per * out[events] / out[exposure].where(out[exposure] > 0)
+    out[rate] = r.mask(few | pd.Series(is_small(df[events]), index=df.index).fillna(False).astype(bool))
+    lo, hi = poisson_exact(out[events], out[exposure], per)
+    out[f"{rate}_lower_95"] = pd.Series(lo, index=out.index).where(out[rate].notna())
+    out[f"{rate}_upper_95"] = pd.Series(hi, index=out.index).where(out[rate].notna())
+    return out.drop(columns=[people])
+
+
+def _few(df: pd.DataFrame, people: str | None) -> pd.Series:
+    """Rows describing fewer than k people (never any when no `people` column is named)."""
+    if people is None:
+        return pd.Series(False, index=df.index)
+    return pd.Series(~enough(pd.to_numeric(df[people], errors="coerce").fillna(0)), index=df.index).astype(bool)

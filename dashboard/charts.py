@@ -208,3 +208,16 @@ def has_values(fig: go.Figure) -> bool:
 def to_image(fig: go.Figure, fmt: str = "png", width: int = 1000, height: int | None = None) -> bytes:
     """Render a figure as PNG or SVG bytes (kaleido 1.x with the system chromium)."""
     return fig.to_image(format=fmt, width=width, height=height or fig.layout.height or 440, scale=2 if fmt == "png" else 1)
+
+
+def bars_ci(df: pd.DataFrame, x: str, y: str, title: str, population: str, x_label: str, y_label: str,
+            percent: bool = False) -> go.Figure:  # fmt: skip
+    """`bars` with each bar's 95% CI as an error bar (columns `<y>_lower_95`, `<y>_upper_95`)."""
+    fig = bars(df, x, y, title, population, x_label, y_label, percent=percent)
+    lo, hi = df[f"{y}_lower_95"], df[f"{y}_upper_95"]
+    fig.update_traces(selector={"type": "bar"}, error_y={"type": "data", "symmetric": False, "array": hi - df[y],
+                      "arrayminus": df[y] - lo, "color": "#555555"}, customdata=np.column_stack([lo, hi]),
+                      hovertemplate=f"%{{x}}<br>{y_label} %{{y:{'.1%' if percent else ',.1f'}}} (95% CI "
+                      f"%{{customdata[0]:{'.1%' if percent else ',.1f'}}}–%{{customdata[1]:{'.1%' if percent else ',.1f'}}})"
+                      "<extra></extra>")  # fmt: skip
+    return fig

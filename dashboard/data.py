@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from peer_outcomes.analysis import published, queries
+from peer_outcomes.analysis import published, published_practice, queries
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.pipelines import config
@@ -101,3 +101,28 @@ def mentors(f: Filters) -> Published:
 
 def data_quality() -> Published:
     return _get("data_quality")
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner="Computing…")
+def _practice(name: str, db: str, data_version: str, filters: Filters | None) -> Published:
+    return getattr(published_practice, name)(db, filters) if filters else getattr(published_practice, name)(db)
+
+
+def practice(f: Filters) -> Published:
+    """Goals, referrals, check-ins and the pathway for the filtered participants."""
+    return _practice("practice", str(db_path()), version(), f)
+
+
+def mentor_practice() -> Published:
+    """Supervision, incidents and graduate mentors, for all mentors."""
+    return _practice("mentor_practice", str(db_path()), version(), None)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _missing(db: str, data_version: str) -> dict[str, list[str]]:
+    return published_practice.missing_files(db)
+
+
+def practice_missing_files() -> dict[str, list[str]]:
+    """Per part of the practice page, the export files that hold no rows yet."""
+    return _missing(str(db_path()), version())

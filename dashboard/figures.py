@@ -20,6 +20,13 @@ from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
 ESTIMATES = ("survival", "lower_95", "upper_95")
 
+
+
+def _ci(rate: str) -> tuple[str, str, str]:
+    """A share or rate and its 95% CI bounds."""
+    return rate, f"{rate}_lower_95", f"{rate}_upper_95"
+
+
 # Columns of each published frame that the small-cell rule may leave empty (keyed by the frame's name).
 HIDDEN: dict[str, tuple[str, ...]] = {
     "rates": ESTIMATES,
@@ -37,6 +44,17 @@ HIDDEN: dict[str, tuple[str, ...]] = {
     "coverage": ("n_matched", "n_certified", "share_certified"),
     "by_feature": ("retained_90", "relapse_free_180"),
     "missing": ("n_missing", "n_total", "share_missing"),
+    # mentoring practice (analysis.published_practice, dashboard.figures_practice)
+    "goals": ("n_goals", "n_met", *_ci("share_met")),
+    "goals_first": ("n_followed", "n_with_goal", *_ci("share_with_goal")),
+    "referrals": ("n_referrals", "n_connected", *_ci("share_connected")),
+    "check_ins": ("person_weeks", "n_relapses", *_ci("relapses_per_100_weeks")),
+    "check_in_regularity": ("person_weeks", "n_weeks_reached", *_ci("share_reached")),
+    "pathway": ("n_completers", "n_mentoring", *_ci("share_mentoring")),
+    "supervision": ("mentor_months", "n_supervised", *_ci("share_supervised")),
+    "incidents": ("mentor_months", "n_incidents", *_ci("incidents_per_100")),
+    "incidents_by_site": ("mentor_months", "n_incidents", *_ci("incidents_per_100")),
+    "graduates": ("n_mentors", "n_graduates", *_ci("share_graduates")),
 }
 
 

@@ -277,6 +277,8 @@ def _cell(v: object, column: str) -> str:
         return f"{v:.1%}"
     if column.startswith("hr"):
         return f"{v:.2f}"
+    if "per_100" in column:  # a rate per 100 weeks or mentor-months: 1.5, not 2
+        return f"{v:,.1f}"
     if column == "p":
         return f"{v:.3f}"
     return f"{v:,.0f}"

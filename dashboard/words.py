@@ -28,6 +28,9 @@ CODES: dict[str, str] = {
     "substance_use": "substance use records",
     "check_ins": "check-ins",  # mentoring-practice files (issue 15)
     "mentor_activity": "mentor supervision and training months",
+    "mutual_aid": "mutual-aid group",  # referral resources, goal domains, check-in modes
+    "mat": "medication for addiction",
+    "in_person": "in person",
     # participant characteristics and match features
     "program_track": "track",
     "age_group": "age group",
@@ -94,6 +97,33 @@ HEADERS: dict[str, str] = {
     "lower_95": "lower 95% CI",
     "upper_95": "upper 95% CI",
     "item": "setting",
+    # mentoring practice (issue 15)
+    "domain": "goal domain",
+    "n_goals": "goals set",
+    "n_met": "met within 180 days",
+    "share_met": "share met",
+    "n_followed": "participants followed 30 days",
+    "n_with_goal": "set a goal in their first 30 days",
+    "share_with_goal": "share who set a goal",
+    "resource_type": "resource",
+    "n_referrals": "referrals",
+    "n_connected": "connected within 30 days",
+    "share_connected": "share connected",
+    "check_ins_last_week": "check-ins the week before",
+    "person_weeks": "participant-weeks",
+    "n_weeks_reached": "weeks with a check-in that reached them",
+    "share_reached": "share of weeks",
+    "n_completers": "completers followed a year",
+    "n_mentoring": "mentoring within a year",
+    "share_mentoring": "share mentoring",
+    "mentor_months": "active mentor-months",
+    "n_supervised": "supervised as the policy says",
+    "share_supervised": "share supervised",
+    "months": "months",
+    "n_incidents": "incidents",
+    "incidents_per_100": "incidents per 100 mentor-months",
+    "n_graduates": "former participants",
+    "share_graduates": "share who were participants",
 }
 
 _CODE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")\b(?!\.\w)")

@@ -1,7 +1,8 @@
 """Test programs of every size and shape a small peer-mentoring program may have (issue 12.1).
 
 A `size_<n>` program has everyone at one site in one track, so 11 people is exactly the threshold; `sites_60`
-is a realistic 60-person program spread over sites and tracks; the other shapes reshape a larger synthetic
+is a realistic 60-person program spread over sites and tracks (`sites_60_no_practice` the same without the
+mentoring-practice files); the other shapes reshape a larger synthetic
 program: one site, one enrollment month, one track, no matches, no relapses. All synthetic.
 """
 
@@ -19,10 +20,16 @@ SEED = 11
 PROGRAM_SIZES = (0, 1, 5, 10, 11, 26, 60)
 PROGRAM_SHAPES = ("sites_60", "one_site", "one_month", "one_track", "no_matches", "no_relapses")
 PROGRAMS = (*(f"size_{n}" for n in PROGRAM_SIZES), *PROGRAM_SHAPES)
+PRACTICE_FILES = ("goals", "check_ins", "referrals", "mentor_activity", "incidents")
 
 
 def write_program(name: str, out: Path) -> None:
     """Write the export of test program `name` (see PROGRAMS) into `out`, through the synthetic generator."""
+    if name == "sites_60_no_practice":  # sites_60 exported by a system without the mentoring-practice files
+        write_program("sites_60", out)
+        for entity in PRACTICE_FILES:
+            (out / f"{entity}.csv").unlink()
+        return
     kind, _, size = name.partition("_")
     n = int(size) if kind in ("size", "sites") else 1000 if name == "one_month" else 200
     generate(out, participants=max(n, 1), seed=SEED)

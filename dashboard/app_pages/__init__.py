@@ -31,6 +31,8 @@ PAGES: tuple[Page, ...] = (
     Page("relapse", "Relapse & milestones", "how long people stay free of relapse, and how many reach 30, 90 or 365 days."),
     Page("engagement", "Engagement", "whether coming to sessions more often goes with fewer relapses."),
     Page("mentors", "Mentors & matching", "which mentor and match features go with people staying longer."),
+    Page("practice", "Mentoring practice", "whether goals are set and met, referrals connect, check-ins go with fewer "
+         "relapses, mentors are supervised, where incidents happen and how many graduates now mentor."),
     Page("data_quality", "Data quality", "what the latest load read, loaded and set aside, and why."),
     Page("evidence", "Evidence", "the charts, numbers and methods text for a grant report, in one download.", charts=False),
     Page("about", "About these numbers", charts=False),

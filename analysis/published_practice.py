@@ -1,0 +1,141 @@
+"""Published mentoring practice (issue 15): goals, referral linkage, check-ins and relapse, supervision,
+incidents and the mentee-to-mentor pathway, each with its denominator and 95% CI, suppressed.
+
+Like analysis.published, every frame returned here has been through analysis.disclosure (which holds every
+mask, and computes every CI from the published counts so that a bound gives back nothing the rounded counts
+do not): nothing here compares a number with the threshold. Two results: `practice` for the filtered
+population of participants, and `mentor_practice` for all mentors (supervision, incidents and graduates who
+mentor belong to no enrollment period or track, and one program-wide selection cannot be differenced).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from peer_outcomes.analysis import disclosure, population, published, queries
+from peer_outcomes.analysis import practice_queries as pq
+from peer_outcomes.analysis.published import Published
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.pipelines.config import supervision_hours
+
+Db = str | os.PathLike[str]
+
+# Which export files fill which part of the page (the page says which to add when one is empty).
+FILES = {
+    "goals": ("goals",),
+    "referrals": ("referrals",),
+    "check_ins": ("check_ins",),
+    "pathway": (),  # mentors.csv with former_participant_id: always loaded, maybe with no link
+    "supervision": ("mentor_activity",),
+    "incidents": ("mentor_activity", "incidents"),
+}
+OTHER_SITES = "other sites"
+
+
+def missing_files(db: Db) -> dict[str, list[str]]:
+    """Per part of the practice page, the export files (e.g. "goals.csv") that hold no rows yet."""
+    loaded = pq.loaded_tables(db)
+    return {part: [f"{t}.csv" for t in tables if not loaded[t]] for part, tables in FILES.items()}
+
+
+def _total(df: pd.DataFrame, key: str, label: str, people: str) -> pd.DataFrame:
+    """One row adding up a table's counts; its people are at least the largest row's (people overlap rows)."""
+    row = df.drop(columns=[key]).sum(numeric_only=True)
+    row[people] = df[people].max() if len(df) else 0
+    return pd.DataFrame([{key: label, **row.to_dict()}])
+
+
+def _with_total(df: pd.DataFrame, key: str, label: str, publish) -> pd.DataFrame:  # noqa: ANN001
+    """The table's rows published together (complementary across them), then its total row on its own."""
+    if df.empty:
+        return publish(df)
+    return pd.concat([publish(df), publish(_total(df, key, label, "n_people"))], ignore_index=True)
+
+
+@population.guard
+def practice(db: Db, f: Filters) -> Published:
+    """Goals set and met by domain, goals in the first 30 days, referral linkage, check-ins and relapse, and
+    completers who became mentors, for the filtered participants."""
+    n = len(queries.outcomes(db, f))
+    names = ["goals", "goals_first", "referrals", "check_ins", "check_in_regularity", "pathway"]
+    if not disclosure.enough(n):
+        return Published({k: pd.DataFrame() for k in names}, "", published._population(db, f, n), np.nan,
+                         [disclosure.too_few_sentence()])  # fmt: skip
+    goals = _with_total(pq.goals_by_domain(db, f), "domain", "all domains",
+                        lambda d: disclosure.suppress_share_ci(d, "n_met", "n_goals", "share_met", "n_people"))  # fmt: skip
+    first = pq.goals_first_days(db, f).assign(n_people=lambda d: d["n_followed"])
+    first = disclosure.suppress_share_ci(first, "n_with_goal", "n_followed", "share_with_goal", "n_people")
+    referrals = disclosure.suppress_share_ci(pq.referral_linkage(db, f), "n_connected", "n_referrals",
+                                             "share_connected", "n_people")  # fmt: skip
+    weeks = pq.check_in_weeks(db, f)
+    bands = weeks.set_index("check_ins_last_week").reindex(["0", "1", "2", "3+"], fill_value=0).reset_index()
+    check_ins = disclosure.suppress_event_rate_ci(
+        bands.drop(columns="n_weeks_reached"), "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people"
+    )
+    regular = _total(weeks[["check_ins_last_week", "person_weeks", "n_weeks_reached", "n_people"]],
+                     "check_ins_last_week", "all", "n_people").drop(columns="check_ins_last_week")  # fmt: skip
+    regular = disclosure.suppress_share_ci(regular, "n_weeks_reached", "person_weeks", "share_reached", "n_people")
+    path = pq.pathway(db, f).assign(n_people=lambda d: d["n_completers"])
+    path = disclosure.suppress_share_ci(path, "n_mentoring", "n_completers", "share_mentoring", "n_people")
+    method = (
+        f"Goals: share of goals set at least {pq.GOAL_DAYS} days before the data cutoff that were met within "
+        f"{pq.GOAL_DAYS} days (abandoned, revised and open goals count as not met); participants enrolled at least "
+        f"{pq.FIRST_DAYS} days who set a goal in their first {pq.FIRST_DAYS}. Referrals: share of referrals made at "
+        f"least {pq.LINK_DAYS} days before the cutoff that connected within {pq.LINK_DAYS} days, by resource. "
+        "Check-ins: matched participants' weeks until a first relapse (or the end of follow-up), by check-ins "
+        "that reached them the week before; relapses per 100 participant-weeks. Pathway: participants who "
+        f"completed at least {pq.PATHWAY_DAYS} days before the cutoff and started as a mentor within "
+        f"{pq.PATHWAY_DAYS} days. Shares have Wilson 95% CIs and rates exact Poisson 95% CIs, both computed from "
+        f"the shown (rounded) counts. {disclosure.methods_sentence()}"
+    )
+    frames = {"goals": goals, "goals_first": first, "referrals": referrals, "check_ins": check_ins,
+              "check_in_regularity": regular, "pathway": path}  # fmt: skip
+    return Published(frames, method, published._population(db, f, n), float(n))
+
+
+def _sites(db: Db, frame: pd.DataFrame) -> pd.DataFrame:
+    """Sites the sidebar offers (at least k participants) by name; every other site pooled as one row."""
+    offered = published.filter_options(db)["sites"]
+    site = frame["site"].where(frame["site"].isin(offered), OTHER_SITES)
+    return frame.assign(site=site).groupby("site", as_index=False, sort=True).sum(numeric_only=True)
+
+
+@population.guard
+def mentor_practice(db: Db) -> Published:
+    """Supervision coverage by quarter, incidents per 100 mentor-months (supervised or not, and by site) and
+    mentors who were once participants, for all mentors."""
+    hours = supervision_hours()
+    graduates = pq.graduate_mentors(db).assign(n_people=lambda d: d["n_mentors"])
+    graduates = disclosure.suppress_share_ci(graduates, "n_graduates", "n_mentors", "share_graduates", "n_people")
+    sup = pq.supervision(db, hours).rename(columns={"n_mentors": "n_people"})
+    supervision = _with_total(sup, "quarter", "all quarters",
+                              lambda d: disclosure.suppress_share_ci(d, "n_supervised", "mentor_months",
+                                                                     "share_supervised", "n_people"))  # fmt: skip
+
+    def rate(d: pd.DataFrame) -> pd.DataFrame:
+        return disclosure.suppress_event_rate_ci(d, "n_incidents", "mentor_months", "incidents_per_100", "n_people")
+
+    by_sup = pq.incidents_by(db, hours, "supervised").rename(columns={"n_mentors": "n_people"})
+    words = {"true": f"at least {hours:g} hour of supervision", "false": f"less than {hours:g} hour"}
+    by_sup["supervised"] = by_sup["supervised"].map(words)
+    incidents = _with_total(by_sup.rename(columns={"supervised": "months"}), "months", "all active months", rate)
+    by_site = _sites(db, pq.incidents_by(db, hours, "site")).rename(columns={"n_mentors": "n_people"})
+    incidents_by_site = rate(by_site)
+    method = (
+        f"Supervision: share of active mentor-months (a mentor with mentees that month) with at least {hours:g} "
+        "hour of supervision, by calendar quarter. Incidents: boundary, confidentiality, safety and conduct "
+        "incidents per 100 active mentor-months, counted in the month they occurred; sites with fewer than "
+        f"{disclosure.threshold()} participants are pooled as “{OTHER_SITES}”. Graduates: mentors who were once "
+        "participants of the program. All mentors and months to the data cutoff, whatever the sidebar's choice. "
+        "Shares have Wilson 95% CIs and rates exact Poisson 95% CIs, both computed from the shown (rounded) "
+        f"counts. {disclosure.methods_sentence()}"
+    )
+    as_of = queries.settings(db).get("as_of")
+    n = float(graduates["n_mentors"].iloc[0]) if len(graduates) else np.nan
+    pop = f"All mentors (N = {disclosure.count_text(n if pd.notna(n) else 0)}); data to {pd.Timestamp(as_of):%Y-%m-%d}"
+    frames = {"supervision": supervision, "incidents": incidents, "incidents_by_site": incidents_by_site,
+              "graduates": graduates}  # fmt: skip
+    return Published(frames, method, pop, n)
