@@ -19,7 +19,6 @@ from peer_outcomes.analysis import disclosure, population, published, queries
 from peer_outcomes.analysis import practice_queries as pq
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.pipelines.config import supervision_hours
 
 Db = str | os.PathLike[str]
 
@@ -66,27 +65,29 @@ def practice(db: Db, f: Filters) -> Published:
                          [disclosure.too_few_sentence()])  # fmt: skip
     goals = _with_total(pq.goals_by_domain(db, f), "domain", "all domains",
                         lambda d: disclosure.suppress_share_ci(d, "n_met", "n_goals", "share_met", "n_people"))  # fmt: skip
-    first = pq.goals_first_days(db, f).assign(n_people=lambda d: d["n_followed"])
+    first = pq.goal_setting(db, f).assign(n_people=lambda d: d["n_followed"])
     first = disclosure.suppress_share_ci(first, "n_with_goal", "n_followed", "share_with_goal", "n_people")
-    referrals = disclosure.suppress_share_ci(pq.referral_linkage(db, f), "n_connected", "n_referrals",
-                                             "share_connected", "n_people")  # fmt: skip
+    def linked(d: pd.DataFrame) -> pd.DataFrame:
+        return disclosure.suppress_share_ci(d, "n_connected", "n_referrals", "share_connected", "n_people")
+
+    by_type, treatment = pq.referral_linkage(db, f)
+    referrals = pd.concat([linked(by_type), linked(treatment)], ignore_index=True)
     weeks = pq.check_in_weeks(db, f)
     bands = weeks.set_index("check_ins_last_week").reindex(["0", "1", "2", "3+"], fill_value=0).reset_index()
-    check_ins = disclosure.suppress_event_rate_ci(
-        bands.drop(columns="n_weeks_reached"), "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people"
-    )
-    regular = _total(weeks[["check_ins_last_week", "person_weeks", "n_weeks_reached", "n_people"]],
-                     "check_ins_last_week", "all", "n_people").drop(columns="check_ins_last_week")  # fmt: skip
-    regular = disclosure.suppress_share_ci(regular, "n_weeks_reached", "person_weeks", "share_reached", "n_people")
+    check_ins = disclosure.suppress_event_rate_ci(bands, "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people")
+    regular = disclosure.suppress_share_ci(pq.check_in_regularity(db, f), "n_weeks_reached", "person_weeks",
+                                           "share_reached", "n_people")  # fmt: skip
     path = pq.pathway(db, f).assign(n_people=lambda d: d["n_completers"])
     path = disclosure.suppress_share_ci(path, "n_mentoring", "n_completers", "share_mentoring", "n_people")
     method = (
         f"Goals: share of goals set at least {pq.GOAL_DAYS} days before the data cutoff that were met within "
-        f"{pq.GOAL_DAYS} days (abandoned, revised and open goals count as not met); participants enrolled at least "
-        f"{pq.FIRST_DAYS} days who set a goal in their first {pq.FIRST_DAYS}. Referrals: share of referrals made at "
-        f"least {pq.LINK_DAYS} days before the cutoff that connected within {pq.LINK_DAYS} days, by resource. "
-        "Check-ins: matched participants' weeks until a first relapse (or the end of follow-up), by check-ins "
-        "that reached them the week before; relapses per 100 participant-weeks. Pathway: participants who "
+        f"{pq.GOAL_DAYS} days (abandoned, revised and open goals count as not met); participants followed for "
+        "their whole first 30 days who set a goal in them. Referrals: share of referrals made at "
+        f"least {pq.LINK_DAYS} days before the cutoff that connected within {pq.LINK_DAYS} days, by resource and "
+        "for all treatment referrals (treatment, medication for addiction, detox). Check-ins: matched "
+        "participants' weeks until a first relapse (or the end of follow-up), by check-ins that reached them the "
+        "week before (relapses per 100 participant-weeks); regularity is the share of weeks since the first "
+        "match with a check-in that reached the participant. Pathway: participants who "
         f"completed at least {pq.PATHWAY_DAYS} days before the cutoff and started as a mentor within "
         f"{pq.PATHWAY_DAYS} days. Shares have Wilson 95% CIs and rates exact Poisson 95% CIs, both computed from "
         f"the shown (rounded) counts. {disclosure.methods_sentence()}"
@@ -107,10 +108,10 @@ def _sites(db: Db, frame: pd.DataFrame) -> pd.DataFrame:
 def mentor_practice(db: Db) -> Published:
     """Supervision coverage by quarter, incidents per 100 mentor-months (supervised or not, and by site) and
     mentors who were once participants, for all mentors."""
-    hours = supervision_hours()
+    hours = pq.supervision_policy(db)
     graduates = pq.graduate_mentors(db).assign(n_people=lambda d: d["n_mentors"])
     graduates = disclosure.suppress_share_ci(graduates, "n_graduates", "n_mentors", "share_graduates", "n_people")
-    sup = pq.supervision(db, hours).rename(columns={"n_mentors": "n_people"})
+    sup = pq.supervision(db).rename(columns={"n_mentors": "n_people"})
     supervision = _with_total(sup, "quarter", "all quarters",
                               lambda d: disclosure.suppress_share_ci(d, "n_supervised", "mentor_months",
                                                                      "share_supervised", "n_people"))  # fmt: skip
@@ -118,16 +119,17 @@ def mentor_practice(db: Db) -> Published:
     def rate(d: pd.DataFrame) -> pd.DataFrame:
         return disclosure.suppress_event_rate_ci(d, "n_incidents", "mentor_months", "incidents_per_100", "n_people")
 
-    by_sup = pq.incidents_by(db, hours, "supervised").rename(columns={"n_mentors": "n_people"})
+    by_sup = pq.incidents_by(db, "supervised").rename(columns={"n_mentors": "n_people"})
     words = {"true": f"at least {hours:g} hour of supervision", "false": f"less than {hours:g} hour"}
     by_sup["supervised"] = by_sup["supervised"].map(words)
     incidents = _with_total(by_sup.rename(columns={"supervised": "months"}), "months", "all active months", rate)
-    by_site = _sites(db, pq.incidents_by(db, hours, "site")).rename(columns={"n_mentors": "n_people"})
+    by_site = _sites(db, pq.incidents_by(db, "site")).rename(columns={"n_mentors": "n_people"})
     incidents_by_site = rate(by_site)
     method = (
         f"Supervision: share of active mentor-months (a mentor with mentees that month) with at least {hours:g} "
         "hour of supervision, by calendar quarter. Incidents: boundary, confidentiality, safety and conduct "
-        "incidents per 100 active mentor-months, counted in the month they occurred; sites with fewer than "
+        "incidents per 100 active mentor-months, counted in the month they occurred (incidents in a month without "
+        "mentees or without an activity row are in no rate); sites with fewer than "
         f"{disclosure.threshold()} participants are pooled as “{OTHER_SITES}”. Graduates: mentors who were once "
         "participants of the program. All mentors and months to the data cutoff, whatever the sidebar's choice. "
         "Shares have Wilson 95% CIs and rates exact Poisson 95% CIs, both computed from the shown (rounded) "

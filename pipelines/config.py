@@ -43,10 +43,3 @@ MIN_CLUSTERS = 20  # fewest clusters a cluster-robust (sandwich) SE is used with
 def min_clusters() -> int:
     """Fewest clusters for a robust SE: `PEER_OUTCOMES_MIN_CLUSTERS` may change it, never below 2."""
     return max(2, int(os.environ.get("PEER_OUTCOMES_MIN_CLUSTERS", MIN_CLUSTERS)))
-
-SUPERVISION_HOURS = 1.0  # a mentor-month meets the supervision policy with at least this many hours
-
-
-def supervision_hours() -> float:
-    """The supervision policy (hours a month): `PEER_OUTCOMES_SUPERVISION_HOURS` may change it."""
-    return float(os.environ.get("PEER_OUTCOMES_SUPERVISION_HOURS", SUPERVISION_HOURS))
