@@ -4,10 +4,9 @@ Each function takes the rows of one practice mart (docs/outcomes.md, "Mentoring 
 `ModelResult` with a tidy `summary`; none reads the warehouse. Conventions, each checked against R or
 statsmodels (tests/reference/test_practice_against_R.py):
 
-- shares (goal setting, referral linkage, supervision coverage): Wilson score 95% intervals, as statsmodels
-  `proportion_confint(method="wilson")` and R `prop.test(correct = FALSE)`;
-- incident rates: exact Poisson 95% intervals (Garwood), as R `poisson.test`; the rate ratio of
-  unsupervised to supervised months by the exact conditional (binomial) method, as R
+- shares (goal setting, referral linkage, supervision coverage): Wilson score 95% intervals; incident rates:
+  exact (Garwood) Poisson 95% intervals; both from `analysis.intervals`, as on the practice page. The rate
+  ratio of unsupervised to supervised months: the exact conditional (binomial) method, as R
   `poisson.test(c(x1, x0), c(T1, T0))`;
 - times to an event: Aalen–Johansen cumulative incidence (`analysis.competing`), with abandonment competing
   for goals and no competing event for a referral's connection or a graduate's first mentoring month;
@@ -19,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest, chi2, norm
+from scipy.stats import binomtest
 from scipy.stats import t as student_t
 
 from peer_outcomes.analysis.competing import COLUMNS as CIF_COLUMNS
@@ -27,32 +26,13 @@ from peer_outcomes.analysis.competing import cumulative_incidence
 from peer_outcomes.analysis.cox import CoxResult
 from peer_outcomes.analysis.dose import fit_time_varying_cox
 from peer_outcomes.analysis.frames import complete_cases, require_columns
+from peer_outcomes.analysis.intervals import poisson_exact, wilson
 from peer_outcomes.analysis.results import ModelResult, excluded_rows
 
 TREATMENT_TYPES = ("treatment", "mat", "detox")  # the resource types a "treatment referral" covers
 GOAL_CAUSES = {1: "met", 2: "abandoned"}
 CHECK_IN_TERMS = ["n_reached_prev_week", "n_attended_prev_week"]
-Z95 = float(norm.ppf(0.975))
 WILSON = "Wilson score 95% confidence intervals, as R prop.test(correct = FALSE)"
-
-
-def wilson_interval(k: np.ndarray | int, n: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
-    """95% Wilson score interval of k successes in n trials (NaN when n = 0)."""
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-        half = Z95 * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2)) / (1 + Z95**2 / n)
-    return centre - half, centre + half
-
-
-def poisson_interval(k: np.ndarray | int, exposure: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Garwood) 95% interval of a Poisson rate k / exposure, as R poisson.test (lower 0 when k = 0)."""
-    k, exposure = np.asarray(k, float), np.asarray(exposure, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lower = np.where(k > 0, chi2.ppf(0.025, 2 * k) / 2, 0.0) / exposure
-        upper = chi2.ppf(0.975, 2 * k + 2) / 2 / exposure
-    return lower, upper
 
 
 def _groups(df: pd.DataFrame, group: str | None) -> pd.Series:
@@ -65,7 +45,7 @@ def _shares(df: pd.DataFrame, hit: str, group: str | None, n_name: str, k_name: 
     t.index.name = "group"
     t = t.reset_index().astype({n_name: int, k_name: int})
     t["share"] = t[k_name] / t[n_name]
-    t["lower_95"], t["upper_95"] = wilson_interval(t[k_name].to_numpy(), t[n_name].to_numpy())
+    t["lower_95"], t["upper_95"] = wilson(t[k_name].to_numpy(), t[n_name].to_numpy())
     return t
 
 
@@ -209,8 +189,7 @@ def incident_rates(months: pd.DataFrame, group: str | None = "is_supervised", pe
     t.index.name = "group"
     t = t.reset_index().astype({"n_incidents": int, "n_months": int})
     t["rate"] = per * t["n_incidents"] / t["n_months"]
-    lower, upper = poisson_interval(t["n_incidents"].to_numpy(), t["n_months"].to_numpy())
-    t["lower_95"], t["upper_95"] = per * lower, per * upper
+    t["lower_95"], t["upper_95"] = poisson_exact(t["n_incidents"].to_numpy(), t["n_months"].to_numpy(), per=per)
     outside = int(months.loc[months["is_active"] != 1, "n_incidents"].sum())
     excluded = {**excluded_rows(dropped), **excluded_rows(outside, "incidents outside an active month")}
     return ModelResult(
