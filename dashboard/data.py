@@ -104,18 +104,18 @@ def data_quality() -> Published:
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner="Computing…")
-def _practice(name: str, db: str, data_version: str, filters: Filters | None) -> Published:
+def _practice(name: str, db: str, data_version: str, k: int, filters: Filters | None) -> Published:
     return getattr(published_practice, name)(db, filters) if filters else getattr(published_practice, name)(db)
 
 
 def practice(f: Filters) -> Published:
     """Goals, referrals, check-ins and the pathway for the filtered participants."""
-    return _practice("practice", str(db_path()), version(), f)
+    return _practice("practice", str(db_path()), version(), config.min_cell(), f)
 
 
 def mentor_practice() -> Published:
     """Supervision, incidents and graduate mentors, for all mentors."""
-    return _practice("mentor_practice", str(db_path()), version(), None)
+    return _practice("mentor_practice", str(db_path()), version(), config.min_cell(), None)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
