@@ -58,9 +58,10 @@ def _valid(cells: pd.Series) -> bool:
     return bool(((cells == 0) | disclosure.enough(cells)).all())
 
 
-def enrollment_periods(db: Db) -> list[Period]:
-    """The periods the filter may use, oldest first (see the module docstring for the rule)."""
-    counts = queries.cell_months(db)
+def enrollment_periods(db: Db, allowed_sites: tuple[str, ...] = ()) -> list[Period]:
+    """The periods the filter may use, oldest first (see the module docstring for the rule), built from the
+    `allowed_sites` a role may see (all when empty), so another site's enrollments never shape them."""
+    counts = queries.cell_months(db, allowed_sites)
     if counts.empty:
         return []
     table = counts.pivot_table(index="month", columns=["site", "track"], values="n", aggfunc="sum", fill_value=0)
@@ -96,12 +97,13 @@ def snap(f: Filters, periods: list[Period]) -> Filters:
     return replace(f, enrolled_from=lo, enrolled_to=hi)
 
 
-def left_out_notes(db: Db) -> list[str]:
-    """Notes naming how many sites, tracks and site x track combinations are left out of every figure.
+def left_out_notes(db: Db, allowed_sites: tuple[str, ...] = ()) -> list[str]:
+    """Notes naming how many sites, tracks and site x track combinations are left out of every figure, among
+    the `allowed_sites` a role may see (all when empty).
 
     Never their number of people: that is under k by definition (queries.SMALL_CELLS).
     """
-    small = queries.small_cells(db)
+    small = queries.small_cells(db, allowed_sites)
     k = disclosure.threshold()
     sites = small.loc[small["site_small"], "site"].nunique()
     tracks = small.loc[small["track_small"] & ~small["site_small"], "track"].nunique()
@@ -121,22 +123,23 @@ def left_out_notes(db: Db) -> list[str]:
 def guard(func: Callable[..., P]) -> Callable[..., P]:
     """Every published result describes the base population (small site x track cells left out, whatever
     the caller's Filters say) over whole enrollment periods (`snap`), and carries a note saying
-    how many groups that leaves out."""
+    how many groups that leaves out. Periods and notes are those of the sites the Filters allow."""
 
     @functools.wraps(func)
     def wrapper(db: Db, *args: object, **kwargs: object) -> P:
+        reach = next((a.allowed_sites for a in (*args, *kwargs.values()) if isinstance(a, Filters)), ())
         steps: list[Period] = []
 
         def base(a: object) -> object:
             if not isinstance(a, Filters):
                 return a
-            steps[:] = steps or enrollment_periods(db)
+            steps[:] = steps or enrollment_periods(db, reach)
             return snap(replace(a, all_groups=False), steps)
 
         args = tuple(base(a) for a in args)
         kwargs = {k: base(v) for k, v in kwargs.items()}
         pub = func(db, *args, **kwargs)
-        pub.notes[:0] = left_out_notes(db)
+        pub.notes[:0] = left_out_notes(db, reach)
         return pub
 
     return wrapper

@@ -126,18 +126,19 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
     return frames, notes, _fitted(res, n, n - len(df))
 
 
-def filter_options(db: Db) -> dict:
-    """Sidebar choices: sites and tracks with at least k participants, and the enrollment periods.
+def filter_options(db: Db, allowed_sites: tuple[str, ...] = ()) -> dict:
+    """Sidebar choices: sites and tracks with at least k participants, and the enrollment periods, among the
+    `allowed_sites` a role may see (all when empty).
 
     A site or track smaller than k is not offered, and its people are left out of "all sites" too
     (queries.SMALL_CELLS), so no difference of two choices recovers it. The period moves in the runs of
     months of analysis.population, not days or single months, for the same reason.
     """
-    sizes = queries.group_sizes(db)
+    sizes = queries.group_sizes(db, allowed_sites)
     sizes = sizes[disclosure.enough(sizes["n"])]  # the small site x track cells are in no population
     big = {col: sorted(str(v) for v, n in sizes.groupby(col)["n"].sum().items() if disclosure.enough(n))
            for col in ("site", "track")}  # fmt: skip
-    return {"sites": big["site"], "tracks": big["track"], "periods": population.enrollment_periods(db)}
+    return {"sites": big["site"], "tracks": big["track"], "periods": population.enrollment_periods(db, allowed_sites)}
 
 
 def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group: str | None) -> pd.DataFrame:

@@ -40,8 +40,9 @@ def load_stamp(db: Db) -> tuple:
     return (str(Path(db).resolve()), s.st_ino, s.st_mtime_ns, s.st_size)
 
 
-def per_load(func: Callable[[Db], T]) -> Callable[[Db], T]:
-    """Memoize a small lookup of the whole warehouse per load (`load_stamp`) and threshold k.
+def per_load(func: Callable[..., T]) -> Callable[..., T]:
+    """Memoize a small lookup of the whole warehouse per load (`load_stamp`), threshold k and arguments
+    (a role's `allowed_sites`).
 
     Every published result asks for the settings, the enrollment periods and the small cells; each asked
     once per load instead of once per result saves a connection and a scan each time. Callers get a copy.
@@ -51,15 +52,15 @@ def per_load(func: Callable[[Db], T]) -> Callable[[Db], T]:
     lock = threading.Lock()
 
     @functools.wraps(func)
-    def wrapper(db: Db) -> T:
+    def wrapper(db: Db, *args: object) -> T:
         try:
-            key = (load_stamp(db), min_cell())
+            key = (load_stamp(db), min_cell(), args)
         except OSError:
-            return func(db)
+            return func(db, *args)
         with lock:
             if key in memo:
                 return copy.deepcopy(memo[key])
-        value = func(db)
+        value = func(db, *args)
         with lock:
             if len(memo) >= 16:  # old loads and thresholds: a handful at most, never grown without bound
                 memo.clear()
@@ -84,6 +85,8 @@ class Filters:
 
     The base population is everyone outside the small site x track cells (`SMALL_CELLS`);
     `all_groups=True` keeps them (notebooks on the warehouse tier only, never anything published).
+    `allowed_sites` is the signed-in role's reach (dashboard.auth; empty = every site): applied in every
+    query beside `sites`, never taken from or written to a URL.
     """
 
     enrolled_from: date | None = None
@@ -91,6 +94,7 @@ class Filters:
     sites: tuple[str, ...] = field(default_factory=tuple)
     tracks: tuple[str, ...] = field(default_factory=tuple)
     all_groups: bool = False
+    allowed_sites: tuple[str, ...] = field(default_factory=tuple)
 
     def to_query_params(self) -> dict[str, str | list[str]]:
         """URL query parameters that reproduce this view (dates ISO, lists repeated)."""
@@ -136,6 +140,9 @@ class Filters:
         if self.sites:
             clauses.append(f"list_contains(?::varchar[], {prefix}site)")
             params.append(list(self.sites))
+        if self.allowed_sites:
+            clauses.append(f"list_contains(?::varchar[], {prefix}site)")
+            params.append(list(self.allowed_sites))
         if self.tracks:
             clauses.append(f"list_contains(?::varchar[], coalesce({prefix}program_track, 'none'))")
             params.append(list(self.tracks))
@@ -165,6 +172,11 @@ def _marts(db: Db, relation: str, f: Filters, columns: str = "*", date_col: str 
     return query(db, f"select {columns} from {relation} where {where}", params)
 
 
+def _reach(allowed_sites: tuple[str, ...]) -> tuple[str, list]:
+    """The `where` clause keeping only a role's sites (everyone when empty), small cells included."""
+    return Filters(all_groups=True, allowed_sites=allowed_sites).where()
+
+
 def mart_definitions() -> dict[str, str]:
     """Each mart's one-line definition, from the mart spec (pipelines/sql/marts/marts.yml), by short name.
 
@@ -188,48 +200,56 @@ def settings(db: Db) -> dict:
     return df.iloc[0].to_dict() if len(df) else {}
 
 
-def filter_options(db: Db) -> dict:
-    """Sites, tracks and the enrollment range the sidebar offers."""
+def filter_options(db: Db, allowed_sites: tuple[str, ...] = ()) -> dict:
+    """Sites, tracks and the enrollment range of the `allowed_sites` (all when empty)."""
+    where, params = _reach(allowed_sites)
     df = query(
         db,
         "select list(distinct site order by site) as sites, "
         "list(distinct coalesce(program_track, 'none') order by coalesce(program_track, 'none')) as tracks, "
-        "min(enrolled_on) as first_on, max(enrolled_on) as last_on from marts.participant_outcomes",
+        f"min(enrolled_on) as first_on, max(enrolled_on) as last_on from marts.participant_outcomes where {where}",
+        params,
     )
     row = df.iloc[0]
     return {"sites": list(row.sites), "tracks": list(row.tracks), "first_on": row.first_on, "last_on": row.last_on}
 
 
 @per_load
-def group_sizes(db: Db) -> pd.DataFrame:
-    """Participants per site and track (for deciding which choices the sidebar may offer)."""
+def group_sizes(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Participants per site and track of the `allowed_sites` (all when empty), for deciding which choices
+    the sidebar may offer."""
+    where, params = _reach(allowed_sites)
     return query(
         db,
         "select site, coalesce(program_track, 'none') as track, count(*) as n "
-        "from marts.participant_outcomes group by all",
+        f"from marts.participant_outcomes where {where} group by all",
+        params,
     )
 
 
 @per_load
-def small_cells(db: Db) -> pd.DataFrame:
-    """The site x track cells left out of every filtered query, with whether the whole site or track is small.
+def small_cells(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The site x track cells left out of every filtered query, with whether the whole site or track is small,
+    among the `allowed_sites` (all when empty; a track's size counts only those sites' people).
 
     Columns: site, track, site_small, track_small (no counts: they are under k by definition).
     """
+    where, params = _reach(allowed_sites)
     sql = f"""
         with sizes as (select site, coalesce(program_track, 'none') as track, count(*) as n
-                       from marts.participant_outcomes group by all)
+                       from marts.participant_outcomes where {where} group by all)
         select c.site, c.track,
                (select sum(n) from sizes s where s.site = c.site) < ? as site_small,
                (select sum(n) from sizes s where s.track = c.track) < ? as track_small
-        from ({SMALL_CELLS}) c order by 1, 2"""
-    return query(db, sql, [min_cell(), min_cell(), min_cell()])
+        from ({SMALL_CELLS}) c where c.site in (select site from sizes) order by 1, 2"""
+    return query(db, sql, [*params, min_cell(), min_cell(), min_cell()])
 
 
 @per_load
-def cell_months(db: Db) -> pd.DataFrame:
-    """Enrollments per site, track and month in the base population (for analysis.population; never published)."""
-    where, params = Filters().where()
+def cell_months(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Enrollments per site, track and month in the base population of `allowed_sites` (all when empty), for
+    analysis.population; never published."""
+    where, params = Filters(allowed_sites=allowed_sites).where()
     sql = (
         "select site, coalesce(program_track, 'none') as track, cohort_month as month, count(*) as n "
         f"from marts.participant_outcomes where {where} group by all order by month"

@@ -82,7 +82,7 @@ def parse_filters(
 
 
 def _check_filters(db: Path, f: Filters) -> dict:
-    opts = queries.filter_options(db)
+    opts = queries.filter_options(db, f.allowed_sites)
     for kind, asked in (("site", f.sites), ("track", f.tracks)):
         unknown = sorted(set(asked) - set(opts[f"{kind}s"]))
         if unknown:
@@ -214,7 +214,7 @@ def build_pack(
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; give a new or empty folder for the evidence pack.")
     settings = queries.settings(db)  # fails first, in one sentence, if there is no warehouse
-    if not published.filter_options(db)["sites"]:  # e.g. a new program, or every site and track still small
+    if not published.filter_options(db, f.allowed_sites)["sites"]:  # e.g. a new program, or every site and track still small
         raise UserError(f"No site and track has {disclosure.threshold()} or more participants yet, so there is nothing to publish.")
     opts = _check_filters(db, f)
     res = compute(db, f)

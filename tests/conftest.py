@@ -63,3 +63,11 @@ def program(tmp_path_factory: pytest.TempPathFactory):
         return built[name]
 
     return warehouse
+
+
+@pytest.fixture(scope="session")
+def reach_warehouses(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(whole program, only the coordinator's sites) warehouses of tests/reach.py, loaded once per session."""
+    from reach import write_reach_programs
+
+    return write_reach_programs(tmp_path_factory.mktemp("reach"))

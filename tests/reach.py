@@ -1,0 +1,39 @@
+"""A program of several sites and the same program with only a coordinator's site in it (issue 16).
+
+The role tests compare what a site coordinator sees in the whole program's warehouse with what anyone sees
+in a warehouse that never held another site's rows: any number computed from another site shows as a
+difference. Both are loaded by the real ETL with the same cutoff, so the data's last date is not one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from peer_outcomes.pipelines.etl import run_etl
+from peer_outcomes.pipelines.synth import generate
+from peer_outcomes.pipelines.synth_people import AS_OF  # the same cutoff for both loads
+
+PARTICIPANTS, SEED = 800, 5
+COORDINATOR_SITES = ("north",)
+
+
+def write_reach_programs(root: Path) -> tuple[Path, Path]:
+    """Load the whole program and its coordinator's sites alone; returns (whole, sites_only) warehouses."""
+    generate(root / "whole", participants=PARTICIPANTS, seed=SEED)
+    files = {p.name: pd.read_csv(p, dtype=str, keep_default_na=False) for p in (root / "whole").glob("*.csv")}
+    people = files["participants.csv"]
+    keep = set(people.loc[people["site"].isin(COORDINATOR_SITES), "participant_id"])
+    (root / "sites_only").mkdir()
+    for name, frame in files.items():  # sessions, mentors and their months describe no participant: kept
+        if "participant_id" in frame:
+            frame = frame[frame["participant_id"].isin(keep) | (frame["participant_id"] == "")]
+        frame.to_csv(root / "sites_only" / name, index=False)
+    for mapping in (root / "whole").glob("*.yaml"):
+        (root / "sites_only" / mapping.name).write_bytes(mapping.read_bytes())
+    out = []
+    for name in ("whole", "sites_only"):
+        run_etl(root / name, root / f"{name}.duckdb", as_of=AS_OF)
+        out.append(root / f"{name}.duckdb")
+    return out[0], out[1]
