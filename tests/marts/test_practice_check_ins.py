@@ -59,6 +59,9 @@ def test_regularity_counts_weeks_from_the_first_match_to_the_end_of_the_retentio
     # 4: matched before enrollment: week 0; spell of 14 days = weeks 0, 1
     world.person(4, enrolled=10).attend(4, 10, 24).exit(4, 24, "moved").match(4, 1, 2)
     check_in(world, 4, 10)
+    # 5: matched and reached on the enrollment day, then never attended: a 0-day spell has no weeks
+    world.person(5).match(5, 1, 0)
+    check_in(world, 5, 0)
     con = world.build(as_of=100)
     assert by_key(con, "check_in_regularity",
                   "is_matched_in_spell, first_match_week, n_weeks, n_weeks_reached, n_check_ins, n_reached, "
@@ -67,4 +70,5 @@ def test_regularity_counts_weeks_from_the_first_match_to_the_end_of_the_retentio
         2: (0, None, 0, 0, 0, 0, None),
         3: (0, None, 0, 0, 0, 0, None),
         4: (1, 0, 2, 1, 1, 1, 0.5),
+        5: (1, 0, 0, 0, 0, 0, None),
     }

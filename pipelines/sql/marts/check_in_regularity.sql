@@ -40,7 +40,7 @@ counts as (
         count(distinct c.week) filter (where c.reached) as n_weeks_reached
     from check_ins as c
     join first_weeks as f using (participant_key)
-    where c.week >= f.first_week
+    where c.week >= f.first_week and c.week < f.n_spell_weeks  -- a 0-day spell has no week, as in dose_weekly
     group by c.participant_key
 ),
 
