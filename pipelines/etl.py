@@ -280,6 +280,8 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
             [as_of, gap_days, list(MILESTONE_DAYS), supervision_hours(), key_id(key), CONTRACT_VERSION, version,
              built_at],
         )
+        if mp.matched_tracks:
+            con.executemany("insert into matched_tracks values (?)", [[t] for t in mp.matched_tracks])
         step("building the outcome marts")
         from peer_outcomes.pipelines.marts import build_marts
 

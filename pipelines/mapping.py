@@ -9,6 +9,7 @@ with --mapping) renames columns, recodes values, declares date formats and decla
     covariates:   {participants: [{name: insurance, type: enum, values: [medicaid, private, none]},
                                   {name: dependants, type: int, min: 0, max: 20}]}
     timezone:     America/Chicago   # the program's zone: Parquet timestamps become its dates (default UTC)
+    matched_tracks: [peer_mentoring]  # tracks whose people are meant to have a mentor (default: any matched)
 
 The mapping itself is validated first: anything unknown ends as one sentence naming the place to fix. The
 YAML is read with the safe loader, at most MAX_BYTES, MAX_ALIASES aliases and MAX_NODES nodes once aliases
@@ -35,7 +36,7 @@ import yaml
 from peer_outcomes.pipelines.contract import ENTITIES, IDENTIFIER_HINTS, Column, unsafe_code
 from peer_outcomes.pipelines.errors import UserError
 
-SECTIONS = ("columns", "values", "date_formats", "covariates", "timezone")
+SECTIONS = ("columns", "values", "date_formats", "covariates", "timezone", "matched_tracks")
 COVARIATE_TYPES = ("enum", "bool", "int")  # closed sets and bounded numbers only (docs/data-contract.md)
 REFUSED_TYPES = ("text", "date")
 MAX_BOUND = 10**12  # whole numbers are read with at most 12 digits (validate.py)
@@ -60,6 +61,7 @@ class Mapping:
     file_name: str | None = None
     sha256: str | None = None
     timezone: str = "UTC"  # the zone in which a Parquet timestamp becomes the program's date
+    matched_tracks: tuple[str, ...] = ()  # tracks meant to be matched; empty: every track in which anyone was
 
     def columns_of(self, entity: str) -> tuple[Column, ...]:
         """Every column loaded for `entity`: the contract's, then the declared covariates."""
@@ -276,7 +278,10 @@ def parse_mapping(doc: Any, file_name: str = "mapping.yaml", sha256: str | None 
         raise MappingError(
             f"{file_name}: timezone must be a time zone name such as America/Chicago or UTC, not '{zone}'."
         )
-    return Mapping(columns, values, date_formats, covariates, file_name, sha256, zone)
+    tracks = doc.get("matched_tracks") or []
+    if not isinstance(tracks, list) or not all(isinstance(t, str) and t.strip() and not unsafe_code(t) for t in tracks):
+        raise MappingError(f"{file_name}: matched_tracks must be a list of track codes, e.g. [peer_mentoring].")
+    return Mapping(columns, values, date_formats, covariates, file_name, sha256, zone, tuple(tracks))
 
 
 def _is_date_format(fmt: str) -> bool:

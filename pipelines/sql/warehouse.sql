@@ -11,6 +11,12 @@ create table if not exists settings (
     built_at timestamp not null
 );
 
+create table if not exists matched_tracks (
+    -- the tracks whose participants are meant to have a mentor (mapping.yaml `matched_tracks`), written by
+    -- every load; empty: every track in which anyone was matched (marts.participant_outcomes)
+    program_track varchar not null
+);
+
 create table if not exists participants (
     participant_key integer not null,          -- unique: the ETL assigns it (no index: loads stay fast)
     participant_pid varchar not null,          -- HMAC-SHA256 pseudonym, 64 hex; unique

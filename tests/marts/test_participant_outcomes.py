@@ -104,3 +104,26 @@ def test_declared_covariates_ride_along_and_pseudonyms_do_not(world: World) -> N
     assert "housing_score" in cols
     assert "participant_pid" not in cols
     assert by_key(con, "participant_outcomes", "housing_score") == {1: (3,)}
+
+
+def test_people_are_meant_to_be_matched_in_every_track_where_anyone_was(world: World) -> None:
+    (
+        world.mentor(10)
+        .person(1, program_track="peer").match(1, 10, 3)
+        .person(2, program_track="peer")  # not matched, but in a track where someone was
+        .person(3, program_track="usual")  # no one in usual care is ever matched
+        .person(4).match(4, 10, 5)  # no track recorded: its own group, 'none'
+        .person(5)
+        .person(6, program_track="late").match(6, 10, 50)  # matched only after follow-up ended: not matched
+    )
+    con = world.build(as_of=40)
+    assert by_key(con, "participant_outcomes", "is_matched, is_meant_to_be_matched") == {
+        1: (1, True), 2: (0, True), 3: (0, False), 4: (1, True), 5: (0, True), 6: (0, False),
+    }
+
+
+def test_the_mapping_names_the_tracks_meant_to_be_matched(world: World) -> None:
+    world.mentor(10).person(1, program_track="peer").match(1, 10, 3).person(2, program_track="usual")
+    world.rows["matched_tracks"].append({"program_track": "usual"})  # mapping.yaml: matched_tracks: [usual]
+    con = world.build(as_of=40)
+    assert by_key(con, "participant_outcomes", "is_meant_to_be_matched") == {1: (False,), 2: (True,)}

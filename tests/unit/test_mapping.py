@@ -69,7 +69,8 @@ def test_fixture_mapping_renames_recodes_and_declares_a_covariate():
         ),
         (
             {"renames": {}},
-            "mapping.yaml has an unknown section 'renames' (known: columns, values, date_formats, covariates, timezone).",
+            "mapping.yaml has an unknown section 'renames' (known: columns, values, date_formats, covariates, timezone, "
+            "matched_tracks).",
         ),
     ],
 )
@@ -181,6 +182,14 @@ def test_bounded_whole_number_and_yes_no_covariates_are_accepted():
             "mapping.yaml: values.participants.site recodes 'N' to a code that begins with =, +, -, @, tab or "
             "carriage return, which a spreadsheet would run as a formula.",
         ),
+        (
+            {"matched_tracks": "peer_mentoring"},
+            "mapping.yaml: matched_tracks must be a list of track codes, e.g. [peer_mentoring].",
+        ),
+        (
+            {"matched_tracks": ["peer_mentoring", ""]},
+            "mapping.yaml: matched_tracks must be a list of track codes, e.g. [peer_mentoring].",
+        ),
     ],
 )
 def test_formats_zones_and_recodes_are_checked_before_any_row_is_read(doc, sentence):
@@ -236,3 +245,8 @@ def test_a_huge_mapping_file_is_refused_before_it_is_parsed(tmp_path):
         MappingError, match=r"^mapping.yaml is larger than 1,024 KB; a mapping is a short text file\.$"
     ):
         load_mapping(path)
+
+
+def test_the_tracks_meant_to_be_matched_default_to_none_named_and_can_be_listed():
+    assert parse_mapping({}).matched_tracks == ()
+    assert parse_mapping({"matched_tracks": ["peer_mentoring", "aftercare"]}).matched_tracks == ("peer_mentoring", "aftercare")

@@ -66,6 +66,17 @@ formats as (
     from format_counts
 ),
 
+meant_to_be_matched as (
+    -- the tracks whose people are meant to have a mentor: those mapping.yaml lists (main.matched_tracks),
+    -- else every track in which anyone was matched, so a usual-care track no one is ever matched in drops out
+    select program_track as track from main.matched_tracks
+    union
+    select distinct coalesce(p.program_track, 'none') as track
+    from participants as p
+    join marts.match_features as m using (participant_key)
+    where m.is_matched = 1 and not exists (select 1 from main.matched_tracks)
+),
+
 final as (
     select
         p.participant_key,
@@ -100,6 +111,7 @@ final as (
         l.n_relapses,
         l.n_lapses,
         m.is_matched,
+        coalesce(p.program_track, 'none') in (select track from meant_to_be_matched) as is_meant_to_be_matched,
         m.days_to_first_match,
         m.mentor_certified,
         m.mentor_years_recovery,
