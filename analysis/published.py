@@ -165,9 +165,7 @@ def headline(db: Db, f: Filters) -> Published:
     rel, _ = _coarse_km(df, "relapse_days", "is_relapse", None)
     r90 = ret.at([90]).iloc[0]
     f180 = rel.at([180]).iloc[0]
-    matched = disclosure.suppress_rate(
-        pd.DataFrame({"k": [int(df["is_matched"].fillna(False).sum())], "n": [len(df)]}), "k", "n", "rate", [[]]
-    )
+    matched, meant = _matched(df)
     rows = [
         ("enrolled", "Participants", float(len(df)), "people"),
         ("retained_90", "Still engaged at 90 days", disclosure.estimate(r90.survival, r90.n_at_risk), "share"),
@@ -177,9 +175,27 @@ def headline(db: Db, f: Filters) -> Published:
         ("matched", "Matched with a mentor", float(matched["rate"].iloc[0]), "share"),
         ("sessions_per_week", "Sessions a week (90 d)", disclosure.mean(df["sessions_per_week_90d"]), "per week"),
     ]  # fmt: skip
-    tiles = pd.DataFrame(rows, columns=["key", "label", "value", "unit"])
+    tiles = pd.DataFrame(rows, columns=["key", "label", "value", "unit"]).assign(n=np.nan, of="")
+    tiles.loc[tiles["key"] == "matched", ["n", "of"]] = [matched["n"].iloc[0], meant]
+    if meant is None:  # no one in this selection is in a track meant to have a mentor: no share to show
+        tiles = tiles[tiles["key"] != "matched"].reset_index(drop=True)
     methods = f"{_fitted(ret, len(df))} Relapse: {_fitted(rel, len(df))} {disclosure.methods_sentence()}"
     return Published({"tiles": tiles}, methods, _population(db, f, len(df)), float(len(df)))
+
+
+def _matched(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The share matched with a mentor among those meant to be (marts: is_meant_to_be_matched), as a published
+    rate with its denominator (`n`), and the denominator in words: "of 1,235 people in the peer_mentoring
+    track" (codes stay codes here; the dashboard's words translate them). None when no one is meant to be."""
+    meant = df[df["is_meant_to_be_matched"].fillna(False).astype(bool)]
+    counts = pd.DataFrame({"k": [int(meant["is_matched"].fillna(0).sum())], "n": [len(meant)]})
+    rate = disclosure.suppress_rate(counts, "k", "n", "rate", [[]])
+    if meant.empty:
+        return rate, None
+    tracks = sorted(meant["program_track"].fillna("none").astype(str).unique())
+    where = "" if len(tracks) == df["program_track"].fillna("none").nunique() else (
+        f" in the {' and '.join(tracks)} track{'s' if len(tracks) > 1 else ''}")
+    return rate, f"of {disclosure.count_text(rate['n'].iloc[0])} people{where}"
 
 
 def _km_published(db: Db, f: Filters, duration: str, event: str, by: str | None) -> Published:

@@ -14,6 +14,7 @@ import pandas as pd
 from peer_outcomes.analysis import disclosure
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import mart_definitions
+from peer_outcomes.dashboard import words
 from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
 NOT_SHOWN = "not shown"
@@ -84,7 +85,9 @@ def headline_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
         rows.append((f"{cause.capitalize()} first, within {horizon} days", pct(row["cif"]),
                      ci(row["lower_95"], row["upper_95"])))  # fmt: skip
     if len(tiles) and "matched" in tiles.index:
-        rows.append(("Matched with a mentor", pct(tiles["value"]["matched"]), "–"))
+        of = tiles["of"]["matched"] if "of" in tiles else ""
+        rows.append((f"Matched with a mentor ({words.plain(of)})" if of else "Matched with a mentor",
+                     pct(tiles["value"]["matched"]), "–"))  # fmt: skip
     att = r["milestones"].frames.get("attainment", pd.DataFrame())
     for _, row in att[att["milestone_days"].isin([90, 365])].iterrows() if len(att) else []:
         rows.append((f"Reached {int(row['milestone_days'])} days sober", pct(row["share"]), "–"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 
 from peer_outcomes.analysis import disclosure
 from peer_outcomes.dashboard import words
@@ -144,17 +144,14 @@ def write_report(report: Report, path: Path) -> int:
 
 
 def _table(pdf: _PDF, family: str, text, header: list[str], rows: list[tuple[str, ...]], widths) -> None:
-    """A plain ruled table; column widths as shares of the text width."""
-    usable = pdf.w - pdf.l_margin - pdf.r_margin
-    cols = [usable * w for w in widths]
-    pdf.set_font(family, "B", 9.5)
-    pdf.set_text_color(*INK)
+    """A plain ruled table; column widths as shares of the text width; long cells wrap within their column."""
     pdf.set_draw_color(200, 200, 200)
-    for w, h in zip(cols, header, strict=True):
-        pdf.cell(w, 7, text(h), border="B")
-    pdf.ln(7)
+    pdf.set_text_color(*INK)
     pdf.set_font(family, "", 9.5)
-    for row in rows:
-        for w, v in zip(cols, row, strict=True):
-            pdf.cell(w, 6.5, text(str(v)), border="B")
-        pdf.ln(6.5)
+    heading = FontFace(family=family, emphasis="BOLD", size_pt=9.5)
+    with pdf.table(col_widths=widths, text_align="LEFT", borders_layout="HORIZONTAL_LINES", first_row_as_headings=True,
+                   headings_style=heading, line_height=5, padding=(0.8, 1, 0.8, 0)) as table:  # fmt: skip
+        for row in [header, *rows]:
+            cells = table.row()
+            for v in row:
+                cells.cell(text(str(v)))

@@ -179,6 +179,8 @@ def tiles(frame: pd.DataFrame) -> None:
             NOT_REACHED: f"Not reached: more than half were still engaged while {disclosure.threshold()} or more were followed.",
         }.get(value)  # fmt: skip
         col.metric(row.label, value, help=why)
+        if getattr(row, "of", ""):  # the denominator in words: "of 1,235 people in the peer mentoring track"
+            col.caption(words.plain(row.of))
 
 
 def _fmt(value: float, unit: str) -> str:

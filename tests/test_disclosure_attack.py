@@ -189,10 +189,18 @@ def facts(pubs: dict[str, published.Published], k: int) -> Iterator[tuple[tuple,
         fr = pub.frames.get("tiles")
         if fr is not None and not fr.empty:  # share x n on the headline tiles
             v = fr.set_index("key")["value"]
-            for key in ("retained_90", "relapse_free_180", "matched"):
+            for key in ("retained_90", "relapse_free_180"):
                 if pd.notna(v[key]):
                     for share in (v[key], 1 - v[key]):
                         yield ("headline", key, share == v[key]), exact(share * n), "share x N"
+            if "matched" in v and pd.notna(v["matched"]):  # among those meant to be matched: its own denominator
+                m = fr.set_index("key")["n"]["matched"]
+                yield ("headline", "matched", "n"), table_count(m), "matched denominator"
+                yield ("headline", "matched", "N - n"), exact(n) - table_count(m), "N - matched denominator"
+                x = v["matched"] * m
+                derived = table_count(round(x)) if abs(x - round(x)) < 1e-6 else exact(x)
+                yield ("headline", "matched", "share x n"), derived, "share x denominator"
+                yield ("headline", "matched", "n - share x n"), table_count(m) - derived, "denominator - share x n"
         fr = pub.frames.get("by_feature")
         if fr is not None and not fr.empty:
             for _, row in fr.iterrows():

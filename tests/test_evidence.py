@@ -93,6 +93,15 @@ def test_csvs_show_no_count_between_1_and_10_and_no_pseudonym(pack: Path, synth_
     assert checked > 20  # the rule was actually exercised on real counts
 
 
+def test_the_matched_share_says_whom_it_counts_in_headline_csv_and_pdf(pack: Path, synth_warehouse: Path) -> None:
+    tiles = published.headline(synth_warehouse, Filters()).frames["tiles"].set_index("key")
+    measure = f"Matched with a mentor (of {tiles['n']['matched']:,.0f} people in the peer mentoring track)"
+    headline = pd.read_csv(pack / "data" / "headline.csv").set_index("measure")
+    assert headline.loc[measure, "estimate"] == f"{100 * tiles['value']['matched']:.0f}%"
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pack / "report.pdf").pages)
+    assert f"{measure} {100 * tiles['value']['matched']:.0f}%" in text
+
+
 def test_csvs_are_the_dashboards_suppressed_frames(pack: Path, synth_warehouse: Path) -> None:
     rates = published.retention(synth_warehouse, Filters()).frames["rates"]
     expected = disclosure.label(rates, ("survival", "lower_95", "upper_95"))

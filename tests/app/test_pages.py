@@ -58,6 +58,13 @@ def test_overview_tiles_equal_the_published_layer(synth_warehouse):
     assert at.get("plotly_chart")
 
 
+def test_overview_states_whom_the_matched_share_counts(synth_warehouse):
+    at = _app().run()
+    tiles = published.headline(synth_warehouse, Filters()).frames["tiles"].set_index("key")
+    assert _metric(at, "Matched with a mentor") == f"{tiles['value']['matched']:.0%}"
+    assert f"of {tiles['n']['matched']:,.0f} people in the peer mentoring track" in [c.value for c in at.caption]
+
+
 @pytest.mark.parametrize("page", CHART_PAGES)
 def test_every_page_runs_without_error_and_draws_charts(page):
     at = _app().run()

@@ -76,6 +76,29 @@ def test_headline_retention_at_90_days_equals_statsmodels_km_on_counts_rounded_u
     assert tiles["retained_90"] == pytest.approx(_statsmodels_km_at(df, "retention_days", "is_disengaged", 90), abs=1e-12)
 
 
+def test_matched_share_counts_only_the_track_meant_to_have_a_mentor(db):
+    """The synthetic program never matches usual care (docs/synthetic.md): the share is among the peer track,
+    counted here from the core tables (matches on or before as_of), with its denominator in words."""
+    tiles = published.headline(db, Filters()).frames["tiles"].set_index("key")
+    peer = _rows(db, f"""
+        select p.participant_key, count(m.participant_key) > 0 as matched
+        from participants p left join matches m
+          on m.participant_key = p.participant_key and m.matched_on <= (select as_of from settings)
+             and m.matched_on <= coalesce((select min(exit_on) from exits e where e.participant_key = p.participant_key), date '9999-12-31')
+        where p.program_track = 'peer_mentoring' and p.{IN_BASE} group by all""")
+    assert _rows(db, "select count(*) n from matches join participants using (participant_key) "
+                     "where program_track = 'usual_care'")["n"].iloc[0] == 0  # fmt: skip
+    n, k = _round5(len(peer)), _round5(int(peer["matched"].sum()))
+    assert tiles.loc["matched", "n"] == n
+    assert tiles.loc["matched", "value"] == pytest.approx(k / n, abs=1e-12)
+    assert tiles.loc["matched", "of"] == f"of {n:,.0f} people in the peer_mentoring track"
+    assert tiles.loc["matched", "value"] > 0.7  # the issue's 58% counted usual care; the peer track's is about 82%
+    peer_only = published.headline(db, Filters(tracks=("peer_mentoring",))).frames["tiles"].set_index("key")
+    assert peer_only.loc["matched", "of"] == f"of {n:,.0f} people"  # the selection already names the track
+    usual = published.headline(db, Filters(tracks=("usual_care",))).frames["tiles"]
+    assert "matched" not in set(usual["key"])  # no one there is meant to have a mentor: no share at all
+
+
 def test_retention_rates_by_site_equal_statsmodels_km_on_counts_rounded_up_to_11(db, small_site):
     rates = published.retention(db, Filters(), by="site").frames["rates"]
     df = _rows(db, "select site, retention_days, is_disengaged from marts.participant_outcomes")
