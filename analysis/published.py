@@ -157,7 +157,8 @@ def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group:
 def headline(db: Db, f: Filters) -> Published:
     """Overview tiles: enrolled, retained at 90 days, median retention, relapse-free at 180 days, matched."""
 
-    cols = ["retention_days", "is_disengaged", "relapse_days", "is_relapse", "is_matched", "sessions_per_week_90d"]
+    cols = ["retention_days", "is_disengaged", "relapse_days", "is_relapse", "is_matched", "is_meant_to_be_matched",
+            "program_track", "sessions_per_week_90d"]
     df = _as_int(queries.outcomes(db, f, cols), ["is_disengaged", "is_relapse"])
     if (none := _too_few(db, f, len(df), ["tiles"])) is not None:
         return none
