@@ -331,7 +331,8 @@ def engagement(db: Db, f: Filters) -> Published:
     no_show = disclosure.suppress_rate(w, "n_no_show", "n_expected", "no_show_rate", count_margins=[])
     w = disclosure.suppress_rate(w, "n_attended", "n_expected", "attendance_rate", count_margins=[])
     w = w.assign(n_no_show=no_show["n_no_show"], no_show_rate=no_show["no_show_rate"]).drop(columns="n_people")
-    dose = queries.dose_bands(db, f)
+    rows = queries.dose_rows(db, f)
+    dose = queries.dose_bands(rows)
     dose = dose.set_index("sessions_last_week").reindex(["0", "1", "2", "3+"], fill_value=0).reset_index()
     dose = disclosure.suppress_event_rate(dose, "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people")
     dose = dose.drop(columns="n_people")
@@ -346,9 +347,7 @@ def engagement(db: Db, f: Filters) -> Published:
     else:
         from peer_outcomes.analysis.dose import fit_time_varying_cox
 
-        long = queries.dose_weekly(db, f).sort_values(["participant_key", "week"])
-        long["prev_week_sessions"] = long.groupby("participant_key")["n_attended"].shift(1).fillna(0)
-        res = fit_time_varying_cox(long, "participant_key", "start_days", "stop_days", "is_relapse", ["prev_week_sessions"])
+        res = fit_time_varying_cox(rows, "participant_key", "start_days", "stop_days", "is_relapse", ["prev_week_sessions"])
         dose_cox = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]])
         method += f" {_fitted(res, len(people), reason='for having no weekly attendance rows')}"
         notes += list(res.warnings)

@@ -75,3 +75,25 @@ def test_dashboard_cache_never_serves_results_masked_at_another_threshold(
     assert data.options()["sites"] == []
     assert data.headline(Filters()).frames["tiles"].empty
     st.cache_data.clear()
+
+
+def test_dose_bands_from_the_lagged_rows_equal_a_window_query_over_the_mart(synth_warehouse: Path) -> None:
+    """The bands the Engagement page publishes, against the same counts written once in plain SQL."""
+    site = published.filter_options(synth_warehouse)["sites"][0]
+    for f in (Filters(), Filters(sites=(site,))):
+        where, params = f.where()
+        expected = query(synth_warehouse, f"""
+            with lagged as (
+                select participant_key, is_relapse,
+                       coalesce(lag(n_attended) over (partition by participant_key order by week), 0) as prev
+                from marts.dose_weekly
+                where participant_key in (select participant_key from marts.participant_outcomes where {where}))
+            select case when prev >= 3 then '3+' else cast(prev as varchar) end as sessions_last_week,
+                   count(*) as person_weeks, sum(is_relapse) as n_relapses, count(distinct participant_key) as n_people
+            from lagged group by 1 order by 1""", params)  # fmt: skip
+        rows = queries.dose_rows(synth_warehouse, f)
+        assert rows.groupby("participant_key")["week"].apply(lambda w: w.is_monotonic_increasing).all()
+        got = queries.dose_bands(rows)
+        assert list(got["sessions_last_week"]) == list(expected["sessions_last_week"])
+        for c in ("person_weeks", "n_relapses", "n_people"):
+            assert got[c].astype(int).tolist() == expected[c].astype(int).tolist()
