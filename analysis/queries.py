@@ -19,6 +19,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -286,6 +287,9 @@ def dose_weekly(db: Db, f: Filters) -> pd.DataFrame:
     return query(db, sql, params)
 
 
+DOSE_BANDS = ("0", "1", "2", "3+")  # sessions attended the week before
+
+
 def dose_rows(db: Db, f: Filters) -> pd.DataFrame:
     """The dose model's counting-process rows of marts.dose_weekly for the filtered participants, ordered by
     participant and week, with `prev_week_sessions`: sessions attended in the participant's previous row (0
@@ -306,13 +310,20 @@ def dose_rows(db: Db, f: Filters) -> pd.DataFrame:
 
 
 def dose_bands(rows: pd.DataFrame) -> pd.DataFrame:
-    """Person-weeks, relapses and people by sessions attended the week before (0, 1, 2, 3+), from `dose_rows`."""
-    prev = rows["prev_week_sessions"].astype(int)
-    band = prev.clip(upper=3).astype(str).replace("3", "3+").rename("sessions_last_week")
-    out = rows.groupby(band).agg(
-        person_weeks=("is_relapse", "size"), n_relapses=("is_relapse", "sum"), n_people=("participant_key", "nunique")
-    )
-    return out.reset_index()
+    """Person-weeks, relapses and people by sessions attended the week before (0, 1, 2, 3+), from `dose_rows`
+    (counted in numpy: 1.4 M rows at 100,000 participants)."""
+    band = np.minimum(rows["prev_week_sessions"].to_numpy(), 3).astype(np.int64)
+    keys = rows["participant_key"].to_numpy(np.int64)
+    keys = keys - keys.min() if len(keys) else keys
+    seen = np.zeros((int(keys.max()) + 1 if len(keys) else 0, 4), dtype=bool)
+    seen[keys, band] = True  # a person counts once in each band they have a week in
+    present = np.flatnonzero(np.bincount(band, minlength=4))
+    return pd.DataFrame({
+        "sessions_last_week": [DOSE_BANDS[i] for i in present],
+        "person_weeks": np.bincount(band, minlength=4)[present],
+        "n_relapses": np.bincount(band, weights=rows["is_relapse"].to_numpy(float), minlength=4)[present].astype(np.int64),
+        "n_people": seen.sum(axis=0)[present],
+    })  # fmt: skip
 
 
 def attendance_weekly(db: Db, f: Filters) -> pd.DataFrame:
