@@ -116,18 +116,44 @@ def findings(r: dict[str, Published]) -> list[str]:
         what = {"relapse": "relapsed", "dropout": "dropped out", "completion": "completed the program"}
         parts = [f"{pct(v['cif'])} {what.get(k, k)}" for k, v in first.items()]
         out.append(f"Within {horizon} days of enrolling, before anything else happened: " + ", ".join(parts) + ".")
-    forest = r["cox"].frames.get("forest", pd.DataFrame())
-    if len(forest):
-        clear = forest[forest["p"] < 0.05].assign(dist=lambda d: (d["hr"].map(math.log)).abs())
-        clear = clear.sort_values("dist", ascending=False).head(3)
-        if clear.empty:
-            out.append("No characteristic in the relapse model was clearly associated with time to relapse "
-                       "(every p ≥ 0.05).")  # fmt: skip
-        for _, t in clear.iterrows():
-            way = "higher" if t["hr"] > 1 else "lower"
-            out.append(f"The relapse hazard was {way} for {t['label']} (hazard ratio {t['hr']:.2f}, 95% CI "
-                       f"{t['hr_lower_95']:.2f} to {t['hr_upper_95']:.2f}); an association, not a cause.")  # fmt: skip
+    out += comparisons(r["cox"].frames.get("forest", pd.DataFrame()))
     return out
+
+
+MAX_COMPARISONS = 3  # findings from the relapse model: the track comparison, then the clearest others
+
+
+def comparisons(forest: pd.DataFrame) -> list[str]:
+    """The relapse model's findings as a funder reads them, one sentence per comparison: the track
+    comparison always, then the other comparisons whose 95% CI excludes 1, largest first."""
+    if not len(forest):
+        return []
+    shown = forest.dropna(subset=["hr", "hr_lower_95", "hr_upper_95"])
+    shown = shown[shown["term"].str.contains(r"\[T\.", regex=True)]  # categorical levels: "x[T.level]"
+    clear = (shown["hr_lower_95"] > 1) | (shown["hr_upper_95"] < 1)
+    track = shown["term"].str.startswith("program_track[")
+    others = shown[clear & ~track].assign(size=lambda d: d["hr"].map(math.log).abs()).sort_values("size", ascending=False)
+    picked = pd.concat([shown[track], others]).head(MAX_COMPARISONS)
+    if not len(picked[picked.index.isin(shown[clear].index)]) and not track.any():
+        return ["No characteristic in the relapse model was clearly associated with time to relapse."]
+    return [_comparison(t) for _, t in picked.iterrows()]
+
+
+def _comparison(t: pd.Series) -> str:
+    """ "People in usual care relapsed sooner than people with a peer mentor (hazard ratio 1.51, 95% CI
+    1.29–1.78); this is an association, not proof of cause." The direction comes from the CI: one spanning 1
+    reads "no clear difference"."""
+    characteristic, level = t["term"][:-1].split("[T.", 1)
+    reference = str(t["label"]).split(f"{characteristic}: {level} vs ", 1)[-1]
+    a, b = words.people(characteristic, level), words.people(characteristic, reference)
+    numbers = f"hazard ratio {t['hr']:.2f}, 95% CI {t['hr_lower_95']:.2f}–{t['hr_upper_95']:.2f}"
+    if t["hr_lower_95"] > 1:
+        said = f"{a} relapsed sooner than {b}"
+    elif t["hr_upper_95"] < 1:
+        said = f"{a} relapsed later than {b}"
+    else:
+        said = f"there was no clear difference in time to relapse between {a} and {b}"
+    return f"{said[:1].upper()}{said[1:]} ({numbers}); this is an association, not proof of cause."
 
 
 def _definition(mart: str) -> str:

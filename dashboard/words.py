@@ -126,6 +126,20 @@ HEADERS: dict[str, str] = {
     "share_graduates": "share who were participants",
 }
 
+# Who a group is, for sentences that compare groups ("people in usual care relapsed sooner than people with a
+# peer mentor"); other groups read "people whose <characteristic> is <value>" (`people`).
+PEOPLE: dict[tuple[str, str], str] = {
+    ("program_track", "peer_mentoring"): "people with a peer mentor",
+    ("program_track", "usual_care"): "people in usual care",
+    ("gender", "female"): "women",
+    ("gender", "male"): "men",
+    ("gender", "nonbinary"): "non-binary people",
+    ("housing_at_intake", "homeless"): "people homeless at intake",
+    ("housing_at_intake", "stable"): "people stably housed at intake",
+    ("housing_at_intake", "unstable"): "people unstably housed at intake",
+}
+AGES = {"<25": "under 25", "55+": "55 or older"}
+
 _CODE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")\b(?!\.\w)")
 _GLOSS = re.compile(r"\s*\(([A-Za-z.]+(?:_[A-Za-z0-9]+)+)\)")  # "Data cutoff (as_of)", "(config.GAP_DAYS)"
 
@@ -153,3 +167,17 @@ def header(column: str) -> str:
     if m := re.fullmatch(r"day_(\d+)", column):
         return f"at risk on day {m.group(1)}"
     return column.replace("_95", " 95% CI").replace("_", " ")
+
+
+def people(characteristic: str, value: str) -> str:
+    """The people in one group, in words: "people in usual care", "people aged 25 to 34", "people whose main
+    substance is opioids", "people whose housing at intake is not recorded"."""
+    if (characteristic, value) in PEOPLE:
+        return PEOPLE[(characteristic, value)]
+    if value in ("unknown", "none", "missing"):
+        return f"people whose {plain(characteristic)} is not recorded"
+    if characteristic == "age_group":
+        return f"people aged {AGES.get(value, value.replace('-', ' to '))}"
+    if characteristic == "program_track":
+        return f"people in the {plain(value)} track"
+    return f"people whose {plain(characteristic)} is {plain(value)}"
