@@ -32,6 +32,8 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "analyst": ALL_PAGES,
 }
 ALL_SITES_ROLES = ("director", "grant_writer", "analyst")
+ROLE_TITLES = {"director": "director", "site_coordinator": "site coordinator", "grant_writer": "grant writer",
+               "analyst": "analyst"}  # fmt: skip
 OIDC_KEYS = ("issuer", "client_id", "client_secret", "cookie_secret", "redirect_uri")
 MIN_COOKIE_SECRET = 32  # characters: Streamlit signs the session cookie with it
 

@@ -18,6 +18,7 @@ import streamlit as st
 from peer_outcomes.analysis import published, published_practice, queries
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.dashboard import gate
 from peer_outcomes.pipelines import config
 
 MAX_ENTRIES = 256
@@ -40,17 +41,21 @@ def _published(name: str, db: str, data_version: str, k: int, filters: Filters |
 
 
 def _get(name: str, filters: Filters | None = None, **kwargs: object) -> Published:
+    if filters is None:  # a result about the whole program, whatever the sidebar says
+        gate.require_every_site()
+    else:  # narrowed to the sites the signed-in role may see, whatever the URL or widgets asked
+        filters = gate.restrict(filters)
     return _published(name, str(db_path()), version(), config.min_cell(), filters, tuple(sorted(kwargs.items())))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _options(db: str, data_version: str, k: int) -> dict:
-    return published.filter_options(db)
+def _options(db: str, data_version: str, k: int, allowed_sites: tuple[str, ...]) -> dict:
+    return published.filter_options(db, allowed_sites)
 
 
 def options() -> dict:
-    """Sites, tracks and enrollment months the sidebar offers."""
-    return _options(str(db_path()), version(), config.min_cell())
+    """Sites, tracks and enrollment months the sidebar offers (of the sites the signed-in role may see)."""
+    return _options(str(db_path()), version(), config.min_cell(), gate.current().sites)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -110,11 +115,12 @@ def _practice(name: str, db: str, data_version: str, k: int, filters: Filters | 
 
 def practice(f: Filters) -> Published:
     """Goals, referrals, check-ins and the pathway for the filtered participants."""
-    return _practice("practice", str(db_path()), version(), config.min_cell(), f)
+    return _practice("practice", str(db_path()), version(), config.min_cell(), gate.restrict(f))
 
 
 def mentor_practice() -> Published:
     """Supervision, incidents and graduate mentors, for all mentors."""
+    gate.require_every_site()
     return _practice("mentor_practice", str(db_path()), version(), config.min_cell(), None)
 
 

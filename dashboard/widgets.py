@@ -18,7 +18,7 @@ from peer_outcomes.analysis import disclosure
 from peer_outcomes.analysis.population import Period, snap
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.dashboard import charts, data, figures, words
+from peer_outcomes.dashboard import charts, data, figures, gate, words
 
 FILTER_KEYS = ("f_preset", "f_from", "f_to", "f_sites", "f_tracks")
 
@@ -123,8 +123,9 @@ _PERIOD_HELP = (
 
 
 def filters() -> Filters:
-    """The filters the sidebar set on this run (all participants if none)."""
-    return st.session_state.get("filters", Filters())
+    """The filters the sidebar set on this run (all participants if none), narrowed to the signed-in role's
+    sites."""
+    return gate.restrict(st.session_state.get("filters", Filters()))
 
 
 def intro(text: str, section: str, doc: str = "outcomes.md") -> None:
@@ -218,9 +219,9 @@ def chart(figure: figures.Figure, pub: Published) -> None:
         return
     st.plotly_chart(fig, key=f"chart_{name}", config={"displaylogo": False})
     row = st.container(horizontal=True)
-    row.download_button("PNG", data=lambda: _image(fig, "png"), file_name=f"{name}.png",
+    row.download_button("PNG", data=gate.downloaded(f"{name}.png", lambda: _image(fig, "png")), file_name=f"{name}.png",
                       mime="image/png", key=f"png_{name}", on_click="ignore")  # fmt: skip
-    row.download_button("SVG", data=lambda: _image(fig, "svg"), file_name=f"{name}.svg",
+    row.download_button("SVG", data=gate.downloaded(f"{name}.svg", lambda: _image(fig, "svg")), file_name=f"{name}.svg",
                       mime="image/svg+xml", key=f"svg_{name}", on_click="ignore")  # fmt: skip
     table(pub, figure.frame, name, column=row)
 
@@ -253,7 +254,7 @@ def table(pub: Published, frame: str, name: str | None = None, show: bool = Fals
             shown[c] = shown[c].astype(object).where(shown[c].notna(), "not shown")
     if show:
         st.dataframe(_pretty(shown), hide_index=True, width="stretch")
-    (column or st).download_button("CSV", data=disclosure.csv_text(shown).encode(), file_name=f"{name}.csv",
+    (column or st).download_button("CSV", data=gate.downloaded(f"{name}.csv", disclosure.csv_text(shown).encode()), file_name=f"{name}.csv",
                                    mime="text/csv", key=f"csv_{name}", on_click="ignore")  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from peer_outcomes.dashboard import data, evidence, widgets
+from peer_outcomes.dashboard import data, evidence, gate, widgets
 
 st.title("Evidence pack")
 st.markdown(
@@ -18,7 +18,7 @@ if not pub.empty:
     st.caption(f"Population: {pub.population}. Building the pack takes a few seconds to half a minute.")
     st.download_button(
         "Download evidence pack (ZIP)",
-        data=lambda: evidence.pack_zip_bytes(data.db_path(), f),
+        data=gate.downloaded("evidence-pack.zip", lambda: evidence.pack_zip_bytes(data.db_path(), f)),
         file_name=f"evidence-pack-{data.version().split(':')[0][:12]}.zip",
         mime="application/zip",
         key="evidence_zip",

@@ -1,0 +1,129 @@
+"""Every page and download for every role, signed out and without a role included, under AppTest with
+`at.user` standing in for the identity provider (the browser test signs in through a real one), and a
+site coordinator's pages equal to what a warehouse of their site alone shows, whatever the URL asks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from reach import COORDINATOR_SITES
+from streamlit.testing.v1 import AppTest
+
+from peer_outcomes.dashboard import auth
+from peer_outcomes.dashboard.app_pages import PAGES
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+USERS = {"director": "dir@example.org", "site_coordinator": "coord@example.org",
+         "grant_writer": "grant@example.org", "analyst": "analyst@example.org"}  # fmt: skip
+OVERVIEW_TITLE = "Program outcomes at a glance"
+
+
+def auth_config(folder: Path, issuer: str, redirect_uri: str) -> Path:
+    """An auth config (owner-only) giving each of USERS its role; the coordinator has COORDINATOR_SITES."""
+    rules = "".join(
+        f'\n[[access]]\nemail = "{email}"\nrole = "{role}"\n'
+        + (f"sites = {json.dumps(list(COORDINATOR_SITES))}\n" if role == "site_coordinator" else "")
+        for role, email in USERS.items()
+    )
+    path = folder / "auth.toml"
+    path.write_text(
+        f'[oidc]\nissuer = "{issuer}"\nclient_id = "peer-outcomes"\nclient_secret = "test-client-secret"\n'
+        f'cookie_secret = "{"c" * 40}"\nredirect_uri = "{redirect_uri}"\n{rules}'
+    )
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def auth_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return auth_config(tmp_path_factory.mktemp("auth"), "http://127.0.0.1:9/", "http://127.0.0.1:8501/oauth2callback")
+
+
+@pytest.fixture(autouse=True)
+def _signed_in_dashboard(reach_warehouses, auth_file, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PEER_OUTCOMES_DB", str(reach_warehouses[0]))
+    monkeypatch.setenv(auth.ENV, str(auth_file))
+    monkeypatch.setenv("PEER_OUTCOMES_AUDIT", str(tmp_path / "audit.jsonl"))
+
+
+def _run(user: dict, page: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.user = user
+    at.query_params.update(query or {})
+    at.switch_page(f"app_pages/{page}.py")
+    return at.run()
+
+
+def _signed_in(role: str) -> dict:
+    return {"is_logged_in": True, "email": USERS[role], "email_verified": True}
+
+
+def _nothing_published(at: AppTest) -> bool:
+    return not (at.metric or at.get("plotly_chart") or at.get("download_button") or at.dataframe or at.table)
+
+
+@pytest.mark.parametrize("page", [p.name for p in PAGES])
+def test_a_visitor_who_has_not_signed_in_gets_a_sign_in_button_and_no_numbers(page):
+    at = _run({"is_logged_in": False}, page)
+    assert not at.exception and _nothing_published(at)
+    assert [b.label for b in at.button] == ["Sign in"]
+
+
+@pytest.mark.parametrize("page", [p.name for p in PAGES])
+def test_a_signed_in_user_without_a_role_is_sent_to_their_administrator_with_no_numbers(page, tmp_path):
+    at = _run({"is_logged_in": True, "email": "stranger@example.org"}, page)
+    assert not at.exception and _nothing_published(at)
+    assert "ask your administrator" in at.warning[0].value
+    event = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
+    assert (event["email"], event["event"]) == ("stranger@example.org", "denied")
+
+
+@pytest.mark.parametrize("role", list(USERS))
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_each_role_opens_its_pages_with_their_downloads_and_no_other(role, page, tmp_path):
+    at = _run(_signed_in(role), page.name)
+    assert not at.exception
+    titles = [t.value for t in at.title]
+    allowed = page.name in auth.ROLE_PAGES[role]
+    if not allowed:  # another page's address opens the first page, never the one asked for
+        assert titles == [OVERVIEW_TITLE] and page.name != PAGES[0].name
+        return
+    if page.name != PAGES[0].name:
+        assert titles and titles != [OVERVIEW_TITLE]
+    downloads = [d.label for d in at.get("download_button")]
+    if page.charts:
+        assert {"CSV", "PNG", "SVG"} <= set(downloads)
+    if page.name == "evidence":
+        assert downloads == ["Download evidence pack (ZIP)"]
+    view = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
+    assert (view["email"], view["role"], view["event"], view["page"]) == (USERS[role], role, "view", page.name)
+
+
+def _shown(at: AppTest) -> dict:
+    """Everything a page shows that carries a number: tiles, charts (their data) and tables."""
+    return {
+        "metrics": [(m.label, m.value) for m in at.metric],
+        "charts": [json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")],
+        "tables": [df.value.to_json() for df in at.dataframe],
+        "sites offered": at.multiselect(key="f_sites").options if at.multiselect else [],
+    }
+
+
+@pytest.mark.parametrize("page", auth.ROLE_PAGES["site_coordinator"])
+def test_a_coordinator_asking_for_another_site_sees_only_what_their_site_alone_gives(reach_warehouses, page, monkeypatch):
+    coordinator = _shown(_run(_signed_in("site_coordinator"), page, {"site": "south"}))
+    monkeypatch.setenv("PEER_OUTCOMES_DB", str(reach_warehouses[1]))  # a warehouse that never held another site
+    alone = _shown(_run(_signed_in("director"), page))
+    if page == "practice":  # all mentors' part is refused to a coordinator (gate.require_every_site)
+        alone["charts"] = alone["charts"][: len(coordinator["charts"])]
+        alone["tables"] = alone["tables"][: len(coordinator["tables"])]
+    assert coordinator == alone
+    assert coordinator["sites offered"] in ([], list(COORDINATOR_SITES))
+
+
+def test_a_coordinators_overview_is_not_the_whole_programs():
+    coordinator = _shown(_run(_signed_in("site_coordinator"), "overview"))
+    director = _shown(_run(_signed_in("director"), "overview"))
+    assert coordinator["metrics"] != director["metrics"]
