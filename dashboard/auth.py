@@ -10,6 +10,7 @@ No Streamlit here: the command line (`dashboard --auth`, `doctor`) and the app s
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import stat
@@ -94,6 +95,16 @@ class Access:
 
 LOCAL = "local"  # no sign-in: one person at the machine, every page and site (the 127.0.0.1 default)
 LOCAL_ACCESS = Access(email="", role=LOCAL)
+
+
+def is_loopback(address: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.1, ::1, localhost)."""
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def is_private(path: Path) -> bool:

@@ -1,4 +1,5 @@
-"""The `peer-outcomes` command: wires every layer (synth, etl, status, dashboard, evidence, extract).
+"""The `peer-outcomes` command: wires every layer (synth, etl, status, dashboard, evidence, extract, audit,
+doctor).
 
 Each subcommand is a few lines: help text with an example, and user errors as one plain sentence with a
 non-zero exit (`main` turns a `UserError` into that; nothing else is caught, so bugs still show).
@@ -160,29 +161,106 @@ def evidence(
 @app.command()
 def dashboard(
     db: Db = None,
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8501,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8501,
+    address: Annotated[str, typer.Option("--address", help="Address to listen on; anything but 127.0.0.1 needs --auth.")] = "127.0.0.1",
+    auth_file: Annotated[Path | None, typer.Option("--auth", help="Sign-in config (docs/deploy.md): OpenID Connect and roles.")] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Show error details and rerun on save.")] = False,
 ) -> None:
-    """Serve the dashboard on 127.0.0.1 (read-only warehouse, small cells suppressed).
+    """Serve the dashboard on 127.0.0.1 (read-only warehouse, small cells suppressed); --auth adds sign-in and roles.
 
     Example: peer-outcomes dashboard --db data/warehouse.duckdb --port 8502
+    Example: peer-outcomes dashboard --db /var/lib/peer-outcomes/warehouse.duckdb --auth /etc/peer-outcomes/auth.toml
     """
     import os
 
+    from peer_outcomes.dashboard import audit, auth
     from peer_outcomes.pipelines.warehouse import connect_readonly
 
     path = db.resolve()
     with connect_readonly(path):  # fails here, as one sentence, if the file is missing or not DuckDB
         pass
+    if auth_file is None and not auth.is_loopback(address):
+        raise UserError(f"Serving on {address} lets other machines in, so it needs sign-in: add --auth FILE (docs/deploy.md).")
+    cfg = auth.load_config(auth_file) if auth_file else None
     here = Path(__file__).parent
     args = [sys.executable, "-m", "streamlit", "run", str(here / "app.py"),
-            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+            "--server.address", address, "--server.port", str(port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--server.enableCORS", "true",
             "--server.enableXsrfProtection", "true", "--server.runOnSave", str(dev).lower(),
             "--client.showErrorDetails", "full" if dev else "none"]  # fmt: skip
-    typer.echo(f"Serving {path} at http://127.0.0.1:{port} (Ctrl+C stops it).")
-    os.chdir(here)  # streamlit reads .streamlit/config.toml (theme, toolbar) from the working directory
-    os.execve(sys.executable, args, {**os.environ, "PEER_OUTCOMES_DB": str(path)})
+    env = {k: v for k, v in os.environ.items() if k not in (auth.ENV, audit.ENV)} | {"PEER_OUTCOMES_DB": str(path)}
+    if cfg:
+        env |= {auth.ENV: str(cfg.path.resolve()), audit.ENV: str(audit.default_path(path))}
+    typer.echo(f"Serving {path} at http://{address}:{port}" + (f" with sign-in ({cfg.path})" if cfg else "")
+               + " (Ctrl+C stops it).")  # fmt: skip
+    code = _serve(args, env, here, cfg.streamlit_secrets() if cfg else None)
+    if code > 0:
+        raise typer.Exit(code)
+
+
+def _serve(args: list[str], env: dict[str, str], cwd: Path, secrets: str | None) -> int:
+    """Run Streamlit until it stops; Streamlit's `[auth]` secrets live in a private temporary folder (0700,
+    file 0600) for this run only, never in the repository, and are removed when it stops."""
+    import os
+    import signal
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="peer-outcomes-") as tmp:
+        if secrets is not None:
+            path = Path(tmp) / "secrets.toml"
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+                fh.write(secrets)
+            args = [*args, "--secrets.files", str(path)]
+        # cwd: streamlit reads .streamlit/config.toml (theme, toolbar) from the working directory
+        proc = subprocess.Popen(args, env=env, cwd=cwd)
+        signal.signal(signal.SIGTERM, lambda *_: proc.terminate())  # systemd or a test stops us: stop it too
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:  # Ctrl+C reached Streamlit too; wait for it to finish
+                continue
+
+
+@app.command("audit")
+def audit_trail(
+    db: Db = None,
+    last: Annotated[int, typer.Option("--last", help="How many of the latest events to show.")] = 50,
+) -> None:
+    """Print the audit trail: who viewed which page and downloaded what, and when (latest last).
+
+    Example: peer-outcomes audit --db /var/lib/peer-outcomes/warehouse.duckdb --last 100
+    """
+    from rich.table import Table
+
+    from peer_outcomes.dashboard import audit
+
+    path = audit.default_path(db)
+    events = audit.read(path)
+    table = Table("when (UTC)", "who", "role", "did", "page", "file", "population",
+                  title=f"Audit trail {path} ({len(events):,} events; latest {min(last, len(events)):,})")  # fmt: skip
+    for e in events[-last:] if last > 0 else []:
+        table.add_row(*(str(e.get(k, "")) for k in audit.FIELDS))
+    Console().print(table)
+
+
+@app.command()
+def doctor(
+    db: Db = None,
+    auth_file: Annotated[Path | None, typer.Option("--auth", help="The sign-in config the server uses.")] = None,
+    address: Annotated[str, typer.Option("--address", help="The address the server listens on.")] = "127.0.0.1",
+) -> None:
+    """Check a server's setup: key permissions, warehouse, sign-in config, address, audit trail (docs/deploy.md).
+
+    Example: peer-outcomes doctor --db /var/lib/peer-outcomes/warehouse.duckdb --auth /etc/peer-outcomes/auth.toml
+    """
+    from peer_outcomes.dashboard.doctor import run_checks
+
+    results = run_checks(db.resolve(), auth_file, address)
+    for ok, sentence in results:
+        typer.echo(f"{'ok  ' if ok else 'FAIL'}  {sentence}")
+    if not all(ok for ok, _ in results):
+        raise typer.Exit(1)
 
 
 def main() -> None:
