@@ -255,8 +255,9 @@ def doctor(
     Example: peer-outcomes doctor --db /var/lib/peer-outcomes/warehouse.duckdb --auth /etc/peer-outcomes/auth.toml
     """
     from peer_outcomes.dashboard.doctor import run_checks
+    from peer_outcomes.pipelines.pseudonym import key_file
 
-    results = run_checks(db.resolve(), auth_file, address)
+    results = run_checks(key_file(), db.resolve(), auth_file, address)
     for ok, sentence in results:
         typer.echo(f"{'ok  ' if ok else 'FAIL'}  {sentence}")
     if not all(ok for ok, _ in results):

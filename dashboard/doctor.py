@@ -11,17 +11,15 @@ from pathlib import Path
 from peer_outcomes.dashboard import audit, auth
 from peer_outcomes.pipelines import config
 from peer_outcomes.pipelines.errors import UserError
-from peer_outcomes.pipelines.pseudonym import key_file
 from peer_outcomes.pipelines.warehouse import query
 
 Check = tuple[bool, str]
 
 
-def key_check() -> Check:
-    """The pseudonym key file is owner-only (or the key comes from the environment)."""
+def key_check(path: Path) -> Check:
+    """The pseudonym key file `path` is owner-only (or the key comes from the environment)."""
     if os.environ.get(config.KEY_ENV):
         return True, f"Pseudonym key: taken from ${config.KEY_ENV}; keep it out of shell history and unit files."
-    path = key_file()
     if not path.exists():
         return True, f"Pseudonym key: none at {path} yet; the first load creates it, readable by its owner only."
     if not path.is_file() or not auth.is_private(path):
@@ -74,6 +72,6 @@ def audit_check(db: Path) -> Check:
     return True, f"Audit trail: {path} will be created, readable by its owner only."
 
 
-def run_checks(db: Path, auth_file: Path | None, address: str) -> list[Check]:
-    """Every check, in the order docs/deploy.md sets things up."""
-    return [key_check(), warehouse_check(db), auth_check(auth_file), address_check(address, auth_file), audit_check(db)]
+def run_checks(key: Path, db: Path, auth_file: Path | None, address: str) -> list[Check]:
+    """Every check, in the order docs/deploy.md sets things up (`key`: pipelines.pseudonym.key_file())."""
+    return [key_check(key), warehouse_check(db), auth_check(auth_file), address_check(address, auth_file), audit_check(db)]
