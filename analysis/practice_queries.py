@@ -27,9 +27,13 @@ PATHWAY_DAYS = 365  # a completer counts as mentoring when they start within thi
 
 
 def loaded_tables(db: Db) -> dict[str, bool]:
-    """Whether each practice table holds any rows (a warehouse from an export without the files holds none)."""
+    """Whether each practice file was in an export loaded into the warehouse (a load batch names it), or its
+    table holds rows: an empty incidents file is a program without incidents, not one without the file."""
     have = set(query(db, "select table_name from information_schema.tables where table_schema = 'main'")["table_name"])
-    sql = " union all ".join(f"select '{t}' as t, exists(select 1 from {t}) as has" for t in PRACTICE_TABLES if t in have)
+    sql = " union all ".join(
+        f"select '{t}' as t, exists(select 1 from {t}) or exists(select 1 from load_batches where entity = '{t}') as has"
+        for t in PRACTICE_TABLES if t in have
+    )
     rows = query(db, sql) if sql else pd.DataFrame(columns=["t", "has"])
     found = dict(zip(rows["t"], rows["has"].astype(bool), strict=True))
     return {t: found.get(t, False) for t in PRACTICE_TABLES}

@@ -22,22 +22,40 @@ from peer_outcomes.analysis.queries import Filters
 
 Db = str | os.PathLike[str]
 
-# Which export files fill which part of the page (the page says which to add when one is empty).
-FILES = {
-    "goals": ("goals",),
-    "referrals": ("referrals",),
-    "check_ins": ("check_ins",),
-    "pathway": (),  # mentors.csv with former_participant_id: always loaded, maybe with no link
-    "supervision": ("mentor_activity",),
-    "incidents": ("mentor_activity", "incidents"),
-}
+# Each part of the practice results: the export files that fill it, what it shows, and its frames.
+PARTS: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
+    "goals": (("goals",), "whether mentees' goals are being set and met, by domain", ("goals", "goals_first")),
+    "referrals": (("referrals",), "how many referrals connected within 30 days", ("referrals",)),
+    "check_ins": (("check_ins",), "whether weeks after a check-in go with fewer relapses",
+                  ("check_ins", "check_in_regularity")),
+    "supervision": (("mentor_activity",), "whether mentors get the supervision the policy asks for", ("supervision",)),
+    "incidents": (("mentor_activity", "incidents"), "incident rates per 100 mentor-months, with and without "
+                  "supervision and by site", ("incidents", "incidents_by_site")),
+}  # fmt: skip
 OTHER_SITES = "other sites"
 
 
-def missing_files(db: Db) -> dict[str, list[str]]:
-    """Per part of the practice page, the export files (e.g. "goals.csv") that hold no rows yet."""
+def missing_files(db: Db) -> dict[str, str]:
+    """Per part whose export files hold no rows yet, one sentence saying which files would fill it, e.g.
+    "Add goals.csv to your export to see whether mentees' goals are being set and met, by domain."."""
     loaded = pq.loaded_tables(db)
-    return {part: [f"{t}.csv" for t in tables if not loaded[t]] for part, tables in FILES.items()}
+    out = {}
+    for part, (tables, what, _) in PARTS.items():
+        files = [f"{t}.csv" for t in tables if not loaded[t]]
+        if files:
+            out[part] = f"Add {' and '.join(files)} to your export to see {what}."
+    return out
+
+
+def has_practice(db: Db) -> bool:
+    """Whether the export had any of the mentoring-practice files."""
+    return any(pq.loaded_tables(db).values())
+
+
+def _without_missing(db: Db, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The frames, with those of a part whose files are missing left empty (nothing to describe)."""
+    empty = {fr for part in missing_files(db) for fr in PARTS[part][2]}
+    return {k: pd.DataFrame() if k in empty else v for k, v in frames.items()}
 
 
 def _total(df: pd.DataFrame, key: str, label: str, people: str) -> pd.DataFrame:
@@ -94,7 +112,7 @@ def practice(db: Db, f: Filters) -> Published:
     )
     frames = {"goals": goals, "goals_first": first, "referrals": referrals, "check_ins": check_ins,
               "check_in_regularity": regular, "pathway": path}  # fmt: skip
-    return Published(frames, method, published._population(db, f, n), float(n))
+    return Published(_without_missing(db, frames), method, published._population(db, f, n), float(n))
 
 
 def _sites(db: Db, frame: pd.DataFrame) -> pd.DataFrame:
@@ -140,4 +158,4 @@ def mentor_practice(db: Db) -> Published:
     pop = f"All mentors (N = {disclosure.count_text(n if pd.notna(n) else 0)}); data to {pd.Timestamp(as_of):%Y-%m-%d}"
     frames = {"supervision": supervision, "incidents": incidents, "incidents_by_site": incidents_by_site,
               "graduates": graduates}  # fmt: skip
-    return Published(frames, method, pop, n)
+    return Published(_without_missing(db, frames), method, pop, n)

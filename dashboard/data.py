@@ -125,10 +125,10 @@ def mentor_practice() -> Published:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _missing(db: str, data_version: str) -> dict[str, list[str]]:
+def _missing(db: str, data_version: str) -> dict[str, str]:
     return published_practice.missing_files(db)
 
 
-def practice_missing_files() -> dict[str, list[str]]:
-    """Per part of the practice page, the export files that hold no rows yet."""
+def practice_missing_files() -> dict[str, str]:
+    """Per part of the practice page whose files hold no rows, the sentence saying which files would fill it."""
     return _missing(str(db_path()), version())

@@ -32,10 +32,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from peer_outcomes.analysis import disclosure, published, queries
+from peer_outcomes.analysis import disclosure, published, published_practice, queries
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.dashboard import charts, figures
+from peer_outcomes.dashboard import charts, figures, figures_practice
 from peer_outcomes.dashboard.evidence_text import findings, headline_rows, limitations, methods
 from peer_outcomes.dashboard.report_pdf import Chart, Report, write_report
 from peer_outcomes.pipelines import warehouse
@@ -113,6 +113,11 @@ def compute(db: Path, f: Filters) -> Results:
             pub = Published({}, "", "", float("nan"), [f"{what} could not be computed for this selection: {exc}"])
         res.pubs[key] = pub
         res.notes += [n for n in pub.notes if n not in res.notes]
+    if published_practice.has_practice(db):  # the mentoring-practice section, when the export has its files
+        res.pubs["practice"] = published_practice.practice(db, f)
+        res.pubs["mentor_practice"] = published_practice.mentor_practice(db)
+        for note in [*res.pubs["practice"].notes, *published_practice.missing_files(db).values()]:
+            res.notes += [note] if note not in res.notes else []
     return res
 
 
@@ -127,6 +132,15 @@ PACK: tuple[tuple[str, figures.Figure, dict[str, str]], ...] = (
     ("milestones", figures.MILESTONES, {"milestones": "attainment"}),
     ("served", figures.ENROLLED, {"participants_served": "enrolled"}),
     ("served", figures.SESSIONS, {"sessions_by_format": "sessions"}),
+    # mentoring practice (issue 15): every share and rate with its denominator and 95% CI
+    ("practice", figures_practice.GOALS, {"practice_goals_met": "goals", "practice_goals_first_30_days": "goals_first"}),
+    ("practice", figures_practice.REFERRALS, {"practice_referral_linkage": "referrals", "practice_pathway": "pathway"}),
+    ("practice", figures_practice.CHECK_INS, {"practice_check_ins_relapse": "check_ins",
+                                              "practice_check_in_regularity": "check_in_regularity"}),
+    ("mentor_practice", figures_practice.SUPERVISION, {"practice_supervision": "supervision",
+                                                       "practice_graduate_mentors": "graduates"}),
+    ("mentor_practice", figures_practice.INCIDENTS, {"practice_incident_rates": "incidents",
+                                                     "practice_incident_rates_by_site": "incidents_by_site"}),
 )  # fmt: skip
 
 
@@ -134,8 +148,8 @@ def items(r: Results) -> list[Item]:
     """The pack's charts, in report order; a chart whose result or any of its frames is empty is left out."""
     out = []
     for key, figure, csvs in PACK:
-        pub = r.pubs[key]
-        if not pub.empty and all(len(pub.frames.get(frame, ())) for frame in csvs.values()):
+        pub = r.pubs.get(key)  # the practice results are there only when the export has practice files
+        if pub is not None and not pub.empty and all(len(pub.frames.get(frame, ())) for frame in csvs.values()):
             out.append(Item(figure, pub, csvs))
     return out
 

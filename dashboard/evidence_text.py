@@ -91,6 +91,44 @@ def headline_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
     att = r["milestones"].frames.get("attainment", pd.DataFrame())
     for _, row in att[att["milestone_days"].isin([90, 365])].iterrows() if len(att) else []:
         rows.append((f"Reached {int(row['milestone_days'])} days sober", pct(row["share"]), "–"))
+    return rows + practice_rows(r)
+
+
+# The practice section's headline rows: (result, frame, key column, key, share or rate, denominator, measure).
+PRACTICE_ROWS = (
+    ("practice", "goals", "domain", "all domains", "share_met", "n_goals", "Goals met within 180 days (of {n} goals)"),
+    ("practice", "goals_first", None, None, "share_with_goal", "n_followed",
+     "Set a goal in the first 30 days (of {n})"),
+    ("practice", "referrals", "resource_type", "all treatment", "share_connected", "n_referrals",
+     "Treatment referrals connected in 30 days (of {n})"),
+    ("practice", "check_in_regularity", None, None, "share_reached", "person_weeks",
+     "Weeks with a reached check-in (of {n})"),
+    ("practice", "pathway", None, None, "share_mentoring", "n_completers",
+     "Completers mentoring within a year (of {n})"),
+    ("mentor_practice", "supervision", "quarter", "all quarters", "share_supervised", "mentor_months",
+     "Mentor-months supervised per policy (of {n})"),
+    ("mentor_practice", "incidents", "months", "all active months", "incidents_per_100", "mentor_months",
+     "Incidents per 100 mentor-months (of {n})"),
+    ("mentor_practice", "graduates", None, None, "share_graduates", "n_mentors",
+     "Mentors who were participants (of {n})"),
+)  # fmt: skip
+
+
+def _practice_row(r: dict[str, Published], result: str, frame: str, col: str | None, key: str | None) -> pd.Series | None:
+    fr = r[result].frames.get(frame, pd.DataFrame()) if result in r else pd.DataFrame()
+    fr = fr[fr[col] == key] if col and len(fr) else fr
+    return fr.iloc[0] if len(fr) else None
+
+
+def practice_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
+    """The mentoring-practice headline rows, each with its denominator in words and its 95% CI."""
+    rows = []
+    for result, frame, col, key, value, den, measure in PRACTICE_ROWS:
+        if (row := _practice_row(r, result, frame, col, key)) is None:
+            continue
+        fmt = pct if value.startswith("share") else (lambda v: NOT_SHOWN if pd.isna(v) else f"{v:.1f}")
+        n = NOT_SHOWN if pd.isna(row[den]) else f"{row[den]:,.0f}"
+        rows.append((measure.format(n=n), fmt(row[value]), ci(row[f"{value}_lower_95"], row[f"{value}_upper_95"], fmt)))
     return rows
 
 
@@ -117,6 +155,23 @@ def findings(r: dict[str, Published]) -> list[str]:
         parts = [f"{pct(v['cif'])} {what.get(k, k)}" for k, v in first.items()]
         out.append(f"Within {horizon} days of enrolling, before anything else happened: " + ", ".join(parts) + ".")
     out += comparisons(r["cox"].frames.get("forest", pd.DataFrame()))
+    return out + practice_findings(r)
+
+
+def practice_findings(r: dict[str, Published]) -> list[str]:
+    """Mentoring practice in a sentence or two: treatment referral linkage and incident rates by supervision."""
+    out = []
+    row = _practice_row(r, "practice", "referrals", "resource_type", "all treatment")
+    if row is not None and pd.notna(row["share_connected"]):
+        out.append(f"{pct(row['share_connected'])} (95% CI {ci(row['share_connected_lower_95'], row['share_connected_upper_95'])}) "
+                   f"of {row['n_referrals']:,.0f} treatment referrals connected within 30 days.")  # fmt: skip
+    inc = r["mentor_practice"].frames.get("incidents", pd.DataFrame()) if "mentor_practice" in r else pd.DataFrame()
+    shown = inc[inc["incidents_per_100"].notna() & (inc["months"] != "all active months")] if len(inc) else inc
+    if len(shown) == 2:
+        parts = [f"{v['incidents_per_100']:.1f} (95% CI {v['incidents_per_100_lower_95']:.1f} to "
+                 f"{v['incidents_per_100_upper_95']:.1f}) in months with {v['months']}" for _, v in shown.iterrows()]
+        out.append("Incidents per 100 active mentor-months: " + "; ".join(parts) +
+                   "; an association, not a cause.")  # fmt: skip
     return out
 
 
@@ -178,6 +233,8 @@ def methods(r: dict[str, Published], settings: dict, period: tuple[object, objec
         f"Retention and relapse-free survival: {strip(r['retention'].methods)} Competing outcomes: "
         f"{strip(r['competing'].methods)} Relapse model: {strip(r['cox'].methods)}",
         f"Milestones: {strip(r['milestones'].methods)} Reach: {strip(r['served'].methods)}",
+        *([f"Mentoring practice: {strip(r['practice'].methods)} {strip(r['mentor_practice'].methods)}"]
+          if "practice" in r else []),
         f"Disclosure control: {disclosure.methods_sentence()} Only published aggregates appear in this pack; no row-level data "
         "and no pseudonyms.",
     ]

@@ -26,7 +26,8 @@ from peer_outcomes.dashboard.evidence import PNG_SCALE, WIDTH, build_pack, pack_
 from peer_outcomes.pipelines.warehouse import query as warehouse
 
 CHARTS = ["retention_curve", "relapse_free_curve", "competing_risks", "relapse_cox", "milestones",
-          "participants_served", "sessions_by_format"]  # fmt: skip
+          "participants_served", "sessions_by_format",
+          "goals_met", "referral_linkage", "check_ins_relapse", "supervision_coverage", "incident_rates"]  # fmt: skip
 COUNT_COLUMNS = re.compile(r"^(n|events|n_.*|day_\d+)$")
 
 
@@ -59,7 +60,7 @@ def test_report_has_its_pages_sections_and_one_image_per_chart(pack: Path, synth
     reader = PdfReader(pack / "report.pdf")
     manifest = json.loads((pack / "manifest.json").read_text())
     assert len(reader.pages) == manifest["report_pages"]
-    assert 4 <= len(reader.pages) <= 8
+    assert 4 <= len(reader.pages) <= 10
     text = "\n".join(p.extract_text() for p in reader.pages)
     for words in ["Key findings", "Headline numbers", "Methods", "Limitations", "95% CI", "Efron",
                   "Kaplan–Meier", "< 11", "observational", "Figure 7."]:  # fmt: skip
@@ -231,3 +232,55 @@ def test_the_report_shows_no_raw_code_or_column_name(program, tmp_path: Path) ->
     codes = sorted(set(re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b(?!\.\w)", text)))
     assert not codes, codes
     assert "usual care" in text or "peer mentoring" in text  # the tracks are named, in words
+
+
+PRACTICE_CSVS = {  # file stem: (result, frame, share or rate, denominator)
+    "practice_goals_met": ("practice", "goals", "share_met", "n_goals"),
+    "practice_goals_first_30_days": ("practice", "goals_first", "share_with_goal", "n_followed"),
+    "practice_referral_linkage": ("practice", "referrals", "share_connected", "n_referrals"),
+    "practice_pathway": ("practice", "pathway", "share_mentoring", "n_completers"),
+    "practice_check_ins_relapse": ("practice", "check_ins", "relapses_per_100_weeks", "person_weeks"),
+    "practice_check_in_regularity": ("practice", "check_in_regularity", "share_reached", "person_weeks"),
+    "practice_supervision": ("mentor_practice", "supervision", "share_supervised", "mentor_months"),
+    "practice_graduate_mentors": ("mentor_practice", "graduates", "share_graduates", "n_mentors"),
+    "practice_incident_rates": ("mentor_practice", "incidents", "incidents_per_100", "mentor_months"),
+    "practice_incident_rates_by_site": ("mentor_practice", "incidents_by_site", "incidents_per_100", "mentor_months"),
+}
+
+
+def test_practice_csvs_are_the_published_frames_with_denominators_and_cis(pack: Path, synth_warehouse: Path) -> None:
+    from peer_outcomes.analysis import published_practice
+    from peer_outcomes.dashboard.figures import hidden
+
+    pubs = {"practice": published_practice.practice(synth_warehouse, Filters()),
+            "mentor_practice": published_practice.mentor_practice(synth_warehouse)}  # fmt: skip
+    for stem, (result, frame, value, denominator) in PRACTICE_CSVS.items():
+        got = pd.read_csv(pack / "data" / f"{stem}.csv", dtype=str, keep_default_na=False)
+        assert {value, denominator, f"{value}_lower_95", f"{value}_upper_95"} <= set(got.columns), stem
+        expected = disclosure.label(pubs[result].frames[frame], hidden(frame))
+        expected = pd.read_csv(io.StringIO(expected.to_csv(index=False)), dtype=str, keep_default_na=False)
+        pd.testing.assert_frame_equal(got, expected, obj=stem)
+    incidents = pd.read_csv(pack / "data" / "practice_incident_rates_by_site.csv", dtype=str)
+    counts = pd.to_numeric(incidents["n_incidents"], errors="coerce").dropna()
+    assert ((counts == 0) | (counts >= disclosure.threshold())).all()
+
+
+def test_the_report_has_the_practice_section_with_denominators(pack: Path, synth_warehouse: Path) -> None:
+    from peer_outcomes.analysis import published_practice
+
+    referrals = published_practice.practice(synth_warehouse, Filters()).frames["referrals"].set_index("resource_type")
+    treatment = referrals.loc["all treatment"]
+    headline = pd.read_csv(pack / "data" / "headline.csv").set_index("measure")
+    row = headline.loc[f"Treatment referrals connected in 30 days (of {treatment['n_referrals']:,.0f})"]
+    assert row["estimate"] == f"{100 * treatment['share_connected']:.0f}%"
+    assert row["ci_95"] == f"{100 * treatment['share_connected_lower_95']:.0f}% to {100 * treatment['share_connected_upper_95']:.0f}%"
+    text = " ".join("\n".join(p.extract_text() for p in PdfReader(pack / "report.pdf").pages).split())
+    assert "Mentoring practice: Goals: share of goals set at least 180 days" in text
+    assert "Incidents per 100 mentor-months (of" in text
+
+
+def test_a_pack_without_the_practice_files_has_no_practice_section(program, tmp_path: Path) -> None:
+    build_pack(program("sites_60_no_practice"), tmp_path / "p", Filters())
+    assert not list((tmp_path / "p").rglob("practice_*")) and not (tmp_path / "p" / "charts" / "goals_met.png").exists()
+    text = " ".join("\n".join(p.extract_text() for p in PdfReader(tmp_path / "p" / "report.pdf").pages).split())
+    assert "Mentoring practice" not in text and "Add goals.csv" not in text

@@ -16,26 +16,25 @@ f = widgets.filters()
 missing = data.practice_missing_files()
 
 
-def needs(part: str, what: str) -> bool:
-    """Say which files would fill a part of the page, in one sentence, when they are not in the export."""
-    files = missing[part]
-    if files:
-        st.info(f"Add {' and '.join(files)} to your export to see {what}.")
-    return not files
+def needs(part: str) -> bool:
+    """Whether a part of the page has its files; if not, say in one sentence which files would fill it."""
+    if part in missing:
+        st.info(missing[part])
+    return part not in missing
 
 
 pub = data.practice(f)
 widgets.notes(pub)
 if not pub.empty:
     st.subheader("Are goals being set and met?")
-    if needs("goals", "whether mentees' goals are being set and met, by domain"):
+    if needs("goals"):
         widgets.chart(figures_practice.GOALS, pub)
         widgets.table(pub, "goals_first", "goals_first_30_days", show=True)
     st.subheader("Do referrals to treatment turn into a connection?")
-    if needs("referrals", "how many referrals connected within 30 days"):
+    if needs("referrals"):
         widgets.chart(figures_practice.REFERRALS, pub)
     st.subheader("Does regular check-in go with less relapse?")
-    if needs("check_ins", "whether weeks after a check-in go with fewer relapses"):
+    if needs("check_ins"):
         widgets.table(pub, "check_in_regularity", show=True)
         widgets.chart(figures_practice.CHECK_INS, pub)
     st.subheader("How many graduates now mentor?")
@@ -45,10 +44,10 @@ if not pub.empty:
 mentors = data.mentor_practice()
 st.subheader("Are mentors supervised as the policy says?")
 st.caption(plain("Supervision, incidents and graduate mentors describe all mentors, whatever the population chosen."))
-if needs("supervision", "whether mentors get the supervision the policy asks for"):
+if needs("supervision"):
     widgets.chart(figures_practice.SUPERVISION, mentors)
 st.subheader("Where do boundary incidents happen?")
-if needs("incidents", "incident rates per 100 mentor-months, with and without supervision and by site"):
+if needs("incidents"):
     widgets.chart(figures_practice.INCIDENTS, mentors)
     widgets.chart(figures_practice.INCIDENTS_BY_SITE, mentors)
 widgets.table(mentors, "graduates", "graduate_mentors", show=True)
