@@ -42,28 +42,23 @@ class KMResult(ModelResult):
         The value at t is the curve's last step at or before t; `n_at_risk` counts those still followed
         at t. Beyond a group's last observed time the estimate is undefined and shown as NaN.
         """
-        rows = []
-        for group, g in self.curve.groupby("group", sort=False):
-            steps = g.iloc[1:]  # without the time-0 anchor row
-            last = float(steps["time"].max()) if len(steps) else 0.0
-            for t in times:
-                t = float(t)
-                upto = g[g["time"] <= t]
-                row = upto.iloc[-1]
-                later = steps[steps["time"] >= t]
-                at_risk = int(later["n_at_risk"].iloc[0]) if len(later) else 0
-                undefined = t > last
-                rows.append(
-                    {
-                        "group": group,
-                        "time": t,
-                        "survival": np.nan if undefined else row["survival"],
-                        "lower_95": np.nan if undefined else row["lower_95"],
-                        "upper_95": np.nan if undefined else row["upper_95"],
-                        "n_at_risk": at_risk,
-                    }
-                )
-        return pd.DataFrame(rows, columns=["group", "time", "survival", "lower_95", "upper_95", "n_at_risk"])
+        ts = np.asarray(list(times), dtype=float)
+        parts = []
+        for group, g in self.curve.groupby("group", sort=False):  # a step table: times ascending, anchor first
+            time = g["time"].to_numpy(float)
+            last = time[1:].max() if len(g) > 1 else 0.0
+            row = np.maximum(np.searchsorted(time, ts, side="right") - 1, 0)  # the last step at or before t
+            later = np.maximum(np.searchsorted(time, ts, side="left"), 1)  # the first step (not the anchor) at or after t
+            undefined = ts > last
+            part = {"group": [group] * len(ts), "time": ts}
+            for c in ("survival", "lower_95", "upper_95"):
+                part[c] = np.where(undefined, np.nan, g[c].to_numpy(float)[row])
+            n = np.r_[g["n_at_risk"].to_numpy(), 0]
+            part["n_at_risk"] = n[np.minimum(later, len(g))].astype(int)
+            parts.append(pd.DataFrame(part))
+        if not parts:
+            return pd.DataFrame(columns=["group", "time", "survival", "lower_95", "upper_95", "n_at_risk"])
+        return pd.concat(parts, ignore_index=True)[["group", "time", "survival", "lower_95", "upper_95", "n_at_risk"]]
 
 
 def _limits(log_s: np.ndarray, se: np.ndarray, z: float, conf_type: str) -> tuple[np.ndarray, np.ndarray]:
