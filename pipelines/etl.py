@@ -180,6 +180,7 @@ def _steps(progress: bool) -> Iterator:
 def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
     started = dt.datetime.now()
     batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    policy = supervision_hours()  # a new policy rebuilds the marts under a new data version, as a new gap does
     con = duckdb.connect(str(tmp))
     cursor = con.cursor()  # the background reader's connection
     try:
@@ -223,7 +224,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
             unchanged = (
                 bool(old)
                 and old["latest_hashes"] == hashes
-                and (old["as_of"], old["gap_days"]) == (as_of, gap_days)
+                and (old["as_of"], old["gap_days"], old["supervision_hours"]) == (as_of, gap_days, policy)
             )
             reports = []
             for entity, (source, st) in staged.items():
@@ -277,8 +278,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         con.execute("delete from settings")
         con.execute(
             "insert into settings values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [as_of, gap_days, list(MILESTONE_DAYS), supervision_hours(), key_id(key), CONTRACT_VERSION, version,
-             built_at],
+            [as_of, gap_days, list(MILESTONE_DAYS), policy, key_id(key), CONTRACT_VERSION, version, built_at],
         )
         if mp.matched_tracks:
             con.executemany("insert into matched_tracks values (?)", [[t] for t in mp.matched_tracks])
@@ -323,6 +323,11 @@ def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, current_key_id: str) -
         if kind == "empty":  # nothing to carry over: the file is replaced
             return None
         rows = con.execute("select as_of, gap_days, key_id, data_version, built_at from old.settings").fetchall()
+        has_policy = con.execute(  # warehouses built before the supervision policy was a setting lack it
+            "select count(*) from duckdb_columns() where database_name = 'old' and table_name = 'settings'"
+            " and column_name = 'supervision_hours'"
+        ).fetchone()[0]
+        policy = con.execute("select supervision_hours from old.settings").fetchone() if has_policy else None
         settings = rows[0] if rows else None
         if settings and settings[2] != current_key_id:
             raise UserError(
@@ -355,6 +360,7 @@ def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, current_key_id: str) -
     return {
         "as_of": settings[0],
         "gap_days": settings[1],
+        "supervision_hours": policy[0] if policy else None,
         "data_version": settings[3],
         "built_at": settings[4],
         "latest_hashes": dict(latest),
