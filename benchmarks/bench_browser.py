@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -73,6 +74,19 @@ def serve(db: Path, port: int) -> subprocess.Popen:
             time.sleep(0.25)
     proc.kill()
     raise SystemExit("the dashboard did not start")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop the server and everything it started (its own session), waiting as long as a loaded machine needs."""
+    for sig, wait in ((signal.SIGTERM, 60), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def settle(page, start: float) -> float:
@@ -154,9 +168,9 @@ def main() -> None:
         proc = serve(db, args.port)
         try:
             rounds.append(run_round(f"http://127.0.0.1:{args.port}", PAGES, args.shots))
+            print(f"round {len(rounds)}: {rounds[-1]}", flush=True)
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
     titles = [p.title for p in PAGES]
     base = next(p.title for p in PAGES if p.name == "about")
     med = {t: {k: statistics.median(r[t][k] for r in rounds) for k in ("cold", "switch", "filter")} for t in titles}
