@@ -199,3 +199,10 @@ def test_checks_look_only_at_the_database_being_built(world: World, tmp_path: Pa
     con = world.person(1).attend(1, 3).build(as_of=10)
     con.execute(f"attach '{tmp_path / 'old.duckdb'}' as live (read_only)")
     assert check_marts(con) == []
+
+
+def test_the_format_enum_of_intermediate_visits_lists_the_contract_formats() -> None:
+    from peer_outcomes.pipelines.contract import FORMATS
+
+    (values,) = re.findall(r"format::enum\(([^)]*)\)", models()["intermediate.visits"])
+    assert tuple(v.strip().strip("'") for v in values.split(",")) == FORMATS

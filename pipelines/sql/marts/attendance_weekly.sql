@@ -56,7 +56,7 @@ final as (
         c.site,
         c.program_track,
         c.cohort_month,
-        w.format,
+        w.format::varchar as format,
         w.n_expected,
         w.n_attended,
         w.n_no_show,
