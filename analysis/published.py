@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from peer_outcomes.analysis import disclosure, population, queries
+from peer_outcomes.analysis import disclosure, population, queries, results
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.analysis.results import ModelResult
 from peer_outcomes.pipelines.config import HEADLINE_DAYS
@@ -39,9 +39,14 @@ class Published:
     population: str
     n: float  # participants described (NaN when suppressed)
     notes: list[str] = field(default_factory=list)
+    technical: str = ""  # the methods with their statistical references (R equivalents, conventions)
 
     def __post_init__(self) -> None:
-        self.methods = disclosure.methods_text(self.methods)  # e.g. "3 rows with missing values" -> "< 11 rows"
+        """`methods` and `notes` in a reader's words; the statistical references they cited are kept, with
+        the rest of the methods, in `technical` (the methods section for researchers)."""
+        self.technical = disclosure.methods_text(self.technical or self.methods)  # "3 rows" -> "< 11 rows"
+        self.methods = results.plain_methods(disclosure.methods_text(self.methods))
+        self.notes = [results.plain_methods(n) for n in self.notes]
 
     @property
     def empty(self) -> bool:
@@ -296,9 +301,7 @@ def relapse_cox(db: Db, f: Filters) -> Published:
     refs = "; ".join(f"{c.replace('_', ' ')}: {v}" for c, v in categorical.items())
     notes += list(res.warnings)
     method = f"{_fitted(res, n, n - len(df))} Reference levels — {refs}. {ph}"
-    pub = Published({"forest": forest, "ph_test": res.ph_test}, method, _population(db, f, n), float(n), notes)
-    pub.notes.append(ph)
-    return pub
+    return Published({"forest": forest, "ph_test": res.ph_test}, method, _population(db, f, n), float(n), [*notes, ph])
 
 
 @population.guard

@@ -11,6 +11,7 @@ proportional-hazards test) subclass it and add fields.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -50,3 +51,28 @@ def excluded_note(excluded: Mapping[str, int]) -> str:
     """The clause a methods sentence carries for rows left out, e.g. " (2 rows with missing values excluded)"."""
     parts = [f"{k} row{'s' if k != 1 else ''} {reason} excluded" for reason, k in excluded.items() if k]
     return f" ({'; '.join(parts)})" if parts else ""
+
+
+# A methods sentence in a reader's words: the statistical conventions and software equivalents a model's `how`
+# cites ("as R survfit(...)", "R's quantile.survfit convention", Efron ties, Greenwood variance) belong in the
+# methods section for researchers (docs/methods.md), not in a caption a director reads. Each rewrite removes
+# one clause the models write; tests/app/test_statistical_references.py scans every page and the PDF.
+_R_CALL = r"[\w.]+\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)"  # survfit(Surv(time, factor(status))): 3 levels
+PLAIN_REWRITES: tuple[tuple[str, str], ...] = (
+    (rf",? as R {_R_CALL}", ""),
+    (r"; medians by R's quantile\.survfit convention", ""),
+    (r"with Greenwood variance and [\w-]+-transformed (\d+% confidence intervals)", r"with \1"),
+    (r",? with delta-method standard errors and log\(-log\) (\d+% confidence intervals)", r", with \1"),
+    (r",? by the Aalen–Johansen estimator \(exact with tied days\)", ""),
+    (r"; Schoenfeld residual test", ""),
+    (r",? Efron ties", ""),
+    (r" on \(start, stop\] rows", " on weekly rows"),
+)
+
+
+def plain_methods(text: str) -> str:
+    """`text` without the statistical references a director need not read (they stay in the methods text
+    for researchers): "Cox proportional hazards, Efron ties, as R coxph(...)" -> "Cox proportional hazards"."""
+    for pattern, repl in PLAIN_REWRITES:
+        text = re.sub(pattern, repl, text)
+    return text

@@ -230,10 +230,10 @@ def methods(r: dict[str, Published], settings: dict, period: tuple[object, objec
         f"Numbers of events: {_events(r)}.",
         f"Retention: {_definition('retention')}. Relapse: {_definition('relapse')}. Competing outcomes: "
         f"{_definition('competing')}. Milestones: {_definition('milestones')}.",
-        f"Retention and relapse-free survival: {strip(r['retention'].methods)} Competing outcomes: "
-        f"{strip(r['competing'].methods)} Relapse model: {strip(r['cox'].methods)}",
-        f"Milestones: {strip(r['milestones'].methods)} Reach: {strip(r['served'].methods)}",
-        *([f"Mentoring practice: {strip(r['practice'].methods)} {strip(r['mentor_practice'].methods)}"]
+        f"Retention and relapse-free survival: {strip(r['retention'].technical)} Competing outcomes: "
+        f"{strip(r['competing'].technical)} Relapse model: {strip(r['cox'].technical)}",
+        f"Milestones: {strip(r['milestones'].technical)} Reach: {strip(r['served'].technical)}",
+        *([f"Mentoring practice: {strip(r['practice'].technical)} {strip(r['mentor_practice'].technical)}"]
           if "practice" in r else []),
         f"Disclosure control: {disclosure.methods_sentence()} Only published aggregates appear in this pack; no row-level data "
         "and no pseudonyms.",

@@ -163,6 +163,9 @@ def methods(pub: Published) -> None:
     """The methods sentence as a caption under the page's charts."""
     if pub.methods:
         st.caption(f"Methods: {words.plain(pub.methods)}")
+    if pub.technical != pub.methods:  # the estimators, conventions and R equivalents, for researchers
+        with st.expander("For researchers: statistical methods"):
+            st.markdown(words.plain(pub.technical))
 
 
 TILES_PER_ROW = 3

@@ -113,6 +113,15 @@ def test_the_key_findings_compare_the_tracks_in_a_funders_words(pack: Path, synt
     assert "relapse hazard was" not in text
 
 
+def test_statistical_references_are_in_the_methods_section_only(pack: Path) -> None:
+    from statistical_references import REFERENCES
+
+    text = "\n".join(page.extract_text() for page in PdfReader(pack / "report.pdf").pages)
+    before, methods = (" ".join(part.split()) for part in text.split("\nMethods\n", 1))
+    assert not REFERENCES.findall(before)  # findings, headline table, notes and chart captions
+    assert "as R survfit" in methods and "as R coxph" in methods and "Efron ties" in methods
+
+
 def test_csvs_are_the_dashboards_suppressed_frames(pack: Path, synth_warehouse: Path) -> None:
     rates = published.retention(synth_warehouse, Filters()).frames["rates"]
     expected = disclosure.label(rates, ("survival", "lower_95", "upper_95"))
