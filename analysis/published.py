@@ -241,9 +241,10 @@ def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     res, _ = _coarse_km(df, "retention_days", "is_disengaged", "cohort")
     cells = res.at([30 * m for m in range(1, months + 1)])
     cells = cells.assign(months=(cells["time"] // 30).astype(int))
-    cells = disclosure.mask_estimates(cells)
+    cells = disclosure.mask_estimates(cells).assign(n_at_risk=lambda c: disclosure.at_risk(c["n_at_risk"]))
     # a cohort's later months are not yet observable: no one has that much follow-up
-    cells = cells.rename(columns={"group": "cohort_month"})[["cohort_month", "months", "survival", "lower_95", "upper_95"]]
+    cells = cells.rename(columns={"group": "cohort_month"})
+    cells = cells[["cohort_month", "months", "survival", "lower_95", "upper_95", "n_at_risk"]]
     return Published({"cells": cells}, f"{_fitted(res, n, n - len(df))} {disclosure.methods_sentence()}", _population(db, f, n), float(n), notes)
 
 
@@ -312,7 +313,7 @@ def milestones(db: Db, f: Filters) -> Published:
         return none
     obs = df[df["is_observable"].astype(bool)]
     t = obs.groupby("milestone_days").agg(n_observable=("participant_key", "size"), n_achieved=("is_achieved", "sum"))
-    t = disclosure.suppress_rate(t.reset_index(), "n_achieved", "n_observable", "share", count_margins=[])
+    t = disclosure.suppress_share_ci(t.reset_index(), "n_achieved", "n_observable", "share", count_margins=[])
     method = (
         "Share of participants reaching each sobriety milestone (days from recovery start, else enrollment), "
         f"among those whose follow-up reached the milestone by the data cutoff. {disclosure.methods_sentence()}"
@@ -337,8 +338,7 @@ def engagement(db: Db, f: Filters) -> Published:
     rows = queries.dose_rows(db, f)
     dose = queries.dose_bands(rows)
     dose = dose.set_index("sessions_last_week").reindex(["0", "1", "2", "3+"], fill_value=0).reset_index()
-    dose = disclosure.suppress_event_rate(dose, "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people")
-    dose = dose.drop(columns="n_people")
+    dose = disclosure.suppress_event_rate_ci(dose, "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people")
     notes: list[str] = []
     dose_cox = pd.DataFrame(columns=["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"])
     method = (

@@ -89,11 +89,16 @@ def cohort_heatmap(cells: pd.DataFrame, title: str, population: str) -> go.Figur
     """Share still engaged by enrollment month (rows) and months since enrollment (columns)."""
     grid = cells.pivot(index="cohort_month", columns="months", values="survival").sort_index()
     text = grid.map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    extra = [c for c in ("lower_95", "upper_95", "n_at_risk") if c in cells]
+    custom = np.dstack([cells.pivot(index="cohort_month", columns="months", values=c).reindex_like(grid).to_numpy(float)
+                        for c in extra]) if extra else None  # fmt: skip
+    hover = " (95% CI %{customdata[0]:.1%}–%{customdata[1]:.1%})<br>at risk ≈ %{customdata[2]:,.0f}" if len(extra) == 3 else ""
     fig = go.Figure(
         go.Heatmap(
             z=grid.to_numpy(), x=[f"{m}" for m in grid.columns], y=list(grid.index), text=text.to_numpy(),
             texttemplate="%{text}", colorscale="Cividis", zmin=0, zmax=1, colorbar={"title": "engaged", "tickformat": ".0%"},
-            hovertemplate="enrolled %{y}<br>month %{x}<br>still engaged %{z:.1%}<extra></extra>", hoverongaps=False,
+            customdata=custom, hoverongaps=False,
+            hovertemplate=f"enrolled %{{y}}<br>month %{{x}}<br>still engaged %{{z:.1%}}{hover}<extra></extra>",
         )  # fmt: skip
     )
     _layout(fig, title, population, "Months since enrollment", "Enrollment month", height=max(360, 22 * len(grid) + 140))
@@ -128,17 +133,33 @@ def forest(terms: pd.DataFrame, title: str, population: str) -> go.Figure:
 
 
 def bars(df: pd.DataFrame, x: str, y: str, title: str, population: str, x_label: str, y_label: str,
-         percent: bool = False, colour: str | None = None) -> go.Figure:  # fmt: skip
-    """Bar chart of one published column; a suppressed (NaN) count is an empty slot labelled "< 11"."""
+         percent: bool = False, colour: str | None = None, ci: tuple[str, str] | None = None,
+         n: str | None = None, n_label: str = "people") -> go.Figure:  # fmt: skip
+    """Bar chart of one published column; a suppressed (NaN) count is an empty slot labelled "< 11".
+
+    A rate or share carries its 95% CI as error bars (`ci`: the lower and upper columns) and its
+    denominator `n` in the hover ("among 1,234 people").
+    """
     fig = go.Figure()
     hidden_text = "not shown" if percent else mask_text()
     groups = df.groupby(colour, sort=True) if colour else [(None, df)]
+    fmt = ".1%" if percent else (",.2f" if ci else ",.0f")
     for i, (g, d) in enumerate(groups):
-        hover_val = "%{y:.1%}" if percent else "%{y:,.0f}"
+        extra, custom, error = "", [], None
+        if ci:
+            lo, hi = (d[c].astype(float) for c in ci)
+            error = {"type": "data", "symmetric": False, "array": hi - d[y], "arrayminus": d[y] - lo,
+                     "color": "#333", "thickness": 1.5, "width": 6}  # fmt: skip
+            custom += [lo, hi]
+            extra += f" (95% CI %{{customdata[0]:{fmt}}}–%{{customdata[1]:{fmt}}})"
+        if n:
+            custom.append(d[n].astype(float))
+            extra += f"<br>among %{{customdata[{len(custom) - 1}]:,.0f}} {n_label}"
         fig.add_trace(
             go.Bar(x=d[x].astype(str), y=d[y], name=str(g) if g is not None else y_label,
-                   marker_color=OKABE_ITO[i % len(OKABE_ITO)], showlegend=colour is not None,
-                   hovertemplate=f"%{{x}}<br>{y_label} {hover_val}<extra>{'' if g is None else g}</extra>")  # fmt: skip
+                   marker_color=OKABE_ITO[i % len(OKABE_ITO)], showlegend=colour is not None, error_y=error,
+                   customdata=np.column_stack(custom) if custom else None,
+                   hovertemplate=f"%{{x}}<br>{y_label} %{{y:{fmt}}}{extra}<extra>{'' if g is None else g}</extra>")  # fmt: skip
         )
     gaps = df[df[y].isna()]
     if len(gaps):

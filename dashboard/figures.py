@@ -30,15 +30,15 @@ def _ci(rate: str) -> tuple[str, str, str]:
 # Columns of each published frame that the small-cell rule may leave empty (keyed by the frame's name).
 HIDDEN: dict[str, tuple[str, ...]] = {
     "rates": ESTIMATES,
-    "cells": ESTIMATES,
+    "cells": (*ESTIMATES, "n_at_risk"),
     "at_risk": tuple(f"day_{t}" for t in (0, *HEADLINE_DAYS)),
     "summary": ("n", "events"),
     "events": ("n",),
-    "attainment": ("n_observable", "n_achieved", "share"),
+    "attainment": ("n_observable", "n_achieved", "share", "share_lower_95", "share_upper_95"),
     "enrolled": ("n_enrolled",),
     "sessions": ("n_expected", "n_attended", "attendance_rate"),
     "weekly": ("n_expected", "n_attended", "n_no_show", "attendance_rate", "no_show_rate"),
-    "dose": ("n_relapses", "relapses_per_100_weeks"),
+    "dose": ("n_relapses", "relapses_per_100_weeks", "relapses_per_100_weeks_lower_95", "relapses_per_100_weeks_upper_95"),
     "caseloads": ("n_mentors",),
     "rematches": ("n",),
     "coverage": ("n_matched", "n_certified", "share_certified"),
@@ -127,8 +127,9 @@ RELAPSE_COX = Figure(
 )  # fmt: skip
 MILESTONES = Figure(
     "milestones", "Share reaching each sobriety milestone", "attainment",
-    _bars("milestone_days", "share", "Milestone (days sober)", "Reached (%)", percent=True),
-    "Among participants followed long enough to reach each milestone by the data cutoff.",
+    _bars("milestone_days", "share", "Milestone (days sober)", "Reached (%)", percent=True,
+          ci=("share_lower_95", "share_upper_95"), n="n_observable", n_label="followed long enough"),
+    "Among participants followed long enough to reach each milestone by the data cutoff; bars show 95% CIs.",
 )  # fmt: skip
 ENROLLED = Figure(
     "participants_served", "Participants enrolled by quarter and site", "enrolled",
@@ -144,7 +145,10 @@ ATTENDANCE = Figure("attendance_weekly", "Weekly attendance rate by format", "we
 NO_SHOW = Figure("no_show_weekly", "Weekly no-show rate by format", "weekly", _lines("no_show_rate", "No-show (%)"))
 DOSE = Figure(
     "dose_response", "Relapses per 100 participant-weeks", "dose",
-    _bars("sessions_last_week", "relapses_per_100_weeks", "Sessions attended the week before", "Relapses per 100 weeks"),
+    _bars("sessions_last_week", "relapses_per_100_weeks", "Sessions attended the week before", "Relapses per 100 weeks",
+          ci=("relapses_per_100_weeks_lower_95", "relapses_per_100_weeks_upper_95"), n="person_weeks",
+          n_label="participant-weeks"),
+    "Relapses per 100 participant-weeks with exact 95% CIs, by sessions attended the week before.",
 )  # fmt: skip
 CASELOADS = Figure(
     "mentor_caseloads", "Mentors by active caseload", "caseloads",
@@ -155,11 +159,13 @@ REMATCHES = Figure(
 )  # fmt: skip
 MATCH_RETAINED = Figure(
     "match_features", "Still engaged at 90 days by match feature", "by_feature",
-    _bars("feature", "retained_90", "Match feature", "Still engaged (%)", percent=True, colour="level"),
+    _bars("feature", "retained_90", "Match feature", "Still engaged (%)", percent=True, colour="level", n="n",
+          n_label="matched people"),
 )  # fmt: skip
 MATCH_RELAPSE_FREE = Figure(
     "match_features_relapse", "Relapse-free at 180 days by match feature", "by_feature",
-    _bars("feature", "relapse_free_180", "Match feature", "Relapse-free (%)", percent=True, colour="level"),
+    _bars("feature", "relapse_free_180", "Match feature", "Relapse-free (%)", percent=True, colour="level", n="n",
+          n_label="matched people"),
 )  # fmt: skip
 QUARANTINE = Figure(
     "quarantine", "Quarantined rows by reason", "quarantine_by_reason",
@@ -167,5 +173,5 @@ QUARANTINE = Figure(
 )  # fmt: skip
 MISSING = Figure(
     "missing_fields", "Participants missing each optional field", "missing",
-    _bars("field", "share_missing", "Field", "Missing (%)", percent=True),
+    _bars("field", "share_missing", "Field", "Missing (%)", percent=True, n="n_total", n_label="participants"),
 )  # fmt: skip

@@ -1,14 +1,20 @@
-"""The practice page's 95% CIs against independent implementations: statsmodels' Wilson and exact Poisson
-intervals, and R's poisson.test / prop.test (values in the docstrings' transcripts)."""
+"""The 95% CIs beside shares and rates against independent implementations: statsmodels' Wilson and exact
+Poisson intervals, and R's poisson.test / prop.test (values in the docstrings' transcripts); on the published
+milestone and dose frames they come from the published counts and are hidden with the estimate."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
+from peer_outcomes.analysis import published
 from peer_outcomes.analysis.intervals import poisson_exact, wilson
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.dashboard import figures
 
 SHARES = [(0, 15), (1, 15), (7, 15), (15, 15), (310, 485), (1500, 2550)]
 RATES = [(0, 40.0), (7, 250.0), (75, 2850.0), (220, 14775.0)]
@@ -45,3 +51,45 @@ def test_a_missing_or_empty_denominator_gives_no_interval():
     assert np.isnan(lo).all() and np.isnan(hi).all()
     lo, hi = poisson_exact(np.array([np.nan, 3]), np.array([100.0, 0]))
     assert np.isnan(lo).all() and np.isnan(hi).all()
+
+
+@pytest.fixture(scope="module")
+def db(synth_warehouse: Path) -> Path:
+    return synth_warehouse
+
+
+def test_milestone_bars_carry_the_wilson_interval_of_the_published_counts_and_hide_it_with_the_share(db):
+    t = published.milestones(db, Filters()).frames["attainment"]
+    shown = t["share"].notna()
+    assert shown.any() and (~shown).any(), "the test program has shown and hidden milestones"
+    want_lo, want_hi = proportion_confint(t.loc[shown, "n_achieved"], t.loc[shown, "n_observable"], method="wilson")
+    np.testing.assert_allclose(t.loc[shown, "share_lower_95"], want_lo, atol=1e-12)
+    np.testing.assert_allclose(t.loc[shown, "share_upper_95"], want_hi, atol=1e-12)
+    assert t.loc[~shown, ["share_lower_95", "share_upper_95"]].isna().all().all()
+    fig = figures.MILESTONES.draw(published.milestones(db, Filters()))
+    bar = fig.data[0]
+    np.testing.assert_allclose(np.asarray(bar.error_y.array, float)[shown], (t["share_upper_95"] - t["share"])[shown])
+    np.testing.assert_allclose(np.asarray(bar.error_y.arrayminus, float)[shown], (t["share"] - t["share_lower_95"])[shown])
+    assert "95% CI" in bar.hovertemplate and "followed long enough" in bar.hovertemplate
+    np.testing.assert_array_equal(np.asarray(bar.customdata, float)[:, 2], t["n_observable"])
+
+
+def test_dose_bars_carry_the_exact_poisson_interval_and_participant_weeks(db):
+    d = published.engagement(db, Filters()).frames["dose"]
+    shown = d["relapses_per_100_weeks"].notna()
+    assert shown.any()
+    for _, row in d[shown].iterrows():
+        want = confint_poisson(row["n_relapses"], row["person_weeks"], method="exact-c")
+        got = (row["relapses_per_100_weeks_lower_95"], row["relapses_per_100_weeks_upper_95"])
+        assert got == pytest.approx((100 * want[0], 100 * want[1]), rel=1e-10)
+    assert d.loc[~shown, ["relapses_per_100_weeks_lower_95", "relapses_per_100_weeks_upper_95"]].isna().all().all()
+    bar = figures.DOSE.draw(published.engagement(db, Filters())).data[0]
+    assert bar.error_y.array is not None and "participant-weeks" in bar.hovertemplate
+
+
+def test_cohort_cells_carry_their_number_at_risk_hidden_with_the_estimate(db):
+    cells = published.cohort_retention(db, Filters()).frames["cells"]
+    shown = cells["survival"].notna()
+    assert shown.any() and (~shown).any()
+    assert (cells.loc[shown, "n_at_risk"] >= 11).all()
+    assert cells.loc[~shown, ["lower_95", "upper_95", "n_at_risk"]].isna().all().all()
