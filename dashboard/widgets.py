@@ -128,11 +128,20 @@ def filters() -> Filters:
     return gate.restrict(st.session_state.get("filters", Filters()))
 
 
+PLAIN = re.compile(r"^\*\*In plain words:\*\*\s*(.*?)(?:\n\n|\Z)", re.M | re.S)
+
+
 def intro(text: str, section: str, doc: str = "outcomes.md") -> None:
-    """One or two plain sentences defining the page's measure, with the full definition from the docs."""
+    """One or two plain sentences defining the page's measure; under them the definition in plain words
+    (the section's "In plain words" paragraph in the docs) and, for researchers, the whole section."""
     st.markdown(text)
-    with st.expander(f"Full definition (docs/{doc})"):
-        st.markdown(_doc_section(doc, section) or f"See docs/{doc}, section “{section}”.")
+    full = _doc_section(doc, section)
+    plain = PLAIN.search(full)
+    if plain:
+        with st.expander("What exactly is counted"):
+            st.markdown(" ".join(plain.group(1).split()))
+    with st.expander(f"For researchers: the full definition (docs/{doc})"):
+        st.markdown(PLAIN.sub("", full).strip() or f"See docs/{doc}, section “{section}”.")
 
 
 def _doc_section(doc: str, section: str) -> str:
@@ -160,9 +169,16 @@ def notes(pub: Published) -> None:
 
 
 def methods(pub: Published) -> None:
-    """The methods sentence as a caption under the page's charts."""
-    if pub.methods:
-        st.caption(f"Methods: {words.plain(pub.methods)}")
+    """The methods sentence as a caption under the page's charts, and the technical methods for researchers;
+    the disclosure-control sentence that ends most of them is said once per page (`new_page`)."""
+    shown = st.session_state.setdefault("notes_shown", set())
+    text, rule = words.plain(pub.methods), disclosure.methods_sentence()
+    if rule in shown:
+        text = text.replace(rule, "").strip()
+    elif rule in text:
+        shown.add(rule)
+    if text:
+        st.caption(f"Methods: {text}")
     if pub.technical != pub.methods:  # the estimators, conventions and R equivalents, for researchers
         with st.expander("For researchers: statistical methods"):
             st.markdown(words.plain(pub.technical))
@@ -213,8 +229,9 @@ def _image(fig: go.Figure, fmt: str) -> bytes:
     return charts.to_image(fig, fmt)
 
 
-def chart(figure: figures.Figure, pub: Published) -> None:
-    """Show one of the dashboard's figures with PNG/SVG downloads (rendered on click) and a CSV of its data."""
+def chart(figure: figures.Figure, pub: Published, show_table: bool = False) -> None:
+    """Show one of the dashboard's figures with PNG/SVG downloads (rendered on click) and a CSV of its data,
+    and (`show_table`) that data as a table under it."""
     fig = figure.draw(pub)
     name = figure.name
     if not charts.has_values(fig):  # an empty axis tells a director nothing: say why instead
@@ -227,6 +244,8 @@ def chart(figure: figures.Figure, pub: Published) -> None:
     row.download_button("SVG", data=gate.downloaded(f"{name}.svg", lambda: _image(fig, "svg")), file_name=f"{name}.svg",
                       mime="image/svg+xml", key=f"svg_{name}", on_click="ignore")  # fmt: skip
     table(pub, figure.frame, name, column=row)
+    if show_table:
+        st.dataframe(_pretty(_shown(pub, figure.frame)), hide_index=True, width="stretch")
 
 
 ESTIMATE_HINTS = ("rate", "share", "survival", "lower_95", "upper_95", "retained", "relapse_free", "per_100", "cif")
@@ -242,19 +261,25 @@ def _is_percent(column: str) -> bool:
     return _is_estimate(column) and not column.startswith(("hr", "median")) and "per_100" not in column
 
 
+def _shown(pub: Published, frame: str) -> pd.DataFrame:
+    """Published frame `frame` as shown and downloaded: hidden counts read "< k", hidden estimates "not shown"."""
+    hidden = figures.hidden(frame)
+    counts = [c for c in hidden if not _is_estimate(c)]
+    shown = disclosure.label(pub.frames[frame], counts)
+    for c in hidden:
+        if _is_estimate(c) and c in shown:
+            shown[c] = shown[c].astype(object).where(shown[c].notna(), "not shown")
+    return shown
+
+
 def table(pub: Published, frame: str, name: str | None = None, show: bool = False, column=None) -> None:
     """A CSV download of one published frame, optionally shown as a table.
 
     The columns that may be hidden come from `figures.HIDDEN`: hidden counts read "< k"; hidden estimates
     (rates, survival) read "not shown".
     """
-    hidden = figures.hidden(frame)
     name = name or frame
-    counts = [c for c in hidden if not _is_estimate(c)]
-    shown = disclosure.label(pub.frames[frame], counts)
-    for c in hidden:
-        if _is_estimate(c) and c in shown:
-            shown[c] = shown[c].astype(object).where(shown[c].notna(), "not shown")
+    shown = _shown(pub, frame)
     if show:
         st.dataframe(_pretty(shown), hide_index=True, width="stretch")
     (column or st).download_button("CSV", data=gate.downloaded(f"{name}.csv", disclosure.csv_text(shown).encode()), file_name=f"{name}.csv",

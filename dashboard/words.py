@@ -96,6 +96,11 @@ HEADERS: dict[str, str] = {
     "median_upper_95": "median, upper 95% CI",
     "lower_95": "lower 95% CI",
     "upper_95": "upper 95% CI",
+    "share_lower_95": "lower 95% CI",
+    "share_upper_95": "upper 95% CI",
+    "relapses_per_100_weeks_lower_95": "lower 95% CI",
+    "relapses_per_100_weeks_upper_95": "upper 95% CI",
+    "n_at_risk": "at risk",
     "item": "setting",
     # mentoring practice (issue 15)
     "domain": "goal domain",

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from page_text import RAW_CODE, RAW_MISSING, visible_text, words_shown
 from programs import PROGRAMS
 from streamlit.testing.v1 import AppTest
 
@@ -21,35 +21,7 @@ from peer_outcomes.dashboard.charts import has_values
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
-RAW_MISSING = re.compile(r"\b(None|nan|NaN|NaT|<NA>|inf)\b")
 OUTCOME_PAGES = {p.name for p in PAGES if p.charts} - {"data_quality"}  # pages whose job is charts of outcomes
-
-
-def visible_text(at: AppTest) -> list[str]:
-    """Everything a reader sees on the page: text elements, tiles, table cells, chart titles, axes and legends."""
-    out = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success")
-           for e in getattr(at, kind)]  # fmt: skip
-    out += [f"{m.label} {m.value}" for m in at.metric]
-    out += [df.value.to_string() for df in at.dataframe]
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        layout = spec["layout"]
-        out += [str(layout.get("title", {}).get("text", ""))]
-        out += [str(layout.get(a, {}).get("title", {}).get("text", "")) for a in ("xaxis", "yaxis")]
-        out += [str(t.get("name")) for t in spec["data"] if t.get("showlegend", True) and t.get("name")]
-        out += [str(t.get("text")) for t in spec["data"] if t.get("mode") == "text"]
-    return out
-
-
-RAW_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b(?!\.\w)")  # one_on_one, as_of, n_enrolled; not a file.csv
-
-
-def words_shown(at: AppTest) -> list[str]:
-    """The visible text a director reads, without the collapsed "Full definition" quotes of the docs
-    (written for analysts, with column names), plus the sidebar's choices."""
-    quoted = {m.value for e in at.expander for m in e.markdown}
-    text = [t for t in visible_text(at) if t not in quoted]
-    return text + [o for w in at.sidebar.multiselect for o in w.options]
 
 
 def _decoded(obj: object) -> object:

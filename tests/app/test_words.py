@@ -1,10 +1,18 @@
-"""Codes read as a director's words: in sentences, in chart categories and in table headers."""
+"""Codes read as a director's words: in sentences, in chart categories, in table headers and on every page."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+from page_text import RAW_CODE, RESEARCHERS, words_shown
+from streamlit.testing.v1 import AppTest
 
 from peer_outcomes.dashboard import words
+from peer_outcomes.dashboard.app_pages import PAGES
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+OUTCOME_PAGES = ("overview", "retention", "relapse", "engagement", "mentors")  # each defines its measure
 
 
 def test_codes_in_a_sentence_become_words_but_file_names_stay():
@@ -16,3 +24,23 @@ def test_chart_categories_and_table_headers_are_words():
     frame = pd.DataFrame({"format": ["one_on_one", "group"], "n_attended": [40, 12], "day_90": [15, 20]})
     assert words.plain_values(frame)["format"].tolist() == ["one-on-one", "group"]
     assert [words.header(c) for c in frame.columns] == ["format", "sessions attended", "at risk on day 90"]
+
+
+def test_a_director_sees_no_code_or_column_name_by_default_on_any_page(synth_warehouse, monkeypatch):
+    # every page as it opens, with the definitions in plain words; only the "For researchers" quotes of the
+    # docs (for analysts) may name columns such as enrolled_on or gap_days
+    monkeypatch.setenv("PEER_OUTCOMES_DB", str(synth_warehouse))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    for page in PAGES:
+        if page is not PAGES[0]:
+            at.switch_page(page.script).run()
+        assert not at.exception, page.name
+        shown = words_shown(at)
+        codes = sorted({c for t in shown for c in RAW_CODE.findall(t)})
+        assert not codes, (page.name, codes)
+        assert not [t for t in shown if "`" in t], page.name  # no code spans from the docs either
+        plain = [e for e in at.expander if e.label == "What exactly is counted"]
+        researchers = [e for e in at.expander if e.label.startswith(RESEARCHERS)]
+        if page.name in OUTCOME_PAGES:
+            assert plain and plain[0].markdown[0].value, page.name
+            assert researchers and RAW_CODE.search(researchers[0].markdown[0].value), page.name  # the columns are there
