@@ -322,6 +322,21 @@ def milestones(db: Db, f: Filters) -> Published:
     return Published({"attainment": t}, method, _population(db, f, n), float(n))
 
 
+def _only_attendees(cells: pd.DataFrame) -> list[str]:
+    """A note naming the session formats with no missed session recorded at all (in the synthetic program,
+    and often in real ones, workshops: only those who came are written down), whose rates read 100% and 0%."""
+    totals = cells.groupby("format")[["n_expected", "n_no_show"]].sum()
+    only = sorted(totals.index[(totals["n_expected"] > 0) & (totals["n_no_show"] == 0)])
+    if not only:
+        return []
+    names = " and ".join(only)
+    return [
+        f"{names[:1].upper()}{names[1:]} sessions show 100% attendance and 0% no-shows because only the people who "
+        "came are recorded for them, not those who were expected and stayed away: these rates say nothing about "
+        "how many missed one."
+    ]
+
+
 @population.guard
 def engagement(db: Db, f: Filters) -> Published:
     """Attendance and no-show rates by week and format, and the dose–response of relapse to attendance."""
@@ -339,7 +354,7 @@ def engagement(db: Db, f: Filters) -> Published:
     dose = queries.dose_bands(rows)
     dose = dose.set_index("sessions_last_week").reindex(["0", "1", "2", "3+"], fill_value=0).reset_index()
     dose = disclosure.suppress_event_rate_ci(dose, "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people")
-    notes: list[str] = []
+    notes = _only_attendees(cells)
     dose_cox = pd.DataFrame(columns=["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"])
     method = (
         "Attendance rate = attended / expected sessions per week and format; relapses per 100 participant-"
