@@ -282,7 +282,8 @@ def table(pub: Published, frame: str, name: str | None = None, show: bool = Fals
     shown = _shown(pub, frame)
     if show:
         st.dataframe(_pretty(shown), hide_index=True, width="stretch")
-    (column or st).download_button("CSV", data=gate.downloaded(f"{name}.csv", disclosure.csv_text(shown).encode()), file_name=f"{name}.csv",
+    csv = disclosure.csv_text(shown).encode()
+    (column or st).download_button("CSV", data=gate.downloaded(f"{name}.csv", csv), file_name=f"{name}.csv",
                                    mime="text/csv", key=f"csv_{name}", on_click="ignore")  # fmt: skip
 
 

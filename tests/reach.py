@@ -7,6 +7,7 @@ difference. Both are loaded by the real ETL with the same cutoff, so the data's 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -37,3 +38,23 @@ def write_reach_programs(root: Path) -> tuple[Path, Path]:
         run_etl(root / name, root / f"{name}.duckdb", as_of=AS_OF)
         out.append(root / f"{name}.duckdb")
     return out[0], out[1]
+
+
+USERS = {"director": "dir@example.org", "site_coordinator": "coord@example.org",
+         "grant_writer": "grant@example.org", "analyst": "analyst@example.org"}  # fmt: skip
+
+
+def auth_config(folder: Path, issuer: str, redirect_uri: str) -> Path:
+    """An auth config (owner-only) giving each of USERS its role; the coordinator has COORDINATOR_SITES."""
+    rules = "".join(
+        f'\n[[access]]\nemail = "{email}"\nrole = "{role}"\n'
+        + (f"sites = {json.dumps(list(COORDINATOR_SITES))}\n" if role == "site_coordinator" else "")
+        for role, email in USERS.items()
+    )
+    path = folder / "auth.toml"
+    path.write_text(
+        f'[oidc]\nissuer = "{issuer}"\nclient_id = "peer-outcomes"\nclient_secret = "test-client-secret"\n'
+        f'cookie_secret = "{"c" * 40}"\nredirect_uri = "{redirect_uri}"\n{rules}'
+    )
+    path.chmod(0o600)
+    return path

@@ -8,32 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
-from reach import COORDINATOR_SITES
+from reach import COORDINATOR_SITES, USERS, auth_config
 from streamlit.testing.v1 import AppTest
 
 from peer_outcomes.dashboard import auth
 from peer_outcomes.dashboard.app_pages import PAGES
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-USERS = {"director": "dir@example.org", "site_coordinator": "coord@example.org",
-         "grant_writer": "grant@example.org", "analyst": "analyst@example.org"}  # fmt: skip
 OVERVIEW_TITLE = "Program outcomes at a glance"
-
-
-def auth_config(folder: Path, issuer: str, redirect_uri: str) -> Path:
-    """An auth config (owner-only) giving each of USERS its role; the coordinator has COORDINATOR_SITES."""
-    rules = "".join(
-        f'\n[[access]]\nemail = "{email}"\nrole = "{role}"\n'
-        + (f"sites = {json.dumps(list(COORDINATOR_SITES))}\n" if role == "site_coordinator" else "")
-        for role, email in USERS.items()
-    )
-    path = folder / "auth.toml"
-    path.write_text(
-        f'[oidc]\nissuer = "{issuer}"\nclient_id = "peer-outcomes"\nclient_secret = "test-client-secret"\n'
-        f'cookie_secret = "{"c" * 40}"\nredirect_uri = "{redirect_uri}"\n{rules}'
-    )
-    path.chmod(0o600)
-    return path
 
 
 @pytest.fixture(scope="module")

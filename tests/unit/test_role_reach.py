@@ -51,3 +51,23 @@ def test_asking_for_another_site_within_a_coordinators_reach_gives_no_one(reach_
     whole, _ = reach_warehouses
     pub = published.headline(whole, Filters(sites=("south",), allowed_sites=COORDINATOR_SITES))
     assert pub.empty and pd.isna(pub.n)
+
+
+def _pdf_lines(path) -> list[str]:
+    from pypdf import PdfReader
+
+    text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    return [line for line in text.splitlines() if "data version" not in line]  # the footer names the warehouse
+
+
+def test_a_coordinators_evidence_pack_holds_what_a_pack_of_their_sites_alone_holds(reach_warehouses, tmp_path):
+    from peer_outcomes.dashboard.evidence import build_pack
+
+    whole, sites_only = reach_warehouses
+    build_pack(whole, tmp_path / "coordinator", COORDINATOR)
+    build_pack(sites_only, tmp_path / "alone", Filters())
+    files = sorted(p.relative_to(tmp_path / "coordinator") for p in (tmp_path / "coordinator").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "alone") for p in (tmp_path / "alone").rglob("*") if p.is_file())
+    for csv in (f for f in files if f.suffix == ".csv"):
+        assert (tmp_path / "coordinator" / csv).read_text() == (tmp_path / "alone" / csv).read_text(), csv
+    assert _pdf_lines(tmp_path / "coordinator" / "report.pdf") == _pdf_lines(tmp_path / "alone" / "report.pdf")
