@@ -91,10 +91,11 @@ def practice(db: Db, f: Filters) -> Published:
     by_type, treatment = pq.referral_linkage(db, f)
     referrals = pd.concat([linked(by_type), linked(treatment)], ignore_index=True)
     weeks = pq.check_in_weeks(db, f)
-    bands = weeks.set_index("check_ins_last_week").reindex(["0", "1", "2", "3+"], fill_value=0).reset_index()
+    bands = weeks.set_index("check_ins_last_week").reindex(["0", "1", "2+"], fill_value=0).reset_index()
     check_ins = disclosure.suppress_event_rate_ci(bands, "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people")
     regular = disclosure.suppress_share_ci(pq.check_in_regularity(db, f), "n_weeks_reached", "person_weeks",
                                            "share_reached", "n_people")  # fmt: skip
+    check_in_cox, cox_notes, cox_method = _check_in_cox(db, f, bands["n_relapses"].sum())
     path = pq.pathway(db, f).assign(n_people=lambda d: d["n_completers"])
     path = disclosure.suppress_share_ci(path, "n_mentoring", "n_completers", "share_mentoring", "n_people")
     method = (
@@ -104,15 +105,29 @@ def practice(db: Db, f: Filters) -> Published:
         f"least {pq.LINK_DAYS} days before the cutoff that connected within {pq.LINK_DAYS} days, by resource and "
         "for all treatment referrals (treatment, medication for addiction, detox). Check-ins: matched "
         "participants' weeks until a first relapse (or the end of follow-up), by check-ins that reached them the "
-        "week before (relapses per 100 participant-weeks); regularity is the share of weeks since the first "
-        "match with a check-in that reached the participant. Pathway: participants who "
+        f"week before (relapses per 100 participant-weeks){cox_method}; regularity is the share of weeks since "
+        "the first match with a check-in that reached the participant. Pathway: participants who "
         f"completed at least {pq.PATHWAY_DAYS} days before the cutoff and started as a mentor within "
         f"{pq.PATHWAY_DAYS} days. Shares have Wilson 95% CIs and rates exact Poisson 95% CIs, both computed from "
         f"the shown (rounded) counts. {disclosure.methods_sentence()}"
     )
     frames = {"goals": goals, "goals_first": first, "referrals": referrals, "check_ins": check_ins,
-              "check_in_regularity": regular, "pathway": path}  # fmt: skip
-    return Published(_without_missing(db, frames), method, published._population(db, f, n), float(n))
+              "check_in_cox": check_in_cox, "check_in_regularity": regular, "pathway": path}  # fmt: skip
+    return Published(_without_missing(db, frames), method, published._population(db, f, n), float(n), cox_notes)
+
+
+def _check_in_cox(db: Db, f: Filters, relapses: float) -> tuple[pd.DataFrame, list[str], str]:
+    """The hazard ratio of relapse per check-in that reached the participant the week before, beside the
+    sessions attended the week before (analysis.practice.check_in_relapse), when at least k relapses."""
+    empty = pd.DataFrame(columns=["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"])
+    if not disclosure.enough(relapses):
+        return empty, [disclosure.too_few_sentence("relapses among matched participants",
+                                                   "so no check-in model is fitted")], ""  # fmt: skip
+    from peer_outcomes.analysis.practice import check_in_relapse
+
+    res = check_in_relapse(pq.check_in_rows(db, f))
+    forest = published._finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]])
+    return forest.reset_index(drop=True), list(res.warnings), f" and a time-varying Cox model ({res.how})"
 
 
 def _sites(db: Db, frame: pd.DataFrame) -> pd.DataFrame:

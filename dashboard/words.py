@@ -31,6 +31,8 @@ CODES: dict[str, str] = {
     "mutual_aid": "mutual-aid group",  # referral resources, goal domains, check-in modes
     "mat": "medication for addiction",
     "in_person": "in person",
+    "n_reached_prev_week": "check-ins that reached them the week before",
+    "n_attended_prev_week": "sessions attended the week before",
     # participant characteristics and match features
     "program_track": "track",
     "age_group": "age group",
@@ -171,6 +173,8 @@ def header(column: str) -> str:
         return CODES[column]
     if m := re.fullmatch(r"day_(\d+)", column):
         return f"at risk on day {m.group(1)}"
+    if m := re.fullmatch(r"\w+_(lower|upper)_95", column):  # a share's or rate's CI bound, beside the share
+        return f"{m.group(1)} 95% CI"
     return column.replace("_95", " 95% CI").replace("_", " ")
 
 

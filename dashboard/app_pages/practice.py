@@ -37,9 +37,8 @@ if not pub.empty:
     if needs("check_ins"):
         widgets.table(pub, "check_in_regularity", show=True)
         widgets.chart(figures_practice.CHECK_INS, pub)
-    st.subheader("How many graduates now mentor?")
-    widgets.table(pub, "pathway", show=True)
-    widgets.methods(pub)
+        if not pub.frames["check_in_cox"].empty:
+            widgets.table(pub, "check_in_cox", show=True)
 
 mentors = data.mentor_practice()
 st.subheader("Are mentors supervised as the policy says?")
@@ -50,7 +49,11 @@ st.subheader("Where do boundary incidents happen?")
 if needs("incidents"):
     widgets.chart(figures_practice.INCIDENTS, mentors)
     widgets.chart(figures_practice.INCIDENTS_BY_SITE, mentors)
+st.subheader("How many graduates now mentor?")
+if not pub.empty:
+    widgets.table(pub, "pathway", show=True)
 widgets.table(mentors, "graduates", "graduate_mentors", show=True)
 if not mentors.frames["graduates"]["n_graduates"].fillna(1).any():
     st.info("Add each graduate mentor's former participant id to mentors.csv to see how many mentors were once participants.")
+widgets.methods(pub)
 widgets.methods(mentors)
