@@ -43,3 +43,13 @@ MIN_CLUSTERS = 20  # fewest clusters a cluster-robust (sandwich) SE is used with
 def min_clusters() -> int:
     """Fewest clusters for a robust SE: `PEER_OUTCOMES_MIN_CLUSTERS` may change it, never below 2."""
     return max(2, int(os.environ.get("PEER_OUTCOMES_MIN_CLUSTERS", MIN_CLUSTERS)))
+
+
+# DuckDB's memory for a load (its default is 80% of RAM): past it, joins, aggregates and sorts spill to a
+# temporary folder beside the file being built, so a larger export loads slower rather than fails.
+MEMORY_LIMIT = "8GB"
+
+
+def memory_limit() -> str:
+    """The load's DuckDB memory limit: `PEER_OUTCOMES_MEMORY_LIMIT` (e.g. 4GB, 500MB), else MEMORY_LIMIT."""
+    return os.environ.get("PEER_OUTCOMES_MEMORY_LIMIT", MEMORY_LIMIT).strip()

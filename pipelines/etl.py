@@ -39,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 
-from peer_outcomes.pipelines.config import GAP_DAYS, MILESTONE_DAYS, supervision_hours
+from peer_outcomes.pipelines.config import GAP_DAYS, MILESTONE_DAYS, memory_limit, supervision_hours
 from peer_outcomes.pipelines.contract import CONTRACT_VERSION, ENTITIES, LOAD_ORDER
 from peer_outcomes.pipelines.errors import UserError
 from peer_outcomes.pipelines.idmaps import PERSONS, assign_person_keys, ensure_map, final_maps
@@ -89,7 +89,13 @@ def run_etl(
             _remove(stale)  # left by a killed load (nobody else builds while we hold the lock)
         tmp = db.with_name(f"{db.name}.building-{os.getpid()}")
         try:
-            report = _build(tmp, db, files, mp, as_of, gap_days, key, step)
+            try:
+                report = _build(tmp, db, files, mp, as_of, gap_days, key, step)
+            except duckdb.OutOfMemoryException:
+                raise UserError(
+                    f"The load needed more memory than its limit of {memory_limit()}, even spilling to disk: "
+                    "set PEER_OUTCOMES_MEMORY_LIMIT higher (for example 16GB) and load again."
+                ) from None
             step("swapping in the new warehouse")
             swap_in(tmp, db)
         except BaseException:
@@ -191,6 +197,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         # (benchmarks/bench_threads.py). One thread more than cores costs nothing measurable elsewhere.
         if con.execute("select current_setting('threads')").fetchall()[0][0] < 3:
             con.execute("set threads = 3")
+        _limit_memory(con)
         con.execute(package_files(__package__).joinpath("sql/warehouse.sql").read_text())
         step("carrying over the current warehouse")
         old = _carry_over(con, db, key_id(key))
@@ -292,6 +299,18 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         cursor.close()
         con.close()
     return LoadReport(batch_id, db, as_of, gap_days, version, status, reports)
+
+
+def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Hold the load to `config.memory_limit()`; beyond it DuckDB spills to its folder beside the new file
+    (`<file>.tmp`, removed with it when a load fails)."""
+    limit = memory_limit()
+    try:
+        con.execute(f"set memory_limit = '{limit.replace(chr(39), '')}'")
+    except duckdb.Error:
+        raise UserError(
+            f"PEER_OUTCOMES_MEMORY_LIMIT is {limit!r}, which is not a memory size: write it like 8GB or 500MB."
+        ) from None
 
 
 def real_path(db: Path) -> Path:
