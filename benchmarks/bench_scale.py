@@ -1,0 +1,83 @@
+"""How load time, peak memory, marts time and page time grow with the number of participants (issue 17.2).
+
+For each size, in the same run: a synthetic export (`peer-outcomes synth`, kept in --work and reused), the
+whole ETL (`peer-outcomes etl`, marts included) under a DuckDB memory limit, a rebuild of the marts alone on
+a copy of the warehouse, and the retention page's published frames (`published.retention`, read-only). Each
+step runs in its own process, so its peak resident memory is its own (os.wait4's ru_maxrss). The first size
+is the baseline: each figure is also printed as its ratio to the baseline's, beside the ratio of sizes
+(linear growth = the same ratio).
+
+    .venv/bin/python benchmarks/bench_scale.py [--sizes 100000 1000000] [--work /tmp/bench-scale]
+        [--memory-limit 8GB]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+MARTS = (
+    "import sys, duckdb; from peer_outcomes.pipelines.marts import build_marts\n"
+    "con = duckdb.connect(sys.argv[1]); con.execute('set threads = 3')\n"
+    "con.execute(\"set memory_limit = '\" + sys.argv[2] + \"'\"); build_marts(con); con.close()\n"
+)
+PAGE = (
+    "import sys; from peer_outcomes.analysis import published; from peer_outcomes.analysis.queries import Filters\n"
+    "published.retention(sys.argv[1], Filters())\n"
+)
+
+
+def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, peak resident GiB) of one command in its own process; stops the run if it fails."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(args)}")
+    return seconds, usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
+
+
+def measure(n: int, work: Path, env: dict[str, str], limit: str) -> dict[str, float]:
+    export, db = work / f"export-{n}", work / f"warehouse-{n}.duckdb"
+    if not (export / "truth.json").exists():
+        run([str(BIN / "peer-outcomes"), "synth", "--participants", str(n), "--out", str(export)], env)
+    db.unlink(missing_ok=True)
+    load_s, load_gib = run([str(BIN / "peer-outcomes"), "etl", str(export), "--db", str(db)], env)
+    copy = work / f"marts-{n}.duckdb"
+    shutil.copyfile(db, copy)
+    marts_s, marts_gib = run([sys.executable, "-c", MARTS, str(copy), limit], env)
+    copy.unlink()
+    page_s, page_gib = run([sys.executable, "-c", PAGE, str(db)], env)
+    return {"load s": load_s, "load peak GiB": load_gib, "marts s": marts_s, "marts peak GiB": marts_gib,
+            "page s": page_s, "page peak GiB": page_gib, "warehouse GiB": db.stat().st_size / 2**30}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/bench-scale"))
+    parser.add_argument("--memory-limit", default="8GB")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PEER_OUTCOMES_MEMORY_LIMIT": args.memory_limit,
+           "PEER_OUTCOMES_KEY_FILE": str(args.work / "pseudonym.key")}
+    results = {}
+    for n in args.sizes:
+        results[n] = measure(n, args.work, env, args.memory_limit)
+        print(f"{n:>11,} participants: " + ", ".join(f"{k} {v:.2f}" for k, v in results[n].items()), flush=True)
+    base = args.sizes[0]
+    print(f"\nratios to {base:,} participants (memory limit {args.memory_limit}):")
+    for n in args.sizes[1:]:
+        cells = ", ".join(f"{k} {results[n][k] / results[base][k]:.2f}x" for k in results[n])
+        print(f"{n:>11,} ({n / base:.0f}x the people): {cells}")
+
+
+if __name__ == "__main__":
+    main()
