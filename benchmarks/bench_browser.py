@@ -89,9 +89,12 @@ def stop(proc: subprocess.Popen) -> None:
             continue
 
 
+TIMEOUT_S = 180  # per page; --timeout raises it on a machine under heavy load
+
+
 def settle(page, start: float) -> float:
     """Seconds from `start` (performance.now(), ms) until the page is quiet."""
-    quiet = page.wait_for_function(QUIET_JS, polling=25, timeout=180_000).json_value()
+    quiet = page.wait_for_function(QUIET_JS, polling=25, timeout=TIMEOUT_S * 1000).json_value()
     if page.locator('[data-testid="stException"]').count():
         raise SystemExit(f"{page.url} raised an exception")
     return (quiet - start) / 1000
@@ -154,10 +157,13 @@ def main() -> None:
     ap.add_argument("--participants", type=int, default=100_000)
     ap.add_argument("--db", type=Path, help="an existing warehouse (skips building one)")
     ap.add_argument("--rebuild", action="store_true", help="build the synthetic warehouse again")
+    ap.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds a page may take to settle")
     ap.add_argument("--rounds", type=int, default=3, help="server restarts; each gives one cold figure")
     ap.add_argument("--port", type=int, default=8660)
     ap.add_argument("--shots", type=Path, help="folder for a screenshot of every page")
     args = ap.parse_args()
+    global TIMEOUT_S
+    TIMEOUT_S = args.timeout
     from peer_outcomes.dashboard.app_pages import PAGES
 
     db = args.db or build(args.participants, BENCH_DATA / f"browser-{args.participants}", args.rebuild)
