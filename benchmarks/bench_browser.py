@@ -153,6 +153,7 @@ def run_round(url: str, pages, shots: Path | None) -> dict[str, dict[str, float]
 
 
 def main() -> None:
+    global TIMEOUT_S
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--participants", type=int, default=100_000)
     ap.add_argument("--db", type=Path, help="an existing warehouse (skips building one)")
@@ -162,7 +163,6 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8660)
     ap.add_argument("--shots", type=Path, help="folder for a screenshot of every page")
     args = ap.parse_args()
-    global TIMEOUT_S
     TIMEOUT_S = args.timeout
     from peer_outcomes.dashboard.app_pages import PAGES
 
