@@ -14,19 +14,20 @@ SEED    ?= 7
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# Debian's Chromium (browser tests, chart export) and poppler (PDF pages): installed when we are root with
-# apt, otherwise we stop at once with the one command to run, never deep inside a test.
-SYSTEM_PKGS := chromium fonts-liberation poppler-utils
+# Debian's Chromium (browser tests, chart export), poppler (PDF pages) and OpenJDK 17 (the marts on Spark in
+# local mode, tests/test_spark.py): installed when we are root with apt, otherwise we stop at once with the
+# one command to run, never deep inside a test.
+SYSTEM_PKGS := chromium fonts-liberation poppler-utils openjdk-17-jre-headless
 system:
-	@if command -v chromium >/dev/null && command -v pdftoppm >/dev/null; then :; \
+	@if command -v chromium >/dev/null && command -v pdftoppm >/dev/null && command -v java >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PKGS); \
-	else echo "Chromium and poppler are missing: run  sudo apt-get install -y $(SYSTEM_PKGS)  then make again."; exit 1; fi
+	else echo "Chromium, poppler or Java is missing: run  sudo apt-get install -y $(SYSTEM_PKGS)  then make again."; exit 1; fi
 
 data: $(STAMP)
 	mkdir -p data

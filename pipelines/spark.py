@@ -1,0 +1,157 @@
+"""The outcome marts on Apache Spark: the same SQL files, transpiled, run over a Parquet copy of the warehouse.
+
+Policy: an outcome is defined once, in DuckDB SQL (sql/intermediate/, sql/marts/). For Spark each model is
+transpiled by SQLGlot (read="duckdb", write="spark") and built in the order `marts.build_order` derives,
+so a new mart runs on Spark without a line here. Two things SQLGlot cannot know without types are settled
+by writing the SQL in a portable subset (docs/scale.md): a difference of two dates is always cast,
+`(a - b)::integer` (Spark's is an interval), and a decimal literal in a division is read as a double here,
+as DuckDB divides in double precision (Spark would keep a 6-digit decimal).
+
+Then the aggregates the models need (sql/aggregates/*.sql, also DuckDB SQL): risk tables per cell whose
+rows, repeated `n_people` times (`expand_counts`), give the same Kaplan–Meier, log-rank, Aalen–Johansen
+and Cox results as the marts' own rows. marts.dose_weekly is itself the counting-process rows.
+
+The Parquet copy of the core tables (`export_core`) holds pseudonymized rows: it is warehouse tier, kept
+and deleted like the warehouse file, never published.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+
+from peer_outcomes.pipelines.errors import UserError
+from peer_outcomes.pipelines.marts import SQL_ROOT, build_order, models
+from peer_outcomes.pipelines.warehouse import connect_readonly
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+MASTER_ENV = "PEER_OUTCOMES_SPARK_MASTER"  # e.g. spark://host:7077, or yarn; default local mode
+LOCAL_MASTER = "local[2]"
+LOCAL_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.driver.memory": "1g",
+}
+SHARED_CONF = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "true"}
+AGGREGATES = "aggregates"  # the folder under sql/ and the name the aggregates are built as
+
+_CORE = re.compile(r"\bmain\.([a-z_][a-z0-9_]*)", re.IGNORECASE)
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+class SparkRunError(UserError):
+    """A model failed on Spark; the message names it."""
+
+
+def aggregates() -> dict[str, str]:
+    """Each aggregate's select statement by built name: {"aggregates.survival_counts": sql}."""
+    folder = SQL_ROOT / AGGREGATES
+    return {
+        f"{AGGREGATES}.{p.name.removesuffix('.sql')}": p.read_text(encoding="utf-8")
+        for p in sorted(folder.iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".sql")
+    }
+
+
+def _double_literal_in_division(node: exp.Expression) -> exp.Expression:
+    """`x / 7.0` divides in double precision in DuckDB; Spark would keep decimal(…, 6): make it a double."""
+    if isinstance(node, exp.Div):
+        for side in ("this", "expression"):
+            arg = node.args.get(side)
+            if isinstance(arg, exp.Literal) and arg.is_number and not arg.is_int:
+                node.set(side, exp.cast(arg, exp.DataType.build("double")))
+    return node
+
+
+def to_spark(sql: str) -> str:
+    """One DuckDB select statement in Spark SQL (see the module docstring for the portable subset)."""
+    tree = sqlglot.parse_one(_COMMENT.sub("", sql), read="duckdb")
+    return tree.transform(_double_literal_in_division).sql(dialect="spark")
+
+
+def core_tables(sqls: Mapping[str, str]) -> list[str]:
+    """The warehouse tables (`main.<name>`) the models read."""
+    return sorted({t.lower() for sql in sqls.values() for t in _CORE.findall(_COMMENT.sub("", sql))})
+
+
+def export_core(db: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, Path]:
+    """Copy the warehouse tables the models read to `out/<table>.parquet` (read-only on the warehouse)."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {t: folder / f"{t}.parquet" for t in core_tables({**models(), **aggregates()})}
+    with connect_readonly(db) as con:
+        for table, path in paths.items():
+            con.execute(f"copy (select * from main.{table}) to '{path}' (format parquet)")
+    return paths
+
+
+def session(master: str | None = None, conf: Mapping[str, str] | None = None) -> SparkSession:
+    """A Spark session: on `master`, else $PEER_OUTCOMES_SPARK_MASTER, else local mode on 127.0.0.1.
+
+    Local mode keeps the UI off, the driver on the loopback address and few shuffle partitions; on a
+    cluster the cluster's own configuration (spark-defaults.conf, spark-submit) applies. `conf` adds or
+    overrides settings.
+    """
+    from pyspark.sql import SparkSession
+
+    master = master or os.environ.get(MASTER_ENV) or LOCAL_MASTER
+    builder = SparkSession.builder.master(master).appName("peer-outcomes")
+    settings = {**(LOCAL_CONF if master.startswith("local") else {}), **SHARED_CONF, **(conf or {})}
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _register(spark: SparkSession, name: str, path: str) -> None:
+    layer = name.split(".")[0]
+    spark.sql(f"create database if not exists {layer}")
+    spark.sql(f"drop table if exists {name}")
+    spark.catalog.createTable(name, path=path, source="parquet")
+
+
+def build(spark: SparkSession, core: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, str]:
+    """Build every model, then every aggregate, on Spark from the Parquet core tables in `core`.
+
+    Each is written to `out/<layer>/<name>` as Parquet (a folder of part files) and registered in Spark's
+    catalog as `<layer>.<name>`, so the next model reads it by the name the SQL uses. `core` and `out` may
+    be local folders or cluster URIs (hdfs://, s3a://). Returns the built names and their paths.
+    """
+    sqls = models()
+    for table in core_tables({**sqls, **aggregates()}):
+        _register(spark, f"main.{table}", f"{core}/{table}.parquet")
+    built: dict[str, str] = {}
+    for name in [*build_order(sqls), *sorted(aggregates())]:
+        sql = sqls.get(name) or aggregates()[name]
+        layer, table = name.split(".")
+        path = f"{out}/{layer}/{table}"
+        try:
+            spark.sql(to_spark(sql)).write.mode("overwrite").parquet(path)
+        except Exception as exc:  # Spark's AnalysisException and Py4J errors: name the model, keep one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SparkRunError(f"The model {name} did not run on Spark: {first}") from exc
+        _register(spark, name, path)
+        built[name] = path
+    return built
+
+
+def expand_counts(counts: pd.DataFrame, n: str = "n_people") -> pd.DataFrame:
+    """One row per person from a risk table of counts: each row repeated `n` times, without the count.
+
+    The survival models take one row per person; the counts are their sufficient statistics, so the
+    expanded rows give the same estimates as the mart rows they were counted from (in another order).
+    """
+    rows = counts.loc[counts.index.repeat(counts[n].astype("int64"))].drop(columns=n)
+    return rows.reset_index(drop=True)
