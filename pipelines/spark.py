@@ -2,10 +2,11 @@
 
 Policy: an outcome is defined once, in DuckDB SQL (sql/intermediate/, sql/marts/). For Spark each model is
 transpiled by SQLGlot (read="duckdb", write="spark") and built in the order `marts.build_order` derives,
-so a new mart runs on Spark without a line here. Two things SQLGlot cannot know without types are settled
-by writing the SQL in a portable subset (docs/scale.md): a difference of two dates is always cast,
-`(a - b)::integer` (Spark's is an interval), and a decimal literal in a division is read as a double here,
-as DuckDB divides in double precision (Spark would keep a 6-digit decimal).
+so a new mart runs on Spark without a line here. What syntax alone cannot settle is settled with the
+column types of the tables already built (Spark's catalog): SQLGlot qualifies the columns, expands stars
+(`* exclude`) and annotates types, and then a difference of two dates becomes `datediff` (in Spark it is
+an interval, which no number compares with), and a decimal literal in a division a double (DuckDB divides
+in double precision; Spark would keep 6 decimal digits). docs/scale.md lists what to avoid.
 
 Then the aggregates the models need (sql/aggregates/*.sql, also DuckDB SQL): risk tables per cell whose
 rows, repeated `n_people` times (`expand_counts`), give the same Kaplan–Meier, log-rank, Aalen–Johansen
@@ -26,6 +27,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import sqlglot
 from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
 
 from peer_outcomes.pipelines.errors import UserError
 from peer_outcomes.pipelines.marts import SQL_ROOT, build_order, models
@@ -74,9 +78,26 @@ def _double_literal_in_division(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def to_spark(sql: str) -> str:
-    """One DuckDB select statement in Spark SQL (see the module docstring for the portable subset)."""
+def _date_difference(node: exp.Expression) -> exp.Expression:
+    """`a - b` of two dates is a number of days in DuckDB and an interval in Spark: make it datediff(a, b)."""
+    if isinstance(node, exp.Sub) and all(
+        side.type is not None and side.type.is_type("date") for side in (node.this, node.expression)
+    ):
+        return exp.DateDiff(this=node.this.copy(), expression=node.expression.copy(), unit=exp.var("DAY"))
+    return node
+
+
+Schema = dict[str, dict[str, dict[str, str]]]  # {"marts": {"retention": {"retention_days": "int", ...}}}
+
+
+def to_spark(sql: str, schema: Schema | None = None) -> str:
+    """One DuckDB select statement in Spark SQL, typed with `schema` (Spark type names) when given."""
     tree = sqlglot.parse_one(_COMMENT.sub("", sql), read="duckdb")
+    if schema is not None:
+        typed = MappingSchema(schema, dialect="spark")
+        tree = qualify(tree, dialect="duckdb", schema=typed, quote_identifiers=False, identify=False,
+                       validate_qualify_columns=False)
+        tree = annotate_types(tree, schema=typed, dialect="duckdb").transform(_date_difference)
     return tree.transform(_double_literal_in_division).sql(dialect="spark")
 
 
@@ -115,11 +136,14 @@ def session(master: str | None = None, conf: Mapping[str, str] | None = None) ->
     return spark
 
 
-def _register(spark: SparkSession, name: str, path: str) -> None:
-    layer = name.split(".")[0]
+def _register(spark: SparkSession, name: str, path: str, schema: Schema) -> None:
+    """Make `path` the table `name` in Spark's catalog, and note its column types in `schema`."""
+    layer, table = name.split(".")
     spark.sql(f"create database if not exists {layer}")
     spark.sql(f"drop table if exists {name}")
     spark.catalog.createTable(name, path=path, source="parquet")
+    columns = spark.table(name).schema.fields
+    schema.setdefault(layer, {})[table] = {f.name: f.dataType.simpleString() for f in columns}
 
 
 def build(spark: SparkSession, core: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, str]:
@@ -129,20 +153,20 @@ def build(spark: SparkSession, core: str | os.PathLike[str], out: str | os.PathL
     catalog as `<layer>.<name>`, so the next model reads it by the name the SQL uses. `core` and `out` may
     be local folders or cluster URIs (hdfs://, s3a://). Returns the built names and their paths.
     """
-    sqls = models()
-    for table in core_tables({**sqls, **aggregates()}):
-        _register(spark, f"main.{table}", f"{core}/{table}.parquet")
+    sqls, extra = models(), aggregates()
+    schema: Schema = {}
+    for table in core_tables({**sqls, **extra}):
+        _register(spark, f"main.{table}", f"{core}/{table}.parquet", schema)
     built: dict[str, str] = {}
-    for name in [*build_order(sqls), *sorted(aggregates())]:
-        sql = sqls.get(name) or aggregates()[name]
+    for name in [*build_order(sqls), *sorted(extra)]:
         layer, table = name.split(".")
         path = f"{out}/{layer}/{table}"
         try:
-            spark.sql(to_spark(sql)).write.mode("overwrite").parquet(path)
-        except Exception as exc:  # Spark's AnalysisException and Py4J errors: name the model, keep one line
+            spark.sql(to_spark(sqls.get(name) or extra[name], schema)).write.mode("overwrite").parquet(path)
+        except Exception as exc:  # SQLGlot's and Spark's errors (AnalysisException via Py4J): name the model
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SparkRunError(f"The model {name} did not run on Spark: {first}") from exc
-        _register(spark, name, path)
+        _register(spark, name, path, schema)
         built[name] = path
     return built
 
