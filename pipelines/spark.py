@@ -78,13 +78,21 @@ def _double_literal_in_division(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _date_difference(node: exp.Expression) -> exp.Expression:
-    """`a - b` of two dates is a number of days in DuckDB and an interval in Spark: make it datediff(a, b)."""
-    if isinstance(node, exp.Sub) and all(
-        side.type is not None and side.type.is_type("date") for side in (node.this, node.expression)
-    ):
-        return exp.DateDiff(this=node.this.copy(), expression=node.expression.copy(), unit=exp.var("DAY"))
-    return node
+def _is_date(node: exp.Expression) -> bool:
+    return node.type is not None and node.type.is_type("date")
+
+
+def _date_differences(tree: exp.Expression, schema: Schema) -> set[int]:
+    """The ids (meta "sub") of the subtractions in `tree` whose both sides are dates, found on a typed copy.
+
+    The copy is qualified (columns resolved, stars expanded) only to learn the types; Spark runs the
+    original, whose shape it is known to plan (qualified aliases trip one of its optimizer rules).
+    """
+    typed = MappingSchema(schema, dialect="spark")
+    copy = qualify(tree.copy(), dialect="duckdb", schema=typed, quote_identifiers=False, identify=False,
+                   validate_qualify_columns=False)
+    copy = annotate_types(copy, schema=typed, dialect="duckdb")
+    return {s.meta["sub"] for s in copy.find_all(exp.Sub) if _is_date(s.this) and _is_date(s.expression)}
 
 
 Schema = dict[str, dict[str, dict[str, str]]]  # {"marts": {"retention": {"retention_days": "int", ...}}}
@@ -94,10 +102,17 @@ def to_spark(sql: str, schema: Schema | None = None) -> str:
     """One DuckDB select statement in Spark SQL, typed with `schema` (Spark type names) when given."""
     tree = sqlglot.parse_one(_COMMENT.sub("", sql), read="duckdb")
     if schema is not None:
-        typed = MappingSchema(schema, dialect="spark")
-        tree = qualify(tree, dialect="duckdb", schema=typed, quote_identifiers=False, identify=False,
-                       validate_qualify_columns=False)
-        tree = annotate_types(tree, schema=typed, dialect="duckdb").transform(_date_difference)
+        for i, sub in enumerate(tree.find_all(exp.Sub)):
+            sub.meta["sub"] = i
+        dates = _date_differences(tree, schema)
+
+        def datediff(node: exp.Expression) -> exp.Expression:
+            # `a - b` of two dates is a number of days in DuckDB, an interval in Spark
+            if isinstance(node, exp.Sub) and node.meta.get("sub") in dates:
+                return exp.DateDiff(this=node.this.copy(), expression=node.expression.copy())
+            return node
+
+        tree = tree.transform(datediff)
     return tree.transform(_double_literal_in_division).sql(dialect="spark")
 
 
@@ -164,7 +179,8 @@ def build(spark: SparkSession, core: str | os.PathLike[str], out: str | os.PathL
         try:
             spark.sql(to_spark(sqls.get(name) or extra[name], schema)).write.mode("overwrite").parquet(path)
         except Exception as exc:  # SQLGlot's and Spark's errors (AnalysisException via Py4J): name the model
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            java = getattr(exc, "java_exception", None)
+            first = (str(java) if java is not None else str(exc)).strip().split("\n")[0] or type(exc).__name__
             raise SparkRunError(f"The model {name} did not run on Spark: {first}") from exc
         _register(spark, name, path, schema)
         built[name] = path

@@ -162,3 +162,9 @@ def test_time_varying_cox_on_spark_counting_process_rows_equals_duckdb(synth_war
 def test_a_decimal_divisor_is_a_double_on_spark_as_in_duckdb() -> None:
     sql = to_spark("select n / 7.0 as a, n * 1.5 as b from t -- a comment")
     assert "CAST(7.0 AS DOUBLE)" in sql and "n * 1.5" in sql and "comment" not in sql
+
+
+def test_a_difference_of_dates_is_datediff_on_spark_and_of_numbers_stays_a_difference() -> None:
+    schema = {"main": {"t": {"a": "date", "b": "date", "n": "int"}}}
+    sql = to_spark("select (a - b) >= 30 as x, n - 1 as y, a - 1 as z from main.t", schema)
+    assert "DATEDIFF(a, b)) >= 30" in sql and "n - 1 AS y" in sql and "a - 1 AS z" in sql
