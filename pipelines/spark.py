@@ -6,7 +6,8 @@ so a new mart runs on Spark without a line here. What syntax alone cannot settle
 column types of the tables already built (Spark's catalog): SQLGlot qualifies the columns, expands stars
 (`* exclude`) and annotates types, and then a difference of two dates becomes `datediff` (in Spark it is
 an interval, which no number compares with), and a decimal literal in a division a double (DuckDB divides
-in double precision; Spark would keep 6 decimal digits). docs/scale.md lists what to avoid.
+in double precision; Spark would keep 6 decimal digits). A cast to a DuckDB enum is a cast to string.
+docs/scale.md lists what to avoid.
 
 Then the aggregates the models need (sql/aggregates/*.sql, also DuckDB SQL): risk tables per cell whose
 rows, repeated `n_people` times (`expand_counts`), give the same Kaplan–Meier, log-rank, Aalen–Johansen
@@ -78,6 +79,13 @@ def _double_literal_in_division(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _enum_as_string(node: exp.Expression) -> exp.Expression:
+    """A cast to a DuckDB enum (one-byte codes for speed; same values) is a cast to string in Spark."""
+    if isinstance(node, exp.Cast) and node.to.is_type("enum"):
+        node.set("to", exp.DataType.build("string"))
+    return node
+
+
 def _is_date(node: exp.Expression) -> bool:
     return node.type is not None and node.type.is_type("date")
 
@@ -113,7 +121,7 @@ def to_spark(sql: str, schema: Schema | None = None) -> str:
             return node
 
         tree = tree.transform(datediff)
-    return tree.transform(_double_literal_in_division).sql(dialect="spark")
+    return tree.transform(_double_literal_in_division).transform(_enum_as_string).sql(dialect="spark")
 
 
 def core_tables(sqls: Mapping[str, str]) -> list[str]:

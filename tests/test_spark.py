@@ -159,9 +159,9 @@ def test_time_varying_cox_on_spark_counting_process_rows_equals_duckdb(synth_war
     _same(duck, fit(_spark(spark_out / "marts" / "dose_weekly")), ["term"])
 
 
-def test_a_decimal_divisor_is_a_double_on_spark_as_in_duckdb() -> None:
-    sql = to_spark("select n / 7.0 as a, n * 1.5 as b from t -- a comment")
-    assert "CAST(7.0 AS DOUBLE)" in sql and "n * 1.5" in sql and "comment" not in sql
+def test_a_decimal_divisor_is_a_double_and_an_enum_a_string_on_spark_as_in_duckdb() -> None:
+    sql = to_spark("select n / 7.0 as a, n * 1.5 as b, f::enum('x', 'y') as c from t -- a comment")
+    assert "CAST(7.0 AS DOUBLE)" in sql and "n * 1.5" in sql and "CAST(f AS STRING)" in sql and "comment" not in sql
 
 
 def test_a_difference_of_dates_is_datediff_on_spark_and_of_numbers_stays_a_difference() -> None:
