@@ -31,6 +31,7 @@ for tables and CSV downloads.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Iterable, Sequence
 
@@ -42,6 +43,36 @@ from peer_outcomes.pipelines.config import min_cell
 ROUND_COUNTS = 5  # shown counts are rounded to this (round_counts)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ESTIMATES = ["survival", "lower_95", "upper_95"]
+
+
+# Why a published cell is empty, recorded where the mask is applied (`mark`) and carried in the frame's
+# attrs["status"] (one Series of codes per column, "" where shown): pages, CSVs and the PDF say it in words
+# (`status_words`), CSVs also as a `<column>_status` code (`csv_text`).
+HIDDEN_SMALL, HIDDEN_COMPLEMENT, NOT_REACHED = "hidden_small", "hidden_complementary", "not_reached"
+
+
+def status_words(status: str) -> str:
+    """An empty cell's reason in words: "hidden (fewer than 11 people)", "not reached yet", ..."""
+    return {
+        HIDDEN_SMALL: f"hidden (fewer than {threshold()} people)",
+        HIDDEN_COMPLEMENT: "hidden so other hidden figures cannot be worked out",
+        NOT_REACHED: "not reached yet",
+    }.get(status, "hidden")
+
+
+def mark(frame: pd.DataFrame, column: str, where: pd.Series | np.ndarray, status: str) -> None:
+    """Record `status` for the cells of `column` selected by `where` that have no reason yet."""
+    codes = cell_status(frame, column)
+    where = pd.Series(np.asarray(where, dtype=bool), index=frame.index) if not isinstance(where, pd.Series) else where
+    frame.attrs.setdefault("status", {})[column] = codes.mask(where.reindex(frame.index, fill_value=False).astype(bool) & codes.eq(""), status)
+
+
+def cell_status(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The recorded reason per cell of `column` ("" where none), aligned with the frame's rows."""
+    codes = frame.attrs.get("status", {}).get(column)
+    if codes is None:
+        return pd.Series("", index=frame.index, dtype=object)
+    return codes.reindex(frame.index, fill_value="").astype(object)
 
 
 def threshold() -> int:
@@ -122,7 +153,10 @@ def mask_estimates(frame: pd.DataFrame, at_risk: str = "n_at_risk", columns: Seq
     """A copy of a table of estimates (rates at fixed times, cohort cells) with those resting on fewer than
     k people at risk set to NaN."""
     out = frame.copy()
-    out.loc[~enough(out[at_risk]), list(columns)] = np.nan
+    few = ~enough(out[at_risk])
+    out.loc[few, list(columns)] = np.nan
+    for c in columns:
+        mark(out, c, few, HIDDEN_SMALL)
     return out
 
 
@@ -195,6 +229,7 @@ def suppress_counts(
     hidden = pd.Series(is_small(values), index=out.index).fillna(False).astype(bool)
     if hide is not None:  # cells hidden for another reason (e.g. a small complement) count as hidden too
         hidden |= hide.reindex(out.index, fill_value=False).astype(bool)
+    mark(out, column, hidden, HIDDEN_SMALL)
     changed = True
     while changed:  # secondary suppression can create a new lone cell in another margin: iterate
         changed = False
@@ -211,6 +246,7 @@ def suppress_counts(
                 hidden.loc[pick] = True
                 changed = True
     out[column] = values.mask(hidden)
+    mark(out, column, hidden, HIDDEN_COMPLEMENT)  # the ones not already small were hidden as complements
     return out
 
 
@@ -234,6 +270,10 @@ def suppress_rate(
     with np.errstate(divide="ignore", invalid="ignore"):
         r = out[numerator] / out[denominator].where(out[denominator] > 0)
     out[rate] = r.mask(risky | out[numerator].isna() | out[denominator].isna())
+    mark(out, rate, risky, HIDDEN_SMALL)
+    for counts in (numerator, denominator):  # a rate whose count is hidden is hidden for the count's reason
+        for code in (HIDDEN_COMPLEMENT, HIDDEN_SMALL):
+            mark(out, rate, out[counts].isna() & cell_status(out, counts).eq(code), code)
     return out
 
 
@@ -317,6 +357,10 @@ def csv_text(frame: pd.DataFrame) -> str:
     single quote, so Excel, LibreOffice and Google Sheets show it as text. Numbers are left alone.
     """
     out = frame.copy()
+    for c in list(frame.attrs.get("status", {})):  # why each empty cell is empty, as a code a program can read
+        if c in out:
+            empty = frame[c].isna() | ~frame[c].map(lambda v: isinstance(v, numbers.Number))
+            out[f"{c}_status"] = cell_status(frame, c).where(empty, "shown").replace("", "hidden")
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
             out[c] = out[c].map(neutralize)
@@ -408,7 +452,8 @@ def label(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
             shown = out[c]
             if pd.api.types.is_float_dtype(shown) and (shown.dropna() % 1 == 0).all():
                 shown = shown.astype("Int64")  # a count hidden as NaN is still a count: 19, not 19.0
-            out[c] = shown.astype(object).where(out[c].notna(), mask_text())
+            why = cell_status(out, c).map(lambda s: mask_text() if s in ("", HIDDEN_SMALL) else status_words(s))
+            out[c] = shown.astype(object).where(out[c].notna(), why)
     return out
 
 

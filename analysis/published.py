@@ -123,8 +123,8 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
     at_risk = at.assign(n_at_risk=disclosure.at_risk(at["n_at_risk"]))
     at_risk = at_risk.pivot(index="group", columns="time", values="n_at_risk").reset_index()
     at_risk.columns = ["group", *[f"day_{t}" for t in [0, *times]]]
-    rates = disclosure.mask_estimates(at[at["time"].isin(times)])
-    rates = rates.drop(columns="n_at_risk").reset_index(drop=True)
+    rates = disclosure.mask_estimates(at[at["time"].isin(times)].reset_index(drop=True))  # masks keyed by row
+    rates = rates.drop(columns="n_at_risk")
     summary = _safe_medians(res.summary, rows, duration, group)
     summary = summary[["group", "n", "events", "median", "median_lower_95", "median_upper_95"]]
     frames = {"curve": disclosure.truncate_curve(res.curve), "at_risk": at_risk, "rates": rates, "summary": summary}
@@ -151,10 +151,15 @@ def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group:
     there, so neither is a time read off it."""
     out = summary.copy()
     labels = df[group].astype(str) if group else pd.Series("All", index=df.index)
+    cols = ["median", "median_lower_95", "median_upper_95"]
+    for c in cols:  # empty before any mask: the curve has not come down that far yet
+        disclosure.mark(out, c, out[c].isna(), disclosure.NOT_REACHED)
     for i, row in out.iterrows():
         t = df.loc[labels == row["group"], duration].to_numpy()
-        for col in ("median", "median_lower_95", "median_upper_95"):
+        for col in cols:
             out.loc[i, col] = disclosure.hide_time_past_curve(row[col], t)
+    for c in cols:
+        disclosure.mark(out, c, out[c].isna(), disclosure.HIDDEN_SMALL)
     return out
 
 
@@ -172,19 +177,23 @@ def headline(db: Db, f: Filters) -> Published:
     r90 = ret.at([90]).iloc[0]
     f180 = rel.at([180]).iloc[0]
     matched, meant = _matched(df)
+    med = _safe_medians(ret.summary, ret_rows, "retention_days", None)
     rows = [
         ("enrolled", "Participants", float(len(df)), "people"),
         ("retained_90", "Still engaged at 90 days", disclosure.estimate(r90.survival, r90.n_at_risk), "share"),
         ("median_retention", "Median retention",
-         float(_safe_medians(ret.summary, ret_rows, "retention_days", None)["median"].iloc[0]), "days"),
+         float(med["median"].iloc[0]), "days"),
         ("relapse_free_180", "Relapse-free at 180 days", disclosure.estimate(f180.survival, f180.n_at_risk), "share"),
         ("matched", "Matched with a mentor", float(matched["rate"].iloc[0]), "share"),
         ("sessions_per_week", "Sessions a week (90 d)", disclosure.mean(df["sessions_per_week_90d"]), "per week"),
     ]  # fmt: skip
     tiles = pd.DataFrame(rows, columns=["key", "label", "value", "unit"]).assign(n=np.nan, of="")
+    disclosure.mark(tiles, "value", tiles["key"].eq("median_retention"), disclosure.cell_status(med, "median").iloc[0])
+    disclosure.mark(tiles, "value", tiles["key"].eq("matched"), disclosure.cell_status(matched, "rate").iloc[0])
+    disclosure.mark(tiles, "value", tiles["value"].isna(), disclosure.HIDDEN_SMALL)  # the rest: too few behind it
     tiles.loc[tiles["key"] == "matched", ["n", "of"]] = [matched["n"].iloc[0], meant]
     if meant is None:  # no one in this selection is in a track meant to have a mentor: no share to show
-        tiles = tiles[tiles["key"] != "matched"].reset_index(drop=True)
+        tiles = tiles[tiles["key"] != "matched"]
     methods = f"{_fitted(ret, len(df))} Relapse: {_fitted(rel, len(df))} {disclosure.methods_sentence()}"
     return Published({"tiles": tiles}, methods, _population(db, f, len(df)), float(len(df)))
 

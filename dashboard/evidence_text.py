@@ -36,6 +36,15 @@ def days(v: float) -> str:
     return NOT_REACHED if v is None or pd.isna(v) else f"{v:,.0f} days"
 
 
+def _said(pub: Published, frame: str, row: pd.Series, column: str, fmt=pct) -> str:
+    """One published cell as the report says it: the number, or why it is empty, as the published layer
+    recorded it ("hidden (fewer than 11 people)", "not reached yet")."""
+    if pd.notna(row[column]):
+        return fmt(row[column])
+    code = disclosure.cell_status(pub.frames[frame], column).get(row.name, "")
+    return disclosure.status_words(code) if code else fmt(row[column])
+
+
 def _rate(pub: Published, t: int) -> pd.Series | None:
     rates = pub.frames.get("rates", pd.DataFrame())
     row = rates[(rates["group"] == "All") & (rates["time"] == t)] if len(rates) else rates
@@ -74,12 +83,15 @@ def headline_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
     rows.append(("Participants", NOT_SHOWN if pd.isna(n) else f"{n:,.0f}", "–"))
     for t in HEADLINE_DAYS:
         if (row := _rate(r["retention"], t)) is not None:
-            rows.append((f"Still engaged at {t} days", pct(row["survival"]), ci(row["lower_95"], row["upper_95"])))
+            rows.append((f"Still engaged at {t} days", _said(r["retention"], "rates", row, "survival"),
+                         ci(row["lower_95"], row["upper_95"])))  # fmt: skip
     if (m := _median(r["retention"])) is not None:
-        rows.append(("Median time engaged", days(m["median"]), ci(m["median_lower_95"], m["median_upper_95"], days)))
+        rows.append(("Median time engaged", _said(r["retention"], "summary", m, "median", days),
+                     ci(m["median_lower_95"], m["median_upper_95"], days)))  # fmt: skip
     for t in (90, 180, 365):
         if (row := _rate(r["relapse_free"], t)) is not None:
-            rows.append((f"Relapse-free at {t} days", pct(row["survival"]), ci(row["lower_95"], row["upper_95"])))
+            rows.append((f"Relapse-free at {t} days", _said(r["relapse_free"], "rates", row, "survival"),
+                         ci(row["lower_95"], row["upper_95"])))  # fmt: skip
     horizon, first = cif_horizon(r["competing"])
     for cause, row in first.items():
         rows.append((f"{cause.capitalize()} first, within {horizon} days", pct(row["cif"]),

@@ -188,19 +188,18 @@ TILES_PER_ROW = 3
 
 
 def tiles(frame: pd.DataFrame) -> None:
-    """Headline numbers as metric tiles; a hidden value reads "hidden", a median not yet reached "not reached",
-    each with a tooltip saying why."""
+    """Headline numbers as metric tiles; an empty one says why, as the published layer recorded it: "hidden"
+    or "not reached yet", with the reason in full in its tooltip."""
     per_row = TILES_PER_ROW
     cols = [c for start in range(0, len(frame), per_row) for c in st.columns(per_row)][: len(frame)]
-    for col, row in zip(cols, frame.itertuples(), strict=True):  # rows of three: labels never cut off
-        value = _fmt(row.value, row.unit)
-        why = {
-            "hidden": f"Hidden: this number would describe fewer than {disclosure.threshold()} people.",
-            NOT_REACHED: f"Not reached: more than half were still engaged while {disclosure.threshold()} or more were followed.",
-        }.get(value)  # fmt: skip
-        col.metric(row.label, value, help=why)
-        if getattr(row, "of", ""):  # the denominator in words: "of 1,235 people in the peer mentoring track"
-            col.caption(words.plain(row.of))
+    status = disclosure.cell_status(frame, "value")
+    for col, (i, row) in zip(cols, frame.iterrows(), strict=True):  # rows of three: labels never cut off
+        why = status[i] if pd.isna(row["value"]) else ""
+        value = _fmt(row["value"], row["unit"]) if not why else (
+            NOT_REACHED if why == disclosure.NOT_REACHED else "hidden")
+        col.metric(row["label"], value, help=disclosure.status_words(why).capitalize() + "." if why else None)
+        if row.get("of", ""):  # the denominator in words: "of 1,235 people in the peer mentoring track"
+            col.caption(words.plain(row["of"]))
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -289,7 +288,7 @@ def table(pub: Published, frame: str, name: str | None = None, show: bool = Fals
 
 # What an empty cell means, by column: a median the curve has not come down to, a model term the data cannot
 # estimate, or (anything else) a number hidden by the small-cell rule.
-NOT_REACHED, NOT_ESTIMABLE, HIDDEN = "not reached", "not estimable", "not shown"
+NOT_REACHED, NOT_ESTIMABLE, HIDDEN = "not reached yet", "not estimable", "not shown"
 
 
 def _missing_word(column: str) -> str:

@@ -196,3 +196,29 @@ def test_the_about_page_lists_every_page_and_the_threshold_in_force(monkeypatch)
     text = " ".join(m.value for m in at.markdown)
     assert all(p.title in text for p in PAGES if p.question)
     assert "fewer than 20 people" in text and "fewer than 11" not in text
+
+
+def test_an_empty_tile_says_why_it_is_empty(synth_warehouse):
+    """A site's latest enrollment period: recent enrollees, so some tiles are empty (too few followed long
+    enough, or a median not reached yet); each says which, as the published layer recorded it, in the tile
+    and its tooltip, never "not shown"."""
+    from peer_outcomes.analysis import disclosure, population
+
+    start = population.enrollment_periods(synth_warehouse)[-1].start
+    for site in published.filter_options(synth_warehouse)["sites"]:
+        f = Filters(enrolled_from=start, sites=(site,))
+        tiles = published.headline(synth_warehouse, f).frames["tiles"]
+        status = dict(zip(tiles["label"], disclosure.cell_status(tiles, "value"), strict=True))
+        if status.get("Median retention"):
+            break
+    assert status["Median retention"] in ("hidden_small", "not_reached")
+    at = _app()
+    for k, v in f.to_query_params().items():
+        at.query_params[k] = v
+    at.run()
+    shown = {m.label: (m.value, m.help) for m in at.metric}
+    for label, why in status.items():
+        if why:
+            word = "not reached yet" if why == "not_reached" else "hidden"
+            assert shown[label] == (word, disclosure.status_words(why).capitalize() + "."), label
+    assert shown["Median retention"][1] in ("Hidden (fewer than 11 people).", "Not reached yet.")
