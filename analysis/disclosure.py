@@ -62,17 +62,18 @@ def status_words(status: str) -> str:
 
 def mark(frame: pd.DataFrame, column: str, where: pd.Series | np.ndarray, status: str) -> None:
     """Record `status` for the cells of `column` selected by `where` that have no reason yet."""
-    codes = cell_status(frame, column)
-    where = pd.Series(np.asarray(where, dtype=bool), index=frame.index) if not isinstance(where, pd.Series) else where
-    frame.attrs.setdefault("status", {})[column] = codes.mask(where.reindex(frame.index, fill_value=False).astype(bool) & codes.eq(""), status)
+    where = where if isinstance(where, pd.Series) else pd.Series(np.asarray(where, dtype=bool), index=frame.index)
+    where = where.reindex(frame.index, fill_value=False).astype(bool)
+    codes = frame.attrs.setdefault("status", {}).setdefault(column, {})  # row label -> code: plain dicts, so
+    for row in frame.index[where.to_numpy()]:  # pandas can compare and copy the attrs of frames it combines
+        if status and not codes.get(row):
+            codes[row] = status
 
 
 def cell_status(frame: pd.DataFrame, column: str) -> pd.Series:
     """The recorded reason per cell of `column` ("" where none), aligned with the frame's rows."""
-    codes = frame.attrs.get("status", {}).get(column)
-    if codes is None:
-        return pd.Series("", index=frame.index, dtype=object)
-    return codes.reindex(frame.index, fill_value="").astype(object)
+    codes = frame.attrs.get("status", {}).get(column, {})
+    return pd.Series([codes.get(row, "") for row in frame.index], index=frame.index, dtype=object)
 
 
 def threshold() -> int:

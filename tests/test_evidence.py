@@ -268,7 +268,7 @@ def test_practice_csvs_are_the_published_frames_with_denominators_and_cis(pack: 
         got = pd.read_csv(pack / "data" / f"{stem}.csv", dtype=str, keep_default_na=False)
         assert {value, denominator, f"{value}_lower_95", f"{value}_upper_95"} <= set(got.columns), stem
         expected = disclosure.label(pubs[result].frames[frame], hidden(frame))
-        expected = pd.read_csv(io.StringIO(expected.to_csv(index=False)), dtype=str, keep_default_na=False)
+        expected = pd.read_csv(io.StringIO(disclosure.csv_text(expected)), dtype=str, keep_default_na=False)
         pd.testing.assert_frame_equal(got, expected, obj=stem)
     incidents = pd.read_csv(pack / "data" / "practice_incident_rates_by_site.csv", dtype=str)
     counts = pd.to_numeric(incidents["n_incidents"], errors="coerce").dropna()
