@@ -271,11 +271,16 @@ def suppress_rate(
     with np.errstate(divide="ignore", invalid="ignore"):
         r = out[numerator] / out[denominator].where(out[denominator] > 0)
     out[rate] = r.mask(risky | out[numerator].isna() | out[denominator].isna())
-    mark(out, rate, risky, HIDDEN_SMALL)
-    for counts in (numerator, denominator):  # a rate whose count is hidden is hidden for the count's reason
-        for code in (HIDDEN_COMPLEMENT, HIDDEN_SMALL):
-            mark(out, rate, out[counts].isna() & cell_status(out, counts).eq(code), code)
+    _mark_rate(out, rate, risky, (numerator, denominator))
     return out
+
+
+def _mark_rate(out: pd.DataFrame, rate: str, risky: pd.Series, counts: Sequence[str]) -> None:
+    """Why a rate is hidden: too few behind it, else the reason its hidden count was hidden."""
+    mark(out, rate, risky, HIDDEN_SMALL)
+    for c in counts:
+        for code in (HIDDEN_COMPLEMENT, HIDDEN_SMALL):
+            mark(out, rate, out[c].isna() & cell_status(out, c).eq(code), code)
 
 
 def round_counts(values: pd.Series) -> pd.Series:
@@ -478,6 +483,7 @@ def suppress_share_ci(
     with np.errstate(divide="ignore", invalid="ignore"):
         r = out[numerator] / out[denominator].where(out[denominator] > 0)
     out[rate] = r.mask(risky | out[numerator].isna() | out[denominator].isna())
+    _mark_rate(out, rate, risky, (numerator, denominator))
     lo, hi = wilson(out[numerator], out[denominator])
     out[f"{rate}_lower_95"] = pd.Series(lo, index=out.index).where(out[rate].notna())
     out[f"{rate}_upper_95"] = pd.Series(hi, index=out.index).where(out[rate].notna())
