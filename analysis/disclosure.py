@@ -25,8 +25,8 @@ Policy (docs/privacy.md states it per kind of output):
   enrollment period moves in runs of months holding 0 or >= k of each (analysis.queries.SMALL_CELLS,
   analysis.population), so two selections' populations differ by 0 or at least k people;
 - published CSV cells that a spreadsheet would run as a formula are neutralized (`csv_text`).
-Suppressed numbers become NaN in published frames (charts leave gaps); `label` turns them into "< k"
-for tables and CSV downloads.
+Suppressed numbers become NaN in published frames (charts leave gaps); `label` turns them into "< k" (a
+count) or the recorded reason in words (an estimate) for tables and CSV downloads.
 """
 
 from __future__ import annotations
@@ -447,18 +447,22 @@ def load_counts(batches: pd.DataFrame) -> pd.DataFrame:
     for c in ("rows_read", "rows_loaded"):
         if c in out:
             out[c] = out[c].astype(float).mask(people)
+            mark(out, c, people, HIDDEN_COMPLEMENT)  # it would give away the small groups left out
     return out
 
 
-def label(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """A display/CSV copy: NaN in the given (suppressed count or rate) columns shown as "< 11"."""
+def label(df: pd.DataFrame, columns: Iterable[str], estimates: Iterable[str] = ()) -> pd.DataFrame:
+    """A display/CSV copy: each empty cell of `columns` says why, as recorded (`mark`): a hidden count reads
+    "< 11"; a hidden estimate (in `estimates`) and any cell not reached yet read `status_words`."""
     out = df.copy()
+    estimates = set(estimates)
     for c in columns:
         if c in out:
             shown = out[c]
-            if pd.api.types.is_float_dtype(shown) and (shown.dropna() % 1 == 0).all():
+            if pd.api.types.is_float_dtype(shown) and (shown.dropna() % 1 == 0).all() and c not in estimates:
                 shown = shown.astype("Int64")  # a count hidden as NaN is still a count: 19, not 19.0
-            why = cell_status(out, c).map(lambda s: mask_text() if s in ("", HIDDEN_SMALL) else status_words(s))
+            small = mask_text() if c not in estimates else status_words(HIDDEN_SMALL)
+            why = cell_status(out, c).map(lambda s, small=small: small if s in ("", HIDDEN_SMALL) else status_words(s))
             out[c] = shown.astype(object).where(out[c].notna(), why)
     return out
 

@@ -275,7 +275,7 @@ def _write_pack(
             renders = []
             for it in its:
                 for name, frame in it.csvs.items():
-                    csv = disclosure.csv_text(disclosure.label(it.pub.frames[frame], figures.hidden(frame)))
+                    csv = disclosure.csv_text(figures.shown(it.pub, frame))
                     (out / "data" / f"{name}.csv").write_text(csv)
                 fig = it.build()
                 if not charts.has_values(fig):  # an empty axis in a report says nothing: say why instead

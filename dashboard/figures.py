@@ -32,7 +32,7 @@ HIDDEN: dict[str, tuple[str, ...]] = {
     "rates": ESTIMATES,
     "cells": (*ESTIMATES, "n_at_risk"),
     "at_risk": tuple(f"day_{t}" for t in (0, *HEADLINE_DAYS)),
-    "summary": ("n", "events"),
+    "summary": ("n", "events", "median", "median_lower_95", "median_upper_95"),
     "events": ("n",),
     "attainment": ("n_observable", "n_achieved", "share", "share_lower_95", "share_upper_95"),
     "enrolled": ("n_enrolled",),
@@ -44,6 +44,7 @@ HIDDEN: dict[str, tuple[str, ...]] = {
     "coverage": ("n_matched", "n_certified", "share_certified"),
     "by_feature": ("retained_90", "relapse_free_180"),
     "missing": ("n_missing", "n_total", "share_missing"),
+    "batches": ("rows_read", "rows_loaded"),
     # mentoring practice (analysis.published_practice, dashboard.figures_practice)
     "goals": ("n_goals", "n_met", *_ci("share_met")),
     "goals_first": ("n_followed", "n_with_goal", *_ci("share_with_goal")),
@@ -61,6 +62,21 @@ HIDDEN: dict[str, tuple[str, ...]] = {
 def hidden(frame_name: str) -> tuple[str, ...]:
     """The columns of published frame `frame_name` that may be hidden (none for most load tables)."""
     return HIDDEN.get(frame_name, ())
+
+
+ESTIMATE_HINTS = ("rate", "share", "survival", "lower_95", "upper_95", "retained", "relapse_free", "per_100", "cif",
+                  "median")  # fmt: skip
+
+
+def is_estimate(column: str) -> bool:
+    """Rates, shares, survival estimates, medians (and their CIs): a hidden one says why in words, not "< k"."""
+    return any(h in column for h in ESTIMATE_HINTS)
+
+
+def shown(pub: Published, frame_name: str) -> pd.DataFrame:
+    """Published frame `frame_name` as a page table and a CSV show it: every empty cell says why."""
+    cols = hidden(frame_name)
+    return disclosure.label(pub.frames[frame_name], cols, estimates=[c for c in cols if is_estimate(c)])
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The dashboard's shared Streamlit pieces: sidebar filters in the URL, tiles, charts with downloads.
 
 Pages stay a few lines each by calling these. Nothing here computes or suppresses a number: frames come
-from `analysis.published` already suppressed; `analysis.disclosure.label` only spells hidden cells "< k".
+from `analysis.published` already suppressed; `figures.shown` says why each hidden cell is empty.
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ def tiles(frame: pd.DataFrame) -> None:
     for col, (i, row) in zip(cols, frame.iterrows(), strict=True):  # rows of three: labels never cut off
         why = status[i] if pd.isna(row["value"]) else ""
         value = _fmt(row["value"], row["unit"]) if not why else (
-            NOT_REACHED if why == disclosure.NOT_REACHED else "hidden")
+            disclosure.status_words(why) if why == disclosure.NOT_REACHED else "hidden")
         col.metric(row["label"], value, help=disclosure.status_words(why).capitalize() + "." if why else None)
         if row.get("of", ""):  # the denominator in words: "of 1,235 people in the peer mentoring track"
             col.caption(words.plain(row["of"]))
@@ -204,7 +204,7 @@ def tiles(frame: pd.DataFrame) -> None:
 
 def _fmt(value: float, unit: str) -> str:
     if pd.isna(value):
-        return {"people": disclosure.mask_text(), "days": NOT_REACHED}.get(unit, "hidden")
+        return {"people": disclosure.mask_text(), "days": disclosure.status_words(disclosure.NOT_REACHED)}.get(unit, "hidden")
     if unit == "share":
         return f"{value:.0%}"
     if unit == "people":
@@ -244,41 +244,21 @@ def chart(figure: figures.Figure, pub: Published, show_table: bool = False) -> N
                       mime="image/svg+xml", key=f"svg_{name}", on_click="ignore")  # fmt: skip
     table(pub, figure.frame, name, column=row)
     if show_table:
-        st.dataframe(_pretty(_shown(pub, figure.frame)), hide_index=True, width="stretch")
-
-
-ESTIMATE_HINTS = ("rate", "share", "survival", "lower_95", "upper_95", "retained", "relapse_free", "per_100", "cif")
-
-
-def _is_estimate(column: str) -> bool:
-    """Rates, shares and survival estimates (and their CIs): hidden ones read "not shown", not "< k"."""
-    return any(h in column for h in ESTIMATE_HINTS)
+        st.dataframe(_pretty(figures.shown(pub, figure.frame)), hide_index=True, width="stretch")
 
 
 def _is_percent(column: str) -> bool:
     """Estimates shown as percentages: not hazard ratios, medians (days) or rates per 100 weeks."""
-    return _is_estimate(column) and not column.startswith(("hr", "median")) and "per_100" not in column
-
-
-def _shown(pub: Published, frame: str) -> pd.DataFrame:
-    """Published frame `frame` as shown and downloaded: hidden counts read "< k", hidden estimates "not shown"."""
-    hidden = figures.hidden(frame)
-    counts = [c for c in hidden if not _is_estimate(c)]
-    shown = disclosure.label(pub.frames[frame], counts)
-    for c in hidden:
-        if _is_estimate(c) and c in shown:
-            shown[c] = shown[c].astype(object).where(shown[c].notna(), "not shown")
-    return shown
+    return figures.is_estimate(column) and not column.startswith(("hr", "median")) and "per_100" not in column
 
 
 def table(pub: Published, frame: str, name: str | None = None, show: bool = False, column=None) -> None:
     """A CSV download of one published frame, optionally shown as a table.
 
-    The columns that may be hidden come from `figures.HIDDEN`: hidden counts read "< k"; hidden estimates
-    (rates, survival) read "not shown".
+    The columns that may be hidden come from `figures.HIDDEN`; each empty cell says why (`figures.shown`).
     """
     name = name or frame
-    shown = _shown(pub, frame)
+    shown = figures.shown(pub, frame)
     if show:
         st.dataframe(_pretty(shown), hide_index=True, width="stretch")
     csv = disclosure.csv_text(shown).encode()
@@ -286,17 +266,14 @@ def table(pub: Published, frame: str, name: str | None = None, show: bool = Fals
                                    mime="text/csv", key=f"csv_{name}", on_click="ignore")  # fmt: skip
 
 
-# What an empty cell means, by column: a median the curve has not come down to, a model term the data cannot
-# estimate, or (anything else) a number hidden by the small-cell rule.
-NOT_REACHED, NOT_ESTIMABLE, HIDDEN = "not reached yet", "not estimable", "not shown"
-
-
 def _missing_word(column: str) -> str:
+    """An empty cell in a column the small-cell rule never blanks: a median the curve has not come down to, a
+    model term the data cannot estimate, or else a hidden number."""
     if column.startswith("median"):
-        return NOT_REACHED
+        return disclosure.status_words(disclosure.NOT_REACHED)
     if column.startswith("hr") or column == "p":
-        return NOT_ESTIMABLE
-    return HIDDEN
+        return "not estimable"
+    return disclosure.status_words("")
 
 
 def _cell(v: object, column: str) -> str:
@@ -321,7 +298,9 @@ def _pretty(df: pd.DataFrame) -> pd.DataFrame:
     out = words.plain_values(df.drop(columns="term") if {"term", "label"} <= set(df.columns) else df)  # label says it
     for c in out.columns:
         text = out[c].dtype == object or pd.api.types.is_string_dtype(out[c])
-        if _is_percent(str(c)) or out[c].isna().any() or (text and out[c].map(lambda v: isinstance(v, str)).any()):
+        numeric = pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])
+        whole = numeric and bool((out[c].dropna() % 1 == 0).all())  # counts with separators: 1,234
+        if _is_percent(str(c)) or out[c].isna().any() or whole or (text and out[c].map(lambda v: isinstance(v, str)).any()):
             out[c] = out[c].map(lambda v, col=str(c): _cell(v, col))
     out.columns = [words.header(str(c)) for c in out.columns]
     return out

@@ -123,8 +123,9 @@ def test_statistical_references_are_in_the_methods_section_only(pack: Path) -> N
 
 
 def test_csvs_are_the_dashboards_suppressed_frames(pack: Path, synth_warehouse: Path) -> None:
-    rates = published.retention(synth_warehouse, Filters()).frames["rates"]
-    expected = disclosure.label(rates, ("survival", "lower_95", "upper_95"))
+    from peer_outcomes.dashboard.figures import shown
+
+    expected = shown(published.retention(synth_warehouse, Filters()), "rates")
     got = pd.read_csv(pack / "data" / "retention_rates.csv")
     pd.testing.assert_frame_equal(got, pd.read_csv(io.StringIO(disclosure.csv_text(expected))))
     assert {"survival_status", "lower_95_status", "upper_95_status"} <= set(got.columns)  # why a cell is empty
@@ -260,14 +261,14 @@ PRACTICE_CSVS = {  # file stem: (result, frame, share or rate, denominator)
 
 def test_practice_csvs_are_the_published_frames_with_denominators_and_cis(pack: Path, synth_warehouse: Path) -> None:
     from peer_outcomes.analysis import published_practice
-    from peer_outcomes.dashboard.figures import hidden
+    from peer_outcomes.dashboard.figures import shown
 
     pubs = {"practice": published_practice.practice(synth_warehouse, Filters()),
             "mentor_practice": published_practice.mentor_practice(synth_warehouse)}  # fmt: skip
     for stem, (result, frame, value, denominator) in PRACTICE_CSVS.items():
         got = pd.read_csv(pack / "data" / f"{stem}.csv", dtype=str, keep_default_na=False)
         assert {value, denominator, f"{value}_lower_95", f"{value}_upper_95"} <= set(got.columns), stem
-        expected = disclosure.label(pubs[result].frames[frame], hidden(frame))
+        expected = shown(pubs[result], frame)
         expected = pd.read_csv(io.StringIO(disclosure.csv_text(expected)), dtype=str, keep_default_na=False)
         pd.testing.assert_frame_equal(got, expected, obj=stem)
     incidents = pd.read_csv(pack / "data" / "practice_incident_rates_by_site.csv", dtype=str)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class Shown:
     titles: list[str]
     sidebar: list[str]
     words: list[str]
+    cells: list[str]  # every on-page table cell as shown
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +80,7 @@ def pages(program, tmp_path_factory):
                         [e.value for e in at.exception], [e.value for e in at.error], visible_text(at),
                         [i.value for i in at.info], drawn_figures(at), len(at.metric), len(at.dataframe),
                         [t.value for t in at.title], [c.value for c in at.sidebar.caption], words_shown(at),
+                        [str(v) for d in at.dataframe for v in d.value.to_numpy().ravel()],
                     )  # fmt: skip
             finally:
                 os.environ.pop("PEER_OUTCOMES_DB") if before is None else os.environ.update(PEER_OUTCOMES_DB=before)
@@ -102,6 +105,19 @@ def test_every_page_renders_and_says_what_it_cannot_show(pages, name):
             assert shown.notes, f"{where}: no chart and no sentence saying why"
         if page == "data_quality":  # always works: it describes loads, not people
             assert shown.titles == ["Data quality"] and shown.tables >= 2
+
+
+@pytest.mark.parametrize("name", ["size_26", "size_60"])
+def test_a_table_cell_left_empty_says_why_in_the_words_tiles_and_csvs_use(pages, name):
+    from peer_outcomes.analysis import disclosure
+
+    cells = [c for shown in pages(name).values() for c in shown.cells]
+    assert not {"not shown", "None", "nan", "<NA>"} & set(cells), name
+    assert not [c for c in cells if c == disclosure.status_words("")], name  # every empty cell has its reason
+    assert disclosure.status_words(disclosure.HIDDEN_SMALL) in cells, name  # "hidden (fewer than k people)"
+    assert disclosure.mask_text() in cells, name  # a hidden count: "< k"
+    counts = [c for c in cells if re.fullmatch(r"[\d,]+", c)]
+    assert counts and all(c == f"{int(c.replace(',', '')):,}" for c in counts), name  # 1,234 with separators
 
 
 @pytest.mark.parametrize("name", ["size_0", "size_5", "size_10"])
