@@ -19,6 +19,7 @@ from peer_outcomes.pipelines.errors import UserError
 HERE = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="Peer mentoring outcomes", layout="wide", initial_sidebar_state="expanded")
+widgets.style()
 
 access = gate.admit()  # stops here, with a sign-in button or "ask your administrator", without a role
 pages = [p for p in PAGES if p.name in access.pages]

@@ -186,6 +186,19 @@ def methods(pub: Published) -> None:
 
 TILES_PER_ROW = 3
 
+# The app's one style sheet: tile labels wrap instead of ending in "…" (st.metric cuts them to one line).
+STYLE = """<style>
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important;
+}
+</style>"""
+
+
+def style() -> None:
+    """Apply the app's style sheet (once per run, from app.py)."""
+    st.html(STYLE)
+
 
 def tiles(frame: pd.DataFrame) -> None:
     """Headline numbers as metric tiles; an empty one says why, as the published layer recorded it: "hidden"

@@ -125,6 +125,28 @@ def test_every_page_renders_charts_without_errors_in_chromium(server):
             browser.close()
 
 
+@pytest.mark.parametrize("width", [700, 900, 1400])
+def test_every_tile_label_is_shown_in_full_at_any_width(server, width):
+    """st.metric cuts a label to one line with "…"; the app's style sheet lets it wrap (widgets.STYLE)."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 1000})
+        try:
+            page.goto(f"{server}/", wait_until="domcontentloaded")
+            page.wait_for_selector('[data-testid="stMetricLabel"]', timeout=60_000)
+            settle(page)
+            page.screenshot(path=str(SHOTS / f"overview_{width}.png"))
+            cut = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMetricLabel"] *')]
+                .filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent)""")
+            assert page.locator('[data-testid="stMetricLabel"]').count() >= 5
+            assert not cut, (width, cut)
+        finally:
+            browser.close()
+
+
 def settle(page, quiet_checks: int = 3, timeout_s: float = 120) -> None:
     """Wait until the script run is over: the app reports its script as not running (Streamlit's
     `data-test-script-state`) and no spinner shows, for `quiet_checks` checks in a row half a second apart."""
