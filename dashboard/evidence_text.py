@@ -102,7 +102,8 @@ def headline_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
                      pct(tiles["value"]["matched"]), "–"))  # fmt: skip
     att = r["milestones"].frames.get("attainment", pd.DataFrame())
     for _, row in att[att["milestone_days"].isin([90, 365])].iterrows() if len(att) else []:
-        rows.append((f"Reached {int(row['milestone_days'])} days sober", pct(row["share"]), "–"))
+        rows.append((f"Reached {int(row['milestone_days'])} days sober", _said(r["milestones"], "attainment", row, "share"),
+                     ci(row["share_lower_95"], row["share_upper_95"])))  # fmt: skip
     return rows + practice_rows(r)
 
 
@@ -280,4 +281,6 @@ def limitations(r: dict[str, Published], tracks: list[str]) -> list[str]:
         f"curves stop where fewer than {disclosure.threshold()} remain at risk.",
         disclosure.small_groups_sentence(),
     ]
+    if "milestones" in r and len(r["milestones"].frames.get("attainment", [])):  # the headline table has both kinds of 90 days
+        out.append(words.MILESTONES_START)
     return out

@@ -145,6 +145,13 @@ PEOPLE: dict[tuple[str, str], str] = {
     ("housing_at_intake", "stable"): "people stably housed at intake",
     ("housing_at_intake", "unstable"): "people unstably housed at intake",
 }
+# Why "reached 90 days sober" and "relapse-free at 90 days" differ: said once on the Relapse page and in the PDF.
+MILESTONES_START = (
+    "Milestones count days sober from the day each person says their recovery began (or from enrollment when "
+    "that day is not known), while the relapse-free figures count from enrollment. So “reached 90 days sober” "
+    "and “relapse-free at 90 days” describe different stretches of time and need not agree."
+)
+
 AGES = {"<25": "under 25", "55+": "55 or older"}
 
 _CODE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")\b(?!\.\w)")

@@ -103,6 +103,19 @@ def test_the_matched_share_says_whom_it_counts_in_headline_csv_and_pdf(pack: Pat
     assert f"{measure} {100 * tiles['value']['matched']:.0f}%" in text
 
 
+def test_reached_90_days_sober_has_the_pages_ci_and_says_once_where_it_counts_from(pack: Path, synth_warehouse: Path) -> None:
+    from peer_outcomes.dashboard import words
+
+    att = published.milestones(synth_warehouse, Filters()).frames["attainment"].set_index("milestone_days")
+    share, lo, hi = (f"{100 * att.loc[90, c]:.0f}%" for c in ("share", "share_lower_95", "share_upper_95"))
+    headline = pd.read_csv(pack / "data" / "headline.csv").set_index("measure")
+    assert headline.loc["Reached 90 days sober", "estimate"] == share
+    assert headline.loc["Reached 90 days sober", "ci_95"] == f"{lo} to {hi}"
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pack / "report.pdf").pages)
+    assert f"Reached 90 days sober {share} {lo} to {hi}" in text
+    assert text.count(" ".join(words.MILESTONES_START.split())) == 1
+
+
 def test_the_key_findings_compare_the_tracks_in_a_funders_words(pack: Path, synth_warehouse: Path) -> None:
     forest = published.relapse_cox(synth_warehouse, Filters()).frames["forest"].set_index("term")
     hr, lo, hi = forest.loc["program_track[T.usual_care]", ["hr", "hr_lower_95", "hr_upper_95"]]

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from peer_outcomes.analysis.published import GROUPINGS
-from peer_outcomes.dashboard import data, figures, widgets
+from peer_outcomes.dashboard import data, figures, widgets, words
 
 st.title("Relapse & milestones")
 widgets.intro(
@@ -34,11 +34,7 @@ if not pub.empty:
     widgets.methods(cox)
 
     st.subheader("Sobriety milestones")
-    st.markdown(
-        "Milestones count days sober from the day each person says their recovery began (or from enrollment "
-        "when that day is not known), while the relapse-free figures above count from enrollment. So “reached "
-        "90 days sober” and “relapse-free at 90 days” describe different stretches of time and need not agree."
-    )
+    st.markdown(words.MILESTONES_START)
     ms = data.milestones(f)
     widgets.chart(figures.MILESTONES, ms, show_table=True)
     widgets.methods(ms)
