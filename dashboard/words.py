@@ -158,9 +158,28 @@ _CODE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, CODES), key=len, reve
 _GLOSS = re.compile(r"\s*\(([A-Za-z.]+(?:_[A-Za-z0-9]+)+)\)")  # "Data cutoff (as_of)", "(config.GAP_DAYS)"
 
 
+_NOT_ESTIMABLE = re.compile(r"“([^”]+)” is not estimable")  # analysis.estimability.not_estimable_warnings
+_COMPARISON = re.compile(r"(\w+): (.+) vs (.+)")  # a model term's label: "gender: unknown vs male"
+
+
+def _codes(text: str) -> str:
+    return _CODE.sub(lambda m: CODES[m.group(1)], text)
+
+
+def _cannot_be_estimated(m: re.Match[str]) -> str:
+    """ "“gender: unknown vs male” is not estimable" -> "Unknown gender compared with male cannot be estimated"."""
+    term = m.group(1)
+    if c := _COMPARISON.fullmatch(term):
+        characteristic, level, reference = (_codes(g) for g in c.groups())
+        said = f"{level} {characteristic} compared with {reference}"
+    else:
+        said = header(term)
+    return f"{said[:1].upper()}{said[1:]} cannot be estimated"
+
+
 def plain(text: str) -> str:
     """`text` with every code in a director's words (file names such as substance_use.csv stay as they are)."""
-    return _CODE.sub(lambda m: CODES[m.group(1)], _GLOSS.sub("", text))
+    return _codes(_NOT_ESTIMABLE.sub(_cannot_be_estimated, _GLOSS.sub("", text)))
 
 
 def plain_values(frame: pd.DataFrame) -> pd.DataFrame:

@@ -20,6 +20,21 @@ def test_codes_in_a_sentence_become_words_but_file_names_stay():
     assert said == "Reference levels — track: peer mentoring; see substance_use.csv. Data cutoff"
 
 
+def test_a_term_the_data_cannot_estimate_is_named_in_words():
+    from peer_outcomes.analysis.estimability import not_estimable_warnings
+
+    notes = not_estimable_warnings(
+        {"gender[T.unknown]": "too few events: this group has none", "age_months": "it is collinear",
+         "program_track[T.usual_care]": "the outcome does not vary in this group"},
+        {"gender[T.unknown]": "gender: unknown vs male", "program_track[T.usual_care]": "program_track: usual_care vs peer_mentoring"},
+    )  # fmt: skip
+    assert [words.plain(n) for n in notes] == [
+        "Unknown gender compared with male cannot be estimated: too few events: this group has none.",
+        "Age months cannot be estimated: it is collinear.",
+        "Usual care track compared with peer mentoring cannot be estimated: the outcome does not vary in this group.",
+    ]
+
+
 def test_chart_categories_and_table_headers_are_words():
     frame = pd.DataFrame({"format": ["one_on_one", "group"], "n_attended": [40, 12], "day_90": [15, 20]})
     assert words.plain_values(frame)["format"].tolist() == ["one-on-one", "group"]
