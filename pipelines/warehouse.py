@@ -8,6 +8,7 @@ sees the new file (docs/architecture.md).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Iterator
@@ -55,7 +56,8 @@ def connect_readonly(db: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConn
     """Open the warehouse read-only for one unit of work and always close it.
 
     Whatever `db` points at (a CSV, a folder, /proc, another application's or an empty DuckDB file), the
-    answer is a warehouse or one sentence: the file must open as DuckDB and hold the ETL's `settings`.
+    answer is a warehouse or one sentence: the file must open as DuckDB, hold the ETL's `settings` and the marts
+    this version reads (a warehouse an older version built asks for a new load).
     """
     path = Path(db)
     held = getattr(_held, "cons", {}).get(str(path.resolve())) if path.exists() else None
@@ -81,9 +83,46 @@ def connect_readonly(db: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConn
                 if kind == "empty"
                 else f"The DuckDB file {path} is not a peer-outcomes warehouse (it has no load settings)."
             )
+        if not _built_by_this_version(con, path):
+            raise WarehouseError(
+                f"The warehouse {path} was built by an older version of peer-outcomes: run `peer-outcomes etl "
+                f"EXPORT_DIR --db {path}` again."
+            )
         yield con
     finally:
         con.close()
+
+
+@functools.cache
+def _mart_columns() -> dict[str, frozenset[str]]:
+    """Every mart and the columns this version builds into it (marts.yml)."""
+    from peer_outcomes.pipelines.marts import load_spec
+
+    return {m["name"]: frozenset(m.get("columns", {})) for m in load_spec()["marts"]}
+
+
+_checked: dict[tuple[str, int, int, int], bool] = {}  # file identity (path, inode, mtime, size) -> current?
+
+
+def _built_by_this_version(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether the warehouse holds every mart and mart column this version reads (a file with no marts at all
+    is not judged: the ETL always builds them); checked once per file, which a `stat` identifies."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_ino, st.st_mtime_ns, st.st_size)
+    if key not in _checked:
+        have: dict[str, set[str]] = {}
+        for table, column in con.execute(
+            "select schema_name || '.' || table_name, column_name from duckdb_columns() "
+            "where database_name = current_database()"
+        ).fetchall():
+            have.setdefault(table, set()).add(column)
+        if len(_checked) > 64:
+            _checked.clear()
+        built = not any(t.startswith("marts.") for t in have) or all(
+            cols <= have.get(name, set()) for name, cols in _mart_columns().items()
+        )
+        _checked[key] = built
+    return _checked[key]
 
 
 def warehouse_kind(con: duckdb.DuckDBPyConnection, database: str | None = None) -> str:

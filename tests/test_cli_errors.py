@@ -26,6 +26,12 @@ TINY = Path(__file__).parent / "fixtures" / "exports" / "tiny"
 CLI = str(Path(sys.executable).parent / "peer-outcomes")
 
 
+def older_warehouse(db: Path) -> None:
+    """A warehouse as an earlier version built it: its outcomes mart lacks a column this version reads."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table marts.participant_outcomes drop column is_meant_to_be_matched")
+
+
 @dataclass(frozen=True)
 class Case:
     args: list[str]  # {tmp} is the test's folder, {wh} a loaded tiny warehouse in it
@@ -159,6 +165,12 @@ CASES: dict[str, Case] = {
         ["evidence", "--db", "{wh}", "--out", "{tmp}/taken"],
         "{tmp}/taken is a file; give a new or empty folder for the evidence pack.",
         existing_file,
+    ),
+    "evidence from a warehouse built by an older version": Case(
+        ["evidence", "--db", "{wh}", "--out", "{tmp}/pack"],
+        "The warehouse {tmp}/wh.duckdb was built by an older version of peer-outcomes: run `peer-outcomes etl "
+        "EXPORT_DIR --db {tmp}/wh.duckdb` again.",
+        lambda tmp: older_warehouse(tmp / "wh.duckdb"),
     ),
     "a key path that is a folder": Case(
         ["etl", str(TINY), "--db", "{wh}"],

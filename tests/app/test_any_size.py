@@ -148,3 +148,27 @@ def test_no_page_shows_a_raw_code_or_column_name(pages, name):
     for page, shown in pages(name).items():
         codes = sorted({c for t in shown.words for c in RAW_CODE.findall(t)})
         assert not codes, (f"{name} / {page}", codes, [t for t in shown.words if RAW_CODE.search(t)][:3])
+
+
+def test_a_warehouse_built_by_an_older_version_asks_for_a_new_load_and_a_load_fixes_it(program, tmp_path, monkeypatch):
+    import shutil
+
+    import duckdb
+
+    from peer_outcomes.pipelines.etl import run_etl
+
+    built = program("size_26")
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(built, db)
+    with duckdb.connect(str(db)) as con:  # as an earlier version built it: without a column pages now read
+        con.execute("alter table marts.participant_outcomes drop column is_meant_to_be_matched")
+    monkeypatch.setenv("PEER_OUTCOMES_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"The warehouse {db} was built by an older version of peer-outcomes: run `peer-outcomes etl EXPORT_DIR "
+        f"--db {db}` again."
+    ]
+    run_etl(built.parent / "export", db)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and not at.error and at.metric
