@@ -115,7 +115,8 @@ def compute(db: Path, f: Filters) -> Results:
         res.notes += [n for n in pub.notes if n not in res.notes]
     if published_practice.has_practice(db):  # the mentoring-practice section, when the export has its files
         res.pubs["practice"] = published_practice.practice(db, f)
-        res.pubs["mentor_practice"] = published_practice.mentor_practice(db)
+        if not f.allowed_sites:  # all mentors' figures span every site: refused to a role limited to some, as on the page
+            res.pubs["mentor_practice"] = published_practice.mentor_practice(db)
         for note in [*res.pubs["practice"].notes, *published_practice.missing_files(db).values()]:
             res.notes += [note] if note not in res.notes else []
     return res

@@ -246,7 +246,7 @@ def methods(r: dict[str, Published], settings: dict, period: tuple[object, objec
         f"Retention and relapse-free survival: {strip(r['retention'].technical)} Competing outcomes: "
         f"{strip(r['competing'].technical)} Relapse model: {strip(r['cox'].technical)}",
         f"Milestones: {strip(r['milestones'].technical)} Reach: {strip(r['served'].technical)}",
-        *([f"Mentoring practice: {strip(r['practice'].technical)} {strip(r['mentor_practice'].technical)}"]
+        *([f"Mentoring practice: {strip(r['practice'].technical)} {strip(r['mentor_practice'].technical) if 'mentor_practice' in r else ''}".strip()]
           if "practice" in r else []),
         f"Disclosure control: {disclosure.methods_sentence()} Only published aggregates appear in this pack; no row-level data "
         "and no pseudonyms.",

@@ -158,6 +158,6 @@ def test_each_role_signs_in_through_the_provider_and_sees_only_its_share(reach_w
 
 
 def _labelled(pub, frame):
-    from peer_outcomes.dashboard.widgets import _shown as labelled
+    from peer_outcomes.dashboard.figures import shown as labelled
 
     return labelled(pub, frame)

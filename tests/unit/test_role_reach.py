@@ -65,7 +65,7 @@ def test_a_coordinators_evidence_pack_holds_what_a_pack_of_their_sites_alone_hol
 
     whole, sites_only = reach_warehouses
     build_pack(whole, tmp_path / "coordinator", COORDINATOR)
-    build_pack(sites_only, tmp_path / "alone", Filters())
+    build_pack(sites_only, tmp_path / "alone", Filters(allowed_sites=COORDINATOR.allowed_sites))
     files = sorted(p.relative_to(tmp_path / "coordinator") for p in (tmp_path / "coordinator").rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(tmp_path / "alone") for p in (tmp_path / "alone").rglob("*") if p.is_file())
     for csv in (f for f in files if f.suffix == ".csv"):
