@@ -1,7 +1,12 @@
 """Cox proportional hazards models: hazard ratios with CIs, categorical references, robust SEs, strata.
 
-Conventions, as R `survival::coxph` defaults: Efron ties (lifelines `CoxPHFitter`, not Breslow as
-statsmodels and scikit-survival default to); Wald CIs exp(β ± z·SE); with `cluster=` the robust sandwich
+Conventions, as R `survival::coxph` defaults: Efron ties (as lifelines `CoxPHFitter`, not Breslow as
+statsmodels and scikit-survival default to), fitted by Newton–Raphson from β = 0 with R's step halving
+(`analysis.efron.newton`) until the step itself is below 1e-10, so β is R's optimum to rounding (lifelines
+stops on the log-likelihood, ~1e-6 short, and costs seconds to import). With categorical covariates the
+rows are first tabulated as event time × covariate pattern counts (`analysis.efron.RiskTable`: 100,000
+people collapse to a few hundred patterns), so a Newton step costs milliseconds; rows with a continuous
+covariate are summed row by row (`analysis.ph_check`). Wald CIs exp(β ± z·SE); with `cluster=` the robust sandwich
 SE summed over clusters, as R `coxph(..., cluster = mentor)`, computed in `analysis.robust` from exact
 Efron score residuals (lifelines' `cluster_col` differs from R under tied times); with `strata=` a
 separate baseline hazard per stratum, as R `strata()`. Categorical covariates are coded by
@@ -11,28 +16,26 @@ separate baseline hazard per stratum, as R `strata()`. Categorical covariates ar
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
 from peer_outcomes.analysis.design import build_design, ratio_table
+from peer_outcomes.analysis.efron import RiskTable, newton
 from peer_outcomes.analysis.estimability import cox_not_estimable, not_estimable_warnings
 from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
 from peer_outcomes.analysis.ph_check import COLUMNS as PH_COLUMNS
-from peer_outcomes.analysis.ph_check import efron_score_and_information, ph_sentence, zph_test
+from peer_outcomes.analysis.ph_check import (
+    efron_loglik_score_information,
+    ph_sentence,
+    zph_test,
+    zph_test_from_table,
+)
 from peer_outcomes.analysis.results import ModelResult, excluded_rows
 from peer_outcomes.analysis.robust import cluster_robust_variance, too_few_clusters
 
-# lifelines stops on its own criteria (a relative change of the log-likelihood, a Newton decrement), which
-# leave β up to ~1e-6 short of the maximum; Newton steps on the exact Efron score and information then
-# run until the step itself is below STEP_TOL, so β is R's optimum to rounding (tests/reference).
-FIT_OPTIONS = {"precision": 1e-10}
-STEP_TOL = 1e-10
-MAX_STEPS = 20
+FIT_OPTIONS = {"precision": 1e-10}  # lifelines' options, where benchmarks and tests run it beside this fit
 NOT_CONVERGED = "The model did not converge: its estimates may be unreliable."
 
 
@@ -43,25 +46,6 @@ class CoxResult(ModelResult):
     ph_test: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PH_COLUMNS))
     ph_note: str = ""
     log_likelihood: float = float("nan")
-
-
-def newton_to_optimum(
-    time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray, strata: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(β, naive variance, converged): Newton steps from `beta` on the exact Efron score and information
-    until the largest step is below STEP_TOL; the variance is the inverse information at the last β."""
-    for _ in range(MAX_STEPS):
-        score, info = efron_score_and_information(time, event, x, beta, strata)
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError:
-            return beta, np.full_like(info, np.nan), False
-        if not np.all(np.isfinite(step)):
-            return beta, np.linalg.pinv(info), False
-        beta = beta + step
-        if np.max(np.abs(step)) < STEP_TOL:
-            return beta, np.linalg.inv(info), True
-    return beta, np.linalg.inv(info), False
 
 
 def _terms_of(names: list[str], design_columns: list[str], terms: dict[str, list[int]]) -> dict[str, list[int]]:
@@ -114,27 +98,23 @@ def fit_cox(
         t, e, groups = t[rows], e[rows], data[cluster].astype(str).to_numpy()[rows] if cluster else None
         strata_key = None if strata_key is None else strata_key[rows]
         x = design.x.loc[rows, names].to_numpy(float)
-        frame = pd.DataFrame(x, columns=names).assign(__t=t, __e=e)
-        if strata:
-            frame["__strata"] = strata_key
-        cph = CoxPHFitter()
+        table = RiskTable.of(t, e, x, strata_key)  # None with a continuous covariate: then row by row
         try:
-            with warnings.catch_warnings():  # our own Newton steps below decide convergence
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                cph.fit(frame, "__t", "__e", strata=["__strata"] if strata else None, fit_options=FIT_OPTIONS)
-        except ConvergenceError as exc:
+            fit = newton(table.evaluate if table else
+                         lambda b: efron_loglik_score_information(t, e, x, b, strata_key), len(names))
+        except np.linalg.LinAlgError as exc:
             raise AnalysisInputError(
                 "The Cox model did not converge: a covariate may separate events perfectly or be collinear."
             ) from exc
-        beta, variance, converged = newton_to_optimum(t, e, x, cph.params_[names].to_numpy(), strata_key)
-        if not converged:
+        beta, variance, loglik = fit.beta, fit.variance, fit.log_likelihood
+        if not fit.converged or not np.all(np.isfinite(beta)):
             notes.append(NOT_CONVERGED)
-        loglik = float(cph.log_likelihood_)
         if robust:
             variance = cluster_robust_variance(t, e, x, beta, variance, groups, strata_key)
         params[names], se[names] = beta, np.sqrt(np.diag(variance))
         if check_ph:
-            ph = zph_test(t, e, x, beta, _terms_of(names, columns, design.terms), strata_key)
+            terms = _terms_of(names, columns, design.terms)
+            ph = zph_test_from_table(table, beta, terms, t, e) if table else zph_test(t, e, x, beta, terms, strata_key)
             ph_note = ph_sentence(ph)
     else:
         ph_note = "Proportional hazards were not checked: no term could be estimated."

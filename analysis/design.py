@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri  # norm.cdf and .ppf; scipy.stats takes seconds to import
 
 from peer_outcomes.analysis.frames import AnalysisInputError
 
@@ -90,11 +90,11 @@ def ratio_table(
     published layer.
     """
     est, lower_col, upper_col = RATIO_COLUMNS[ratio]
-    z = float(norm.ppf(1 - alpha / 2))
+    z = float(ndtri(1 - alpha / 2))
     coef, se = params.to_numpy(float), se.to_numpy(float)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         value, lower, upper = np.exp(coef), np.exp(coef - z * se), np.exp(coef + z * se)
-        p = 2 * norm.sf(np.abs(coef / se))
+        p = 2 * ndtr(-np.abs(coef / se))
     return pd.DataFrame(
         {
             "term": list(params.index),

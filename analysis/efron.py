@@ -17,16 +17,23 @@ Summing from the latest time back keeps the subtraction exact enough: each total
 people still under follow-up, not all rows. Newton–Raphson from β = 0 with step halving when the
 log-likelihood falls (R's rule), until the largest step is below STEP_TOL, so β is the optimum itself
 rather than where a log-likelihood criterion happened to stop (see `analysis.cox`).
+
+Right-censored rows with categorical covariates (`RiskTable`, the relapse model) collapse further: people
+alike in every covariate form one pattern, and the Efron sums at each event time need only how many of each
+pattern are at risk and how many die there. Efron with integer weights equals the replicated rows, so a
+Newton step is two small matrix products (event times × patterns) instead of a pass over the rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 STEP_TOL = 1e-10  # stop when every coordinate of the Newton step is below this
+MAX_TABLE_CELLS = 4_000_000  # event times × covariate patterns a RiskTable may hold (32 MB a matrix)
 MAX_STEPS = 30  # Newton steps (R's iter.max is 20; halving can add a few)
 MAX_HALVINGS = 30
 
@@ -237,9 +244,17 @@ def fit_counting_process(start: np.ndarray, stop: np.ndarray, event: np.ndarray,
     check did not remove).
     """
     cp = CountingProcess.of(start, stop, event, x)
-    p = cp.x.shape[1]
+    return newton(cp.evaluate, cp.x.shape[1])
+
+
+def newton(evaluate: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]], p: int) -> CoxFit:
+    """Newton–Raphson from β = 0 on `evaluate` (β → log-likelihood, score, information), halving a step
+    while the log-likelihood falls (R's rule), until the largest step is below STEP_TOL.
+
+    Raises `np.linalg.LinAlgError` when the information is singular.
+    """
     beta = np.zeros(p)
-    loglik, score, info = cp.evaluate(beta)
+    loglik, score, info = evaluate(beta)
     for steps in range(1, MAX_STEPS + 1):
         step = np.linalg.solve(info, score)
         if not np.all(np.isfinite(step)):
@@ -248,12 +263,85 @@ def fit_counting_process(start: np.ndarray, stop: np.ndarray, event: np.ndarray,
             return CoxFit(beta + step, np.linalg.inv(info), loglik, True, steps)
         # R's rule: halve the step while the log-likelihood falls (beyond rounding)
         slack = 1e-12 * (1.0 + abs(loglik))
-        new = cp.evaluate(beta + step)
+        new = evaluate(beta + step)
         for _ in range(MAX_HALVINGS):
             if np.isfinite(new[0]) and new[0] >= loglik - slack:
                 break
             step = step / 2
-            new = cp.evaluate(beta + step)
+            new = evaluate(beta + step)
         beta = beta + step
         loglik, score, info = new
     return CoxFit(beta, np.linalg.pinv(info), loglik, False, MAX_STEPS)
+
+
+@dataclass(frozen=True)
+class RiskTable:
+    """Right-censored rows as counts per event time × covariate pattern (per stratum): see the module docstring.
+
+    Rows of `at_risk` and `deaths` are the event times of each stratum in turn (`time` holds their values);
+    columns are the distinct covariate rows (`x`, centred). Built in O(n) once; each evaluation then costs
+    O(T·P·p²) in two matrix products, independent of the number of people.
+    """
+
+    x: np.ndarray  # P × p centred covariate patterns
+    at_risk: np.ndarray  # T × P number at risk
+    deaths: np.ndarray  # T × P deaths
+    m: np.ndarray  # deaths per event time
+    xsum: np.ndarray  # Σ x over each event time's deaths (T × p)
+    time: np.ndarray  # the event times' values (T)
+
+    @classmethod
+    def of(cls, time: np.ndarray, event: np.ndarray, x: np.ndarray, strata: np.ndarray | None = None) -> RiskTable | None:
+        """The table of these rows, or None when it would exceed MAX_TABLE_CELLS (a continuous covariate)."""
+        time, dead = np.asarray(time, float), np.asarray(event, float) == 1
+        x = np.asarray(x, float).reshape(len(time), -1)
+        pattern, rep = _groups(list(x.T)) if x.shape[1] else (np.zeros(len(time), np.int64), np.zeros(1, np.int64))
+        size = len(rep)
+        strata = np.zeros(len(time), np.int64) if strata is None else pd.factorize(pd.Series(strata))[0]
+        blocks = [(s, np.unique(time[(strata == s) & dead])) for s in np.unique(strata)]
+        if sum(len(ev) for _, ev in blocks) * size > MAX_TABLE_CELLS:
+            return None
+        at_risk, deaths, times = [], [], []
+        for s, ev in blocks:
+            rows = strata == s
+            last = np.searchsorted(ev, time[rows], side="right") - 1  # at risk at event times 0..last
+            seen = last >= 0
+            cell = last[seen] * size + pattern[rows][seen]
+            counts = np.bincount(cell, minlength=len(ev) * size).reshape(len(ev), size)
+            at_risk.append(counts[::-1].cumsum(axis=0)[::-1])
+            d = rows & dead
+            cell = np.searchsorted(ev, time[d]) * size + pattern[d]
+            deaths.append(np.bincount(cell, minlength=len(ev) * size).reshape(len(ev), size))
+            times.append(ev)
+        xc = x - x.mean(axis=0) if len(x) else x  # centred, as R: smaller sums, less rounding
+        patterns = xc[rep]
+        death_counts = np.vstack(deaths).astype(float)
+        return cls(patterns, np.vstack(at_risk).astype(float), death_counts, death_counts.sum(axis=1),
+                   death_counts @ patterns, np.concatenate(times))
+
+    def terms(self, beta: np.ndarray) -> tuple[EfronTerms, float]:
+        """Each event time's Efron terms at β, and Σ η over the deaths (η = x·β less its maximum, the shift
+        that keeps exp(η) finite and cancels in the likelihood)."""
+        p = self.x.shape[1]
+        eta = self.x @ beta
+        eta = eta - eta.max()
+        w = np.exp(eta)
+        pairs = [(i, j) for i in range(p) for j in range(i, p)]
+        wx = w[:, None] * self.x
+        cols = np.column_stack([w, wx, *[wx[:, i] * self.x[:, j] for i, j in pairs]])
+        at_risk, deaths = self.at_risk @ cols, self.deaths @ cols
+
+        def square(flat: np.ndarray) -> np.ndarray:
+            out = np.empty((len(flat), p, p))
+            for c, (i, j) in enumerate(pairs):
+                out[:, i, j] = out[:, j, i] = flat[:, c]
+            return out
+
+        terms = efron_terms(self.m, at_risk[:, 0], at_risk[:, 1:p + 1], square(at_risk[:, p + 1:]),
+                            deaths[:, 0], deaths[:, 1:p + 1], square(deaths[:, p + 1:]), self.xsum)
+        return terms, float(self.deaths.sum(axis=0) @ eta)
+
+    def evaluate(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(log partial likelihood, score, information) at β, Efron ties."""
+        terms, eta_dead = self.terms(beta)
+        return eta_dead - float(terms.log_denominator.sum()), terms.u.sum(axis=0), terms.v.sum(axis=0)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri  # norm.ppf itself; scipy.stats takes seconds to import
 
 from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
 from peer_outcomes.analysis.results import ModelResult, excluded_rows
@@ -164,7 +164,7 @@ def fit_km(
     _check_conf_type(conf_type)
     data, dropped = survival_frame(df, duration, event, [group] if group else [])
     excluded = excluded_rows(dropped)
-    z = float(norm.ppf(1 - alpha / 2))
+    z = float(ndtri(1 - alpha / 2))
     labels = data[group].astype(str) if group else pd.Series("All", index=data.index)
     curves, summaries = [], []
     for label in sorted(labels.unique()):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
+from scipy.special import chdtrc  # chi2.sf itself; scipy.stats takes seconds to import
 
-from peer_outcomes.analysis.efron import efron_terms
+from peer_outcomes.analysis.efron import RiskTable, efron_terms
 
 COLUMNS = ["term", "statistic", "p", "df"]
 
@@ -29,6 +29,15 @@ def _km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     return 1.0 - before[inv]
 
 
+def _km_transform_at(time: np.ndarray, event: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """1 − S(t−) at the times `at` (each one of `time`), S the pooled Kaplan–Meier curve."""
+    times, inv = np.unique(time, return_inverse=True)
+    d = np.bincount(inv, weights=event)
+    n = np.bincount(inv)[::-1].cumsum()[::-1]
+    before = np.r_[1.0, np.cumprod(1.0 - d / n)[:-1]]
+    return 1.0 - before[np.searchsorted(times, at)]
+
+
 def _cross_sums(group: np.ndarray, wx: np.ndarray, x: np.ndarray, size: int) -> np.ndarray:
     """Σ over the rows of each group of (w·x)(x)' (size × p × p), one column pair at a time: an n × p × p
     array of outer products would cost far more memory and time than p(p + 1)/2 bincounts."""
@@ -41,11 +50,11 @@ def _cross_sums(group: np.ndarray, wx: np.ndarray, x: np.ndarray, size: int) -> 
 
 
 def _stratum_parts(t: np.ndarray, e: np.ndarray, x: np.ndarray, w: np.ndarray, g: np.ndarray):
-    """Σ_t g·u(t), Σ_t V(t), Σ_t g·V(t), Σ_t g²·V(t) and the score Σ_t u(t) over this stratum's distinct
-    event times (Efron)."""
+    """Σ_t g·u(t), Σ_t V(t), Σ_t g·V(t), Σ_t g²·V(t), the score Σ_t u(t) and Σ_t of the log-denominator over
+    this stratum's distinct event times (Efron)."""
     p = x.shape[1]
     if not (e == 1).any():
-        return np.zeros(p), np.zeros((p, p)), np.zeros((p, p)), np.zeros((p, p)), np.zeros(p)
+        return np.zeros(p), np.zeros((p, p)), np.zeros((p, p)), np.zeros((p, p)), np.zeros(p), 0.0
     # Collapse to distinct times first (day-level data have few), then sum over risk sets by cumsum.
     order = np.argsort(-t, kind="stable")
     t, e, x, w, g = t[order], e[order], x[order], w[order], g[order]
@@ -73,6 +82,7 @@ def _stratum_parts(t: np.ndarray, e: np.ndarray, x: np.ndarray, w: np.ndarray, g
         (gt[:, None, None] * v).sum(axis=0),
         (gt[:, None, None] ** 2 * v).sum(axis=0),
         u.sum(axis=0),
+        float(terms.log_denominator.sum()),
     )
 
 
@@ -99,15 +109,35 @@ def zph_test(
         w = np.exp(eta[m] - eta[m].max())
         parts = _stratum_parts(time[m], event[m], x[m], w, g[m])
         u, i11, i12, i22 = u + parts[0], i11 + parts[1], i12 + parts[2], i22 + parts[3]
+    return _zph_rows(u, i11, i12, i22, terms)
+
+
+def zph_test_from_table(
+    table: RiskTable, beta: np.ndarray, terms: dict[str, list[int]], time: np.ndarray, event: np.ndarray
+) -> pd.DataFrame:
+    """`zph_test` from a `RiskTable` of the same rows (`time`, `event`: the rows, for the pooled KM transform):
+    every part is a sum over event times, and g(t) is the same for everyone with an event time t."""
+    raw = _km_transform_at(np.asarray(time, float), np.asarray(event, float), table.time)
+    g = raw - (table.m @ raw) / table.m.sum()  # centred on its mean over the deaths, as in zph_test
+    parts, _ = table.terms(beta)
+    u, v = parts.u, parts.v
+    gv = g[:, None, None] * v
+    return _zph_rows((g[:, None] * u).sum(axis=0), v.sum(axis=0), gv.sum(axis=0), (g[:, None, None] * gv).sum(axis=0),
+                     terms)
+
+
+def _zph_rows(u: np.ndarray, i11: np.ndarray, i12: np.ndarray, i22: np.ndarray, terms: dict[str, list[int]]) -> pd.DataFrame:
+    """The per-term and GLOBAL score tests from U_γ and the blocks of the augmented information."""
+    p = len(u)
     imat = np.block([[i11, i12], [i12.T, i22]])
     full_u = np.r_[np.zeros(p), u]
     rows = []
     for name, cols in terms.items():
         kk = list(range(p)) + [p + c for c in cols]
         stat = float(np.linalg.solve(imat[np.ix_(kk, kk)], full_u[kk]) @ full_u[kk])
-        rows.append([name, stat, float(chi2.sf(stat, len(cols))), len(cols)])
+        rows.append([name, stat, float(chdtrc(len(cols), stat)), len(cols)])
     stat = float(np.linalg.solve(imat, full_u) @ full_u)
-    rows.append(["GLOBAL", stat, float(chi2.sf(stat, p)), p])
+    rows.append(["GLOBAL", stat, float(chdtrc(p, stat)), p])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -125,18 +155,26 @@ def ph_sentence(table: pd.DataFrame, level: float = 0.05) -> str:
     )
 
 
-def efron_score_and_information(
+def efron_loglik_score_information(
     time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray, strata: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The Efron score (gradient of the log partial likelihood) and information (minus its Hessian) at β,
-    in one pass: what R coxph's Newton–Raphson steps use."""
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The Efron log partial likelihood, score (its gradient) and information (minus its Hessian) at β, in
+    one pass over the rows: what R coxph's Newton–Raphson steps use."""
     time, event, x = np.asarray(time, float), np.asarray(event, float), np.asarray(x, float)
     eta = x @ np.asarray(beta, float)
     strata = np.zeros(len(time), int) if strata is None else np.asarray(strata)
-    score, info = np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))
+    loglik, score, info = 0.0, np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))
     for s in np.unique(strata):
         m = strata == s
-        w = np.exp(eta[m] - eta[m].max())
-        parts = _stratum_parts(time[m], event[m], x[m], w, np.zeros(int(m.sum())))
+        shifted = eta[m] - eta[m].max()
+        parts = _stratum_parts(time[m], event[m], x[m], np.exp(shifted), np.zeros(int(m.sum())))
+        loglik += float(shifted[event[m] == 1].sum()) - parts[5]
         score, info = score + parts[4], info + parts[1]
-    return score, info
+    return loglik, score, info
+
+
+def efron_score_and_information(
+    time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray, strata: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Efron score and information at β (`efron_loglik_score_information` without the likelihood)."""
+    return efron_loglik_score_information(time, event, x, beta, strata)[1:]

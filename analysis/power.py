@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import norm
+from scipy.special import ndtri  # norm.ppf itself; scipy.stats takes seconds to import
 
 from peer_outcomes.analysis.frames import AnalysisInputError
 
@@ -19,7 +19,7 @@ def _events(hr: float, alpha: float, power: float, allocation: float) -> float:
         raise AnalysisInputError("The hazard ratio must be positive and different from 1.")
     if not (0 < alpha < 1 and 0 < power < 1 and 0 < allocation < 1):
         raise AnalysisInputError("alpha, power and allocation must each lie strictly between 0 and 1.")
-    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
+    z = ndtri(1 - alpha / 2) + ndtri(power)
     return z**2 / (allocation * (1 - allocation) * math.log(hr) ** 2)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri  # norm.ppf itself; scipy.stats takes seconds to import
 
 from peer_outcomes.analysis.frames import AnalysisInputError, survival_frame
 from peer_outcomes.analysis.results import ModelResult, excluded_rows
@@ -46,7 +46,7 @@ def rmst(df: pd.DataFrame, duration: str, event: str, tau: float, group: str | N
         raise AnalysisInputError("The RMST horizon tau must be a positive number of days.")
     data, dropped = survival_frame(df, duration, event, [group] if group else [])
     labels = data[group].astype(str) if group else pd.Series("All", index=data.index)
-    z = float(norm.ppf(0.975))
+    z = float(ndtri(0.975))
     rows = []
     for label in sorted(labels.unique()):
         part = data[labels == label]

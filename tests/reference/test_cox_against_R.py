@@ -11,15 +11,25 @@ import pytest
 from lifelines.datasets import load_rossi, load_stanford_heart_transplants
 from statsmodels.duration.hazard_regression import PHReg
 
+from peer_outcomes.analysis import efron
 from peer_outcomes.analysis.cox import fit_cox
 from peer_outcomes.analysis.dose import fit_time_varying_cox
-from peer_outcomes.analysis.efron import CountingProcess
+from peer_outcomes.analysis.efron import CountingProcess, RiskTable
 
 HERE = Path(__file__).parent
 ROSSI = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
 
 
-def test_cox_efron_matches_r_coxph_and_statsmodels_phreg(golden, compare):
+@pytest.fixture(params=["patterns", "rows"])
+def cox_path(request, monkeypatch) -> str:
+    """Each right-censored case twice: tabulated by covariate pattern (efron.RiskTable, what categorical
+    covariates use) and row by row (what a table too large for MAX_TABLE_CELLS falls back to)."""
+    if request.param == "rows":
+        monkeypatch.setattr(efron, "MAX_TABLE_CELLS", 0)
+    return request.param
+
+
+def test_cox_efron_matches_r_coxph_and_statsmodels_phreg(golden, compare, cox_path):
     """R: coxph(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio, data = rossi)."""
     df = load_rossi()
     fit = fit_cox(df, "week", "arrest", ROSSI)
@@ -35,7 +45,7 @@ def test_cox_efron_matches_r_coxph_and_statsmodels_phreg(golden, compare):
     assert fit.n == 432 and fit.events == 114
 
 
-def test_ph_test_matches_r_cox_zph_km_transform(golden, compare):
+def test_ph_test_matches_r_cox_zph_km_transform(golden, compare, cox_path):
     """R: cox.zph(coxph(Surv(week, arrest) ~ fin + age + ... + prio, data = rossi), transform = "km")."""
     fit = fit_cox(load_rossi(), "week", "arrest", ROSSI)
     ref = pd.DataFrame(golden["cox_rossi"]["zph"])
@@ -45,7 +55,7 @@ def test_ph_test_matches_r_cox_zph_km_transform(golden, compare):
     assert fit.ph_note.startswith("Proportional hazards may not hold: age")
 
 
-def test_categorical_reference_and_cluster_robust_se_match_r(golden, compare, lung):
+def test_categorical_reference_and_cluster_robust_se_match_r(golden, compare, lung, cox_path):
     """R: lc <- na.omit(lung[, c("time","status","age","sex","ph.ecog","inst")]);
     lc$ecog <- relevel(factor(lc$ph.ecog), ref = "1");
     coxph(Surv(time, status) ~ age + ecog, cluster = inst, data = lc) -> coef, robust se; cox.zph."""
@@ -63,7 +73,7 @@ def test_categorical_reference_and_cluster_robust_se_match_r(golden, compare, lu
     assert "(2 rows with missing values excluded)" in fit.method
 
 
-def test_strata_with_cluster_match_r(golden, compare, lung):
+def test_strata_with_cluster_match_r(golden, compare, lung, cox_path):
     """R: coxph(Surv(time, status) ~ age + ecog + strata(sex), cluster = inst, data = lc); cox.zph."""
     fit = fit_cox(lung, "time", "status", ["age", "ecog"], categorical={"ecog": "1"}, cluster="inst", strata=["sex"],
                   min_clusters=18)
@@ -72,6 +82,33 @@ def test_strata_with_cluster_match_r(golden, compare, lung):
     compare("lung strata robust SE vs R", fit.summary["term"], fit.summary["se"], ref["se"], 1e-6)
     zph = pd.DataFrame(ref["zph"])
     compare("lung strata cox.zph", fit.ph_test["term"], fit.ph_test["statistic"], zph["statistic"], 1e-6)
+
+
+def test_log_partial_likelihood_matches_r(compare, cox_path):
+    """R: coxph(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio, data = rossi,
+    control = coxph.control(eps = 1e-12))$loglik -> -675.3806323469 -658.7476594461."""
+    fit = fit_cox(load_rossi(), "week", "arrest", ROSSI, check_ph=False)
+    compare("rossi loglik vs R", ["loglik"], [fit.log_likelihood], [-658.7476594461], 1e-8)
+
+
+def test_stratified_cox_on_a_few_covariate_patterns_matches_r(compare, cox_path):
+    """Binary covariates only, so 432 people are 26 patterns (of 32 possible), with strata. R:
+    r$old <- as.integer(r$age > 25); f <- coxph(Surv(week, arrest) ~ fin + race + wexp + mar + paro + strata(old),
+    data = r, control = coxph.control(eps = 1e-12, toler.chol = 1e-13)); coef(f); sqrt(diag(f$var)); f$loglik;
+    cox.zph(f, transform = "km")$table[, "chisq"]."""
+    df = load_rossi().assign(old=lambda d: (d["age"] > 25).astype(int))
+    cov = ["fin", "race", "wexp", "mar", "paro"]
+    table = RiskTable.of(df["week"], df["arrest"], df[cov], df["old"])
+    assert (table is None) == (cox_path == "rows")
+    assert cox_path == "rows" or table.x.shape[0] == 26 and table.m.sum() == df["arrest"].sum()
+    fit = fit_cox(df, "week", "arrest", cov, strata=["old"])
+    compare("rossi strata coef vs R", cov, fit.summary["coef"],
+            [-0.3881338449, 0.2309953365, -0.4407409494, -0.4608136198, -0.1058663147], 1e-8)
+    compare("rossi strata SE vs R", cov, fit.summary["se"],
+            [0.1907751424, 0.3066962319, 0.2019675713, 0.3798329553, 0.1924659415], 1e-8)
+    compare("rossi strata loglik vs R", ["loglik"], [fit.log_likelihood], [-606.5721725248], 1e-8)
+    compare("rossi strata cox.zph vs R", fit.ph_test["term"], fit.ph_test["statistic"],
+            [0.0029166909, 1.9195633016, 8.7439670216, 2.0327812443, 0.0012143236, 11.1245691348], 1e-6)
 
 
 def test_time_varying_cox_matches_r_counting_process_coxph(golden, compare):
