@@ -167,8 +167,8 @@ def fit_km(
     z = float(ndtri(1 - alpha / 2))
     labels = data[group].astype(str) if group else pd.Series("All", index=data.index)
     curves, summaries = [], []
-    for label in sorted(labels.unique()):
-        part = data[labels == label]
+    for label, rows in sorted(labels.groupby(labels, sort=False).indices.items()):  # one pass, not one per group
+        part = data.iloc[rows]
         c = _curve_one(part[duration].to_numpy(float), part[event].to_numpy(float), z, conf_type)
         c.insert(0, "group", label)
         curves.append(c)

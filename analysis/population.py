@@ -58,9 +58,13 @@ def _valid(cells: pd.Series) -> bool:
     return bool(((cells == 0) | disclosure.enough(cells)).all())
 
 
+@queries.per_load
 def enrollment_periods(db: Db, allowed_sites: tuple[str, ...] = ()) -> list[Period]:
     """The periods the filter may use, oldest first (see the module docstring for the rule), built from the
-    `allowed_sites` a role may see (all when empty), so another site's enrollments never shape them."""
+    `allowed_sites` a role may see (all when empty), so another site's enrollments never shape them.
+
+    Once per load (`queries.per_load`): every published result asks for them, and the month-by-month walk
+    costs about 0.1 s at 100,000 participants."""
     counts = queries.cell_months(db, allowed_sites)
     if counts.empty:
         return []

@@ -241,7 +241,8 @@ def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     df = _as_int(queries.outcomes(db, f, ["retention_days", "is_disengaged", "cohort_month"]), ["is_disengaged"])
     if (none := _too_few(db, f, len(df), ["cells"])) is not None:
         return none
-    df = df.assign(cohort=pd.to_datetime(df["cohort_month"]).dt.strftime("%Y-%m"))
+    codes, firsts = pd.factorize(df["cohort_month"])  # format the few months, not every row (0.8 s at 100,000)
+    df = df.assign(cohort=np.asarray(pd.to_datetime(firsts).strftime("%Y-%m"), dtype=object)[codes])
     n = len(df)  # the population line counts everyone filtered, so leaving groups out reveals nothing
     df, notes = disclosure.drop_small_groups(df, ["cohort"])
     if df.empty:
@@ -317,17 +318,17 @@ def relapse_cox(db: Db, f: Filters) -> Published:
 @population.guard
 def milestones(db: Db, f: Filters) -> Published:
     """Share reaching each sobriety milestone, among those followed long enough to reach it."""
-    df = queries.milestones(db, f)
-    if (none := _too_few(db, f, df["participant_key"].nunique(), ["attainment"])) is not None:
+    counts = queries.milestone_counts(db, f)
+    n = int(counts["n_people"].iloc[0]) if len(counts) else 0
+    if (none := _too_few(db, f, n, ["attainment"])) is not None:
         return none
-    obs = df[df["is_observable"].astype(bool)]
-    t = obs.groupby("milestone_days").agg(n_observable=("participant_key", "size"), n_achieved=("is_achieved", "sum"))
-    t = disclosure.suppress_share_ci(t.reset_index(), "n_achieved", "n_observable", "share", count_margins=[])
+    t = counts.loc[counts["n_observable"] > 0, ["milestone_days", "n_observable", "n_achieved"]].reset_index(drop=True)
+    t = t.astype({"n_observable": "int64", "n_achieved": "int64"})
+    t = disclosure.suppress_share_ci(t, "n_achieved", "n_observable", "share", count_margins=[])
     method = (
         "Share of participants reaching each sobriety milestone (days from recovery start, else enrollment), "
         f"among those whose follow-up reached the milestone by the data cutoff. {disclosure.methods_sentence()}"
     )
-    n = df["participant_key"].nunique()
     return Published({"attainment": t}, method, _population(db, f, n), float(n))
 
 
