@@ -1,9 +1,11 @@
 """How load time, peak memory, marts time and page time grow with the number of participants (issue 17.2).
 
-For each size, in the same run: a synthetic export (`peer-outcomes synth`, kept in --work and reused), the
-whole ETL (`peer-outcomes etl`, marts included) under a DuckDB memory limit, a rebuild of the marts alone on
-a copy of the warehouse, and the retention page's published frames (`published.retention`, read-only). Each
-step runs in its own process, so its peak resident memory is its own (os.wait4's ru_maxrss). The first size
+For each size, in the same run: a synthetic export (`peer-outcomes synth --format parquet`, written block
+by block; kept in --work and reused, and then not timed again), the whole ETL (`peer-outcomes etl`, marts
+included) under a DuckDB memory limit, a rebuild of the marts alone on a copy of the warehouse, and two
+pages' published results (`published.retention`, `published.relapse_cox`; read-only, timed inside their
+process so that imports do not count). Each step runs in its own process, so its peak resident memory is
+its own (os.wait4's ru_maxrss). The first size
 is the baseline: each figure is also printed as its ratio to the baseline's, beside the ratio of sizes
 (linear growth = the same ratio).
 
@@ -14,6 +16,7 @@ is the baseline: each figure is also printed as its ratio to the baseline's, bes
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -27,16 +30,24 @@ MARTS = (
     "con = duckdb.connect(sys.argv[1]); con.execute('set threads = 3')\n"
     "con.execute(\"set memory_limit = '\" + sys.argv[2] + \"'\"); build_marts(con); con.close()\n"
 )
-PAGE = (
-    "import sys; from peer_outcomes.analysis import published; from peer_outcomes.analysis.queries import Filters\n"
-    "published.retention(sys.argv[1], Filters())\n"
+PAGE = (  # each page's published results, timed inside the process (imports excluded), printed as JSON
+    "import json, sys, time; from peer_outcomes.analysis import published; "
+    "from peer_outcomes.analysis.queries import Filters\n"
+    "out = {}\n"
+    "for name in ('retention', 'relapse_cox'):\n"
+    "    t = time.perf_counter(); getattr(published, name)(sys.argv[1], Filters())\n"
+    "    out[name + ' page s'] = time.perf_counter() - t\n"
+    "print(json.dumps(out))\n"
 )
 
 
-def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak resident GiB) of one command in its own process; stops the run if it fails."""
+def run(args: list[str], env: dict[str, str], out: list[str] | None = None) -> tuple[float, float]:
+    """(wall seconds, peak resident GiB) of one command in its own process; stops the run if it fails.
+    With `out`, the command's standard output is appended to it."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL if out is None else subprocess.PIPE, text=True)
+    if out is not None:
+        out.append(proc.stdout.read())
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -46,17 +57,21 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def measure(n: int, work: Path, env: dict[str, str], limit: str) -> dict[str, float]:
     export, db = work / f"export-{n}", work / f"warehouse-{n}.duckdb"
+    synth: dict[str, float] = {}
     if not (export / "truth.json").exists():
-        run([str(BIN / "peer-outcomes"), "synth", "--participants", str(n), "--out", str(export)], env)
+        args = ["synth", "--participants", str(n), "--seed", "1", "--format", "parquet", "--out", str(export)]
+        synth_s, synth_gib = run([str(BIN / "peer-outcomes"), *args], env)
+        synth = {"synth s": synth_s, "synth peak GiB": synth_gib}
     db.unlink(missing_ok=True)
     load_s, load_gib = run([str(BIN / "peer-outcomes"), "etl", str(export), "--db", str(db)], env)
     copy = work / f"marts-{n}.duckdb"
     shutil.copyfile(db, copy)
     marts_s, marts_gib = run([sys.executable, "-c", MARTS, str(copy), limit], env)
     copy.unlink()
-    page_s, page_gib = run([sys.executable, "-c", PAGE, str(db)], env)
-    return {"load s": load_s, "load peak GiB": load_gib, "marts s": marts_s, "marts peak GiB": marts_gib,
-            "page s": page_s, "page peak GiB": page_gib, "warehouse GiB": db.stat().st_size / 2**30}
+    printed: list[str] = []
+    _, page_gib = run([sys.executable, "-c", PAGE, str(db)], env, printed)
+    return {**synth, "load s": load_s, "load peak GiB": load_gib, "marts s": marts_s, "marts peak GiB": marts_gib,
+            **json.loads(printed[0]), "pages peak GiB": page_gib, "warehouse GiB": db.stat().st_size / 2**30}
 
 
 def main() -> None:
@@ -75,7 +90,7 @@ def main() -> None:
     base = args.sizes[0]
     print(f"\nratios to {base:,} participants (memory limit {args.memory_limit}):")
     for n in args.sizes[1:]:
-        cells = ", ".join(f"{k} {results[n][k] / results[base][k]:.2f}x" for k in results[n])
+        cells = ", ".join(f"{k} {results[n][k] / results[base][k]:.2f}x" for k in results[n] if k in results[base])
         print(f"{n:>11,} ({n / base:.0f}x the people): {cells}")
 
 

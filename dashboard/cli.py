@@ -1,5 +1,5 @@
-"""The `peer-outcomes` command: wires every layer (synth, etl, status, dashboard, evidence, extract, audit,
-doctor).
+"""The `peer-outcomes` command: wires every layer (synth, etl, spark, status, dashboard, evidence, extract,
+audit, doctor).
 
 Each subcommand is a few lines: help text with an example, and user errors as one plain sentence with a
 non-zero exit (`main` turns a `UserError` into that; nothing else is caught, so bugs still show).
@@ -45,14 +45,27 @@ def synth(
     participants: Annotated[int, typer.Option("--participants", help="Number of participants.")] = 3000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 7,
     messy: Annotated[bool, typer.Option("--messy", help="Plant realistic faults (see truth.json).")] = False,
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv (in memory, up to 2M) or parquet (in blocks, up to 10M).")
+    ] = "csv",
 ) -> None:
     """Write a synthetic program export with known true effects (contract CSVs + truth.json).
 
     Example: peer-outcomes synth --participants 3000 --seed 7 --out data/export
+    Example: peer-outcomes synth --participants 10000000 --format parquet --out /data/export-10m
     """
-    from peer_outcomes.pipelines.synth import generate
+    from peer_outcomes.pipelines.synth import SynthError, generate
 
-    truth = generate(out, participants=participants, seed=seed, messy=messy)
+    if fmt not in ("csv", "parquet"):
+        raise SynthError("--format must be csv or parquet.")
+    if fmt == "parquet" and messy:
+        raise SynthError("--messy writes CSV only; leave out --format parquet.")
+    if fmt == "parquet":
+        from peer_outcomes.pipelines.synth_parquet import generate_parquet
+
+        truth = generate_parquet(out, participants=participants, seed=seed)
+    else:
+        truth = generate(out, participants=participants, seed=seed, messy=messy)
     for name, rows in truth.get("rows_written", truth["rows"]).items():
         typer.echo(f"{name:20} {rows:>10,} rows")
     typer.echo(f"Wrote a synthetic export of {participants:,} participants (seed {seed}) to {out}; see truth.json.")
@@ -90,6 +103,30 @@ def etl(
         f"Export {verb}: {report.db} (as of {report.as_of}, data version {report.data_version}); "
         f"{report.rows_quarantined:,} rows quarantined (see `peer-outcomes status`)."
     )
+
+
+@app.command()
+def spark(
+    out: Annotated[str, typer.Option("--out", help="Folder or cluster URI (hdfs://, s3a://) for the built tables.")],
+    db: Db = None,
+    core: Annotated[str | None, typer.Option("--core", help="Folder or URI of the core tables as Parquet, instead of --db.")] = None,
+    master: Annotated[str | None, typer.Option("--master", help="Spark master (default: $PEER_OUTCOMES_SPARK_MASTER, else local mode).")] = None,
+    conf: Annotated[list[str] | None, typer.Option("--conf", help="A Spark setting KEY=VALUE; repeat for more.")] = None,
+) -> None:
+    """Build the marts and the survival aggregates on Apache Spark, from the warehouse or its Parquet core tables.
+
+    Example: peer-outcomes spark --db data/warehouse.duckdb --out /data/spark-built
+    Example: peer-outcomes spark --core s3a://lake/core --out s3a://lake/built --master spark://host:7077
+    """
+    from peer_outcomes.pipelines.spark import run
+
+    settings = dict(item.partition("=")[::2] for item in conf or [])
+    if any(not key or not value for key, value in settings.items()):
+        raise UserError("--conf takes KEY=VALUE, e.g. --conf spark.driver.memory=4g.")
+    built = run(out, db=None if core else db, core=core, master=master, conf=settings)
+    for name, path in built.items():
+        typer.echo(f"{name:40} {path}")
+    typer.echo(f"Built {len(built)} tables on Spark into {out}.")
 
 
 @app.command()

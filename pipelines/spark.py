@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,9 +133,9 @@ def core_tables(sqls: Mapping[str, str]) -> list[str]:
 def export_core(db: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, Path]:
     """Copy the warehouse tables the models read to `out/<table>.parquet` (read-only on the warehouse)."""
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
     paths = {t: folder / f"{t}.parquet" for t in core_tables({**models(), **aggregates()})}
-    with connect_readonly(db) as con:
+    with connect_readonly(db) as con:  # a missing warehouse stops here, before any folder is made
+        folder.mkdir(parents=True, exist_ok=True)
         for table, path in paths.items():
             con.execute(f"copy (select * from main.{table}) to '{path}' (format parquet)")
     return paths
@@ -193,6 +194,49 @@ def build(spark: SparkSession, core: str | os.PathLike[str], out: str | os.PathL
         _register(spark, name, path, schema)
         built[name] = path
     return built
+
+
+def check_runtime() -> None:
+    """Stop with one sentence when PySpark or Java, which Spark needs where the driver runs, is missing."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise UserError("The spark command needs PySpark: pip install 'peer-outcomes[spark]' (docs/scale.md).") from None
+    home = os.environ.get("JAVA_HOME")
+    if not (shutil.which("java") or (home and Path(home, "bin", "java").exists())):
+        raise UserError(
+            "The spark command needs Java 17 where it runs: install openjdk-17-jre-headless (make system) "
+            "or set JAVA_HOME."
+        )
+
+
+def run(
+    out: str,
+    db: str | os.PathLike[str] | None = None,
+    core: str | None = None,
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Build the marts and the aggregates on Spark into `out`, from the Parquet core tables in `core`, else
+    from a copy of the warehouse `db` written to `out/core` (warehouse tier, like the file it came from).
+
+    A Spark session already running in this process is used and left running; one started here is stopped.
+    """
+    check_runtime()
+    from pyspark.sql import SparkSession
+
+    if core is None:
+        if db is None:
+            raise UserError("Give the warehouse (--db) or a folder of the core tables as Parquet (--core).")
+        core = str(Path(out) / "core")
+        export_core(db, core)
+    running = SparkSession.getActiveSession()
+    spark = session(master, conf)
+    try:
+        return build(spark, core, out)
+    finally:
+        if running is None:
+            spark.stop()
 
 
 def expand_counts(counts: pd.DataFrame, n: str = "n_people") -> pd.DataFrame:

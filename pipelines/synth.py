@@ -166,6 +166,22 @@ def generate(out_dir: Path, participants: int, seed: int, messy: bool = False) -
         raise SynthError(f"--participants must be between 1 and {MAX_PARTICIPANTS:,}.")
     if messy and participants < MIN_MESSY:
         raise SynthError(f"--messy needs at least {MIN_MESSY} participants to plant its faults.")
+    out_dir = prepare(out_dir, seed)
+
+    tables, truth = program_tables(np.random.default_rng(seed), seed, participants, messy)
+    for name in FILES:
+        _write(tables[name], out_dir / f"{name}.csv")
+    if messy:
+        from peer_outcomes.pipelines.synth_messy import bom_and_crlf
+
+        for name in truth["bom_crlf_files"]:
+            bom_and_crlf(out_dir / name)
+    (out_dir / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+    return truth
+
+
+def prepare(out_dir: Path, seed: int) -> Path:
+    """Check the seed and create the output folder; one sentence if either is wrong."""
     if seed < 0:
         raise SynthError("--seed must be a non-negative integer.")
     out_dir = Path(out_dir)
@@ -175,8 +191,11 @@ def generate(out_dir: Path, participants: int, seed: int, messy: bool = False) -
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SynthError(f"Could not create the folder {out_dir}: {exc.strerror}.") from exc
+    return out_dir
 
-    rng = np.random.default_rng(seed)
+
+def program_tables(rng: np.random.Generator, seed: int, participants: int, messy: bool = False) -> tuple[dict, dict]:
+    """One program's contract tables (pyarrow, by entity) and its truth dict, drawn from `rng` in a fixed order."""
     sim = simulate(rng, participants)
     people, mentors, eng, matches, x = (sim[k] for k in ("people", "mentors", "eng", "matches", "features"))
     sessions, attendance = tbl.sessions_and_attendance(rng, people, mentors, matches, sim["attendance"])
@@ -199,15 +218,7 @@ def generate(out_dir: Path, participants: int, seed: int, messy: bool = False) -
 
         tables, faults = plant_faults(np.random.default_rng([seed, 1]), tables, people)
         truth.update(faults)
-    for name in FILES:
-        _write(tables[name], out_dir / f"{name}.csv")
-    if messy:
-        from peer_outcomes.pipelines.synth_messy import bom_and_crlf
-
-        for name in truth["bom_crlf_files"]:
-            bom_and_crlf(out_dir / name)
-    (out_dir / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
-    return truth
+    return tables, truth
 
 
 def simulate(rng: np.random.Generator, participants: int) -> dict:

@@ -1,7 +1,7 @@
 """The outcome marts on Spark equal the DuckDB marts, and so do the survival models (issue 17.3).
 
-One real PySpark run in local mode (Debian's OpenJDK) over a Parquet copy of the session's synthetic
-warehouse builds every model in pipelines/sql (whatever marts exist: a new mart is covered here without a
+One real PySpark run in local mode (Debian's OpenJDK), through the `peer-outcomes spark` command, over a
+Parquet copy of the session's synthetic warehouse builds every model in pipelines/sql (whatever marts exist: a new mart is covered here without a
 line) and the aggregates. Spark's Parquet output is read back into DuckDB, cast to the DuckDB marts' column
 types, and compared both ways with EXCEPT ALL. The models are then fitted on the DuckDB mart rows, as the
 dashboard does, and on rows expanded from Spark's risk tables, and must agree to 1e-9.
@@ -9,12 +9,16 @@ dashboard does, and on rows expanded from Spark's risk tables, and must agree to
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from peer_outcomes.analysis.competing import cumulative_incidence
 from peer_outcomes.analysis.cox import fit_cox
@@ -22,8 +26,9 @@ from peer_outcomes.analysis.dose import fit_time_varying_cox
 from peer_outcomes.analysis.km import fit_km
 from peer_outcomes.analysis.logrank import logrank_test
 from peer_outcomes.analysis.published import CAUSES, COX_COVARIATES
-from peer_outcomes.pipelines.marts import mart_names
-from peer_outcomes.pipelines.spark import aggregates, build, expand_counts, export_core, session, to_spark
+from peer_outcomes.dashboard.cli import app
+from peer_outcomes.pipelines.marts import mart_names, models
+from peer_outcomes.pipelines.spark import aggregates, core_tables, expand_counts, to_spark
 
 TOL = 1e-9
 # tiny data: compiling generated code for each stage would cost more than running it
@@ -33,15 +38,35 @@ TEST_CONF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.shuffle.partiti
 
 @pytest.fixture(scope="module")
 def spark_out(synth_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every model and aggregate built by Spark from the warehouse's Parquet copy; Spark stopped after."""
-    root = tmp_path_factory.mktemp("spark")
-    export_core(synth_warehouse, root / "core")
-    spark = session(conf=TEST_CONF)
-    try:
-        build(spark, str(root / "core"), str(root / "built"))
-    finally:
-        spark.stop()
-    return root / "built"
+    """Every model and aggregate built by `peer-outcomes spark` (in this process, local mode) from the
+    warehouse's Parquet copy; Spark stopped after."""
+    out = tmp_path_factory.mktemp("spark") / "built"
+    conf = [arg for key, value in TEST_CONF.items() for arg in ("--conf", f"{key}={value}")]
+    result = CliRunner().invoke(app, ["spark", "--db", str(synth_warehouse), "--out", str(out), *conf])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith(f"tables on Spark into {out}.")
+    assert sorted(p.name for p in (out / "core").glob("*.parquet")) == sorted(
+        f"{t}.parquet" for t in core_tables({**models(), **aggregates()})
+    )
+    return out
+
+
+def test_spark_without_java_or_pyspark_ends_in_one_sentence(tmp_path: Path) -> None:
+    def spark(prelude: str, env: dict[str, str]) -> tuple[int, str]:
+        run = subprocess.run(
+            [sys.executable, "-c", f"{prelude}from peer_outcomes.dashboard.cli import main; main()", "spark",
+             "--out", str(tmp_path / "out"), "--db", str(tmp_path / "none.duckdb")],
+            capture_output=True, text=True, check=False, env=env,
+        )  # fmt: skip
+        return run.returncode, run.stderr.strip()
+
+    wide = {**os.environ, "COLUMNS": "200"}  # one line on stderr, whatever the terminal
+    no_java = {k: v for k, v in wide.items() if k != "JAVA_HOME"} | {"PATH": str(tmp_path)}
+    assert spark("", no_java) == (1, "Error: The spark command needs Java 17 where it runs: install "
+                                  "openjdk-17-jre-headless (make system) or set JAVA_HOME.")  # fmt: skip
+    assert spark("import sys; sys.modules['pyspark'] = None; ", wide) == (
+        1, "Error: The spark command needs PySpark: pip install 'peer-outcomes[spark]' (docs/scale.md).")  # fmt: skip
+    assert not (tmp_path / "out").exists()
 
 
 def _differences(db: Path, duck: str, spark_dir: Path) -> tuple[int, int, int]:
