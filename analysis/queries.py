@@ -313,18 +313,25 @@ def dose_rows(db: Db, f: Filters) -> pd.DataFrame:
     participant and week, with `prev_week_sessions`: sessions attended in the participant's previous row (0
     for the first week), so the dose precedes the week it predicts (docs/outcomes.md § dose_weekly).
 
-    The lag is taken in SQL and only the columns the model and `dose_bands` use are fetched: at 100,000
-    participants (1.4 M rows) that replaced a second scan for the bands and a sort in pandas.
+    Only the columns the model and `dose_bands` use are fetched, and the lag is taken in numpy after one
+    sort of the keys: at 100,000 participants (1.4 M rows) SQL's `lag() over (partition by ...)` and
+    `order by` cost three times the plain fetch.
     """
     where, params = f.where(prefix="p.")
     sql = f"""
-        select d.participant_key, d.week, d.start_days, d.stop_days, d.is_relapse,
-               coalesce(lag(d.n_attended) over (partition by d.participant_key order by d.week), 0)::double
-                   as prev_week_sessions
+        select d.participant_key, d.week, d.start_days, d.stop_days, d.is_relapse, d.n_attended
         from marts.dose_weekly d join marts.participant_outcomes p using (participant_key)
-        where {where}
-        order by d.participant_key, d.week"""
-    return query(db, sql, params)
+        where {where}"""
+    rows = query(db, sql, params)
+    key, week = rows["participant_key"].to_numpy(np.int64), rows["week"].to_numpy(np.int64)
+    code = key * (int(week.max()) + 1 if len(week) else 1) + week  # (participant, week) as one number
+    if not np.all(code[1:] > code[:-1]):  # the scan comes back almost in order: a stable sort is near O(n)
+        order = np.argsort(code, kind="stable")
+        rows, key = rows.take(order).reset_index(drop=True), key[order]
+    attended = np.nan_to_num(rows["n_attended"].to_numpy(float), nan=0.0)  # as coalesce(lag(...), 0)
+    prev = np.r_[0.0, attended[:-1]] if len(rows) else attended
+    prev[np.r_[True, key[1:] != key[:-1]] if len(rows) else []] = 0.0  # a participant's first week
+    return rows.drop(columns="n_attended").assign(prev_week_sessions=prev)
 
 
 def dose_bands(rows: pd.DataFrame) -> pd.DataFrame:
