@@ -188,10 +188,14 @@ def evidence(
 
     Example: peer-outcomes evidence --out evidence --from 2024-01-01 --sites A --sites B
     """
-    from peer_outcomes.dashboard.evidence import build_pack, parse_filters
+    from peer_outcomes.dashboard.render import Painter
 
-    filters = parse_filters(date_from, date_to, sites)
-    manifest = build_pack(db, out, filters, progress=True, zip_path=out.with_suffix(".zip") if zip_file else None)
+    with Painter() as painter:  # the chart browser boots while the pack's libraries load
+        from peer_outcomes.dashboard.evidence import build_pack, parse_filters
+
+        filters = parse_filters(date_from, date_to, sites)
+        manifest = build_pack(db, out, filters, progress=True, zip_path=out.with_suffix(".zip") if zip_file else None,
+                              painter=painter)  # fmt: skip
     typer.echo(f"Wrote {len(manifest['files'])} files to {out} (manifest.json lists their sha256).")
 
 

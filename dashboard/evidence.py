@@ -5,9 +5,9 @@ Policy: the pack holds published aggregates only. Every frame comes from `analys
 suppressed, the same functions the dashboard pages call) and every figure from `dashboard.figures` (the
 same definitions: title, axes, hidden columns); hidden cells are spelled "< k" by `analysis.disclosure.label`, exactly as the dashboard's
 CSV downloads. Nothing here suppresses, computes an estimate or draws a chart of its own.
-Speed: images are rendered with one kaleido sync server for the whole pack (~0.1–0.3 s an image instead of
-~2 s), started before the results are computed so the browser starts meanwhile, and fed from a thread while
-Python builds the next chart; the pack's ~70 reads share one read-only connection (`warehouse.reading`).
+Speed: images are rendered in one browser page for the whole pack (`render.Painter`: no page reload between
+images), started first so the browser boots while Python computes, and rendering while Python builds the
+next chart; the pack's ~70 reads share one read-only connection (`warehouse.reading`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ import json
 import os
 import subprocess
 import tempfile
-import warnings
 import zipfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from concurrent.futures import Future
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import metadata
@@ -30,13 +28,13 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 
 from peer_outcomes.analysis import disclosure, published, published_practice, queries
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import charts, figures, figures_practice
 from peer_outcomes.dashboard.evidence_text import findings, headline_rows, limitations, methods
+from peer_outcomes.dashboard.render import Painter
 from peer_outcomes.dashboard.report_pdf import Chart, Report, write_report
 from peer_outcomes.pipelines import warehouse
 from peer_outcomes.pipelines.errors import UserError
@@ -155,26 +153,6 @@ def items(r: Results) -> list[Item]:
     return out
 
 
-@contextmanager
-def image_server() -> Iterator[None]:
-    """One kaleido browser for every image of the pack (started here, stopped after, unless already running)."""
-    import kaleido
-
-    started = False
-    try:
-        kaleido.start_sync_server(silence_warnings=True)
-        started = True
-    except Exception:  # noqa: BLE001 - no server means the slower one-shot path, not a failure
-        started = False
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
-            yield
-    finally:
-        if started:
-            kaleido.stop_sync_server(silence_warnings=True)
-
-
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -225,39 +203,43 @@ def _prepare(out: Path) -> None:
 
 
 def build_pack(
-    db: Path, out: Path, f: Filters, progress: bool = False, zip_path: Path | None = None
+    db: Path, out: Path, f: Filters, progress: bool = False, zip_path: Path | None = None,
+    painter: Painter | None = None,
 ) -> dict:
-    """Write the evidence pack for warehouse `db` and population `f` into `out`; returns the manifest."""
+    """Write the evidence pack for warehouse `db` and population `f` into `out`; returns the manifest.
+
+    `painter`: a browser already started by the caller (the command starts one before its imports); else one
+    is started here and closed after.
+    """
     db = Path(db)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; give a new or empty folder for the evidence pack.")
-    with warehouse.reading(db):  # one connection for the pack's ~70 reads, not one each
-        return _build_pack(db, out, f, progress, zip_path)
+    with nullcontext(painter) if painter else Painter() as own, warehouse.reading(db):  # one connection for ~70 reads
+        return _build_pack(db, out, f, progress, zip_path, own)
 
 
-def _build_pack(db: Path, out: Path, f: Filters, progress: bool, zip_path: Path | None) -> dict:
+def _build_pack(db: Path, out: Path, f: Filters, progress: bool, zip_path: Path | None, painter: Painter) -> dict:
     settings = queries.settings(db)  # fails first, in one sentence, if there is no warehouse
     if not published.filter_options(db, f.allowed_sites)["sites"]:  # e.g. a new program, or every site and track still small
         raise UserError(f"No site and track has {disclosure.threshold()} or more participants yet, so there is nothing to publish.")
     opts = _check_filters(db, f)
-    with image_server():  # the browser starts while the results are computed
-        res = compute(db, f)
-        if res.pubs["headline"].empty:
-            raise UserError(disclosure.too_few_sentence(then="so there is nothing to publish"))
-        _prepare(out)
-        return _write_pack(db, out, f, res, settings, opts, progress, zip_path)
+    res = compute(db, f)
+    if res.pubs["headline"].empty:
+        raise UserError(disclosure.too_few_sentence(then="so there is nothing to publish"))
+    _prepare(out)
+    return _write_pack(db, out, f, res, settings, opts, progress, zip_path, painter)
 
 
-def _render(fig: go.Figure, png: Path, svg: Path, height: int) -> None:
-    """The chart as a print PNG and an SVG (kaleido: the browser renders while Python builds the next)."""
+def _render(painter: Painter, fig: go.Figure, png: Path, svg: Path, height: int) -> list[Future[None]]:
+    """The chart as a print PNG and an SVG, rendered by the browser while Python builds the next chart."""
     spec = fig.to_dict()  # once for both formats
-    png.write_bytes(pio.to_image(spec, format="png", width=WIDTH, height=height, scale=PNG_SCALE, validate=False))
-    svg.write_bytes(pio.to_image(spec, format="svg", width=WIDTH, height=height, validate=False))
+    return [painter.render(spec, png, "png", WIDTH, height, PNG_SCALE), painter.render(spec, svg, "svg", WIDTH, height)]
 
 
 def _write_pack(
-    db: Path, out: Path, f: Filters, res: Results, settings: dict, opts: dict, progress: bool, zip_path: Path | None
+    db: Path, out: Path, f: Filters, res: Results, settings: dict, opts: dict, progress: bool, zip_path: Path | None,
+    painter: Painter,
 ) -> dict:
     bar = _progress() if progress else nullcontext()
     with bar as prog:
@@ -272,25 +254,25 @@ def _write_pack(
         if prog:
             prog.update(task, total=len(its) + 4)
         pdf_charts: list[Chart] = []
-        with ThreadPoolExecutor(max_workers=1) as painter:
-            renders = []
-            for it in its:
-                for name, frame in it.csvs.items():
-                    csv = disclosure.csv_text(figures.shown(it.pub, frame))
-                    (out / "data" / f"{name}.csv").write_text(csv)
-                fig = it.build()
-                if not charts.has_values(fig):  # an empty axis in a report says nothing: say why instead
-                    res.notes.append(f"{it.figure.title}: not drawn, because every value is zero or describes "
-                                     f"fewer than {disclosure.threshold()} people.")  # fmt: skip
-                    tick(f"chart {it.figure.name}")
-                    continue
-                height = int(fig.layout.height or 440)
-                png, svg = out / "charts" / f"{it.figure.name}.png", out / "charts" / f"{it.figure.name}.svg"
-                renders.append((it, painter.submit(_render, fig, png, svg, height)))
-                pdf_charts.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note))
-            for it, render in renders:
-                render.result()
+        renders = []
+        for it in its:
+            for name, frame in it.csvs.items():
+                csv = disclosure.csv_text(figures.shown(it.pub, frame))
+                (out / "data" / f"{name}.csv").write_text(csv)
+            fig = it.build()
+            if not charts.has_values(fig):  # an empty axis in a report says nothing: say why instead
+                res.notes.append(f"{it.figure.title}: not drawn, because every value is zero or describes "
+                                 f"fewer than {disclosure.threshold()} people.")  # fmt: skip
                 tick(f"chart {it.figure.name}")
+                continue
+            height = int(fig.layout.height or 440)
+            png, svg = out / "charts" / f"{it.figure.name}.png", out / "charts" / f"{it.figure.name}.svg"
+            renders.append((it, _render(painter, fig, png, svg, height)))
+            pdf_charts.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note))
+        for it, images in renders:
+            for image in images:
+                image.result()
+            tick(f"chart {it.figure.name}")
         rows = headline_rows(res.pubs)
         headline = pd.DataFrame(rows, columns=["measure", "estimate", "ci_95"])
         (out / "data" / "headline.csv").write_text(disclosure.csv_text(headline))
