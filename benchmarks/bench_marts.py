@@ -35,6 +35,7 @@ def make_warehouse(con: duckdb.DuckDBPyConnection, participants: int, attendance
     con.execute(
         f"""
         insert into settings values (date '2026-06-30', 30, [30, 60, 90, 180, 365, 730], 1.0, 'bench', '1.0', 'bench', now());
+        insert into programs values ('main', null, date '2026-06-30', 30, [30, 60, 90, 180, 365, 730], 1.0, 'bench', now());
         insert into participants (participant_key, participant_pid, site, enrolled_on, program_track,
                                   age_at_enrollment, gender, primary_substance, recovery_start_on)
         select i, md5(i::varchar), 'S' || (i % 20), date '2024-07-01' + (random() * 720)::int,

@@ -78,10 +78,12 @@ def etl(
     mapping: Annotated[Path | None, typer.Option("--mapping", help="mapping.yaml (default: the one in EXPORT_DIR).")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Data cutoff YYYY-MM-DD (default: latest date in the export).")] = None,
     gap_days: Annotated[int, typer.Option("--gap-days", help="Days without an attended session that mean disengaged.")] = config.GAP_DAYS,
+    program: Annotated[str | None, typer.Option("--program", help="Program code the export loads under (default: the mapping's program:, else the one program).")] = None,
 ) -> None:
     """Load an export into the warehouse: validate, pseudonymize, quarantine bad rows, rebuild the marts.
 
     Example: peer-outcomes etl data/export --db data/warehouse.duckdb --as-of 2025-06-30
+    A second program: peer-outcomes etl data/riverside --db data/warehouse.duckdb --program riverside
     """
     import datetime as dt
 
@@ -93,7 +95,9 @@ def etl(
         cutoff = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError:
         raise UserError(f"--as-of must be a date like 2025-06-30, not '{as_of}'.") from None
-    report = run_etl(export_dir, db, mapping=mapping, as_of=cutoff, gap_days=gap_days, progress=True)
+    report = run_etl(
+        export_dir, db, mapping=mapping, as_of=cutoff, gap_days=gap_days, progress=True, program=program
+    )
     table = Table("file", "read", "loaded", "quarantined", "dropped columns", title=f"Load {report.batch_id}")
     for name, read, loaded, quarantined, dropped in report.rows():
         table.add_row(name, f"{read:,}", f"{loaded:,}", f"{quarantined:,}", dropped)

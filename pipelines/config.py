@@ -14,6 +14,11 @@ DEFAULT_KEY_FILE = Path(
 )
 KEY_ENV = "PEER_OUTCOMES_KEY"  # a hex key in the environment wins over the key file
 
+# Programs (issue 17): every load is under a program code (etl --program, else mapping.yaml `program:`);
+# a warehouse loaded without one holds the default program, whose pseudonym key is the key above.
+DEFAULT_PROGRAM = "main"
+PROGRAM_CODE = r"[A-Za-z0-9][A-Za-z0-9_-]{0,15}"  # a short code: it names key files and environment variables
+
 # Load settings: the ETL writes the ones it used into the warehouse's `settings` table, and the marts read
 # them from there (never from here), so a warehouse always says how its outcomes were defined.
 GAP_DAYS = 30  # default --gap-days: no attended session for this many days = disengaged (docs/outcomes.md)

@@ -17,7 +17,14 @@ read → check → pseudonymize → load → marts → swap (docs/data-contract.
    cutoff), gap_days, the milestone days (config), the key id and the data version; the marts are rebuilt
    from them (marts.py); CHECKPOINT; close; swap.
 
-Loading the same export again (same files, mapping, as_of and gap_days as the latest batch) changes no
+Many programs (issue 17): every load is under one program code (`--program`, else mapping.yaml `program:`,
+else the default program when the warehouse holds no other). Its rows carry the code; natural keys, id maps
+and the upsert are per (program, id); its pseudonyms use its own key (pseudonym.program_key); its cutoff and
+load settings are its row of `programs`, which bounds its follow-up in the marts. Integer keys stay unique
+across the warehouse, so the marts join facts to people as before. Loading program B only ever deletes or
+inserts rows whose program is B: every other program's rows are carried over as they were.
+
+Loading the same export again (same files, mapping, as_of and gap_days as the program's latest batch) changes no
 table: load_batches gets rows with status "unchanged", the quarantine gets nothing new, and the data
 version stays the same. Otherwise the data version is sha256(previous version | this batch's file hashes |
 as_of | gap_days | contract version), first 16 hex.
@@ -29,6 +36,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -39,12 +47,26 @@ from pathlib import Path
 
 import duckdb
 
-from peer_outcomes.pipelines.config import GAP_DAYS, MILESTONE_DAYS, memory_limit, supervision_hours
+from peer_outcomes.pipelines.config import (
+    DEFAULT_PROGRAM,
+    GAP_DAYS,
+    MILESTONE_DAYS,
+    PROGRAM_CODE,
+    SUPERVISION_HOURS,
+    memory_limit,
+    supervision_hours,
+)
 from peer_outcomes.pipelines.contract import CONTRACT_VERSION, ENTITIES, LOAD_ORDER
 from peer_outcomes.pipelines.errors import UserError
 from peer_outcomes.pipelines.idmaps import PERSONS, assign_person_keys, ensure_map, final_maps
 from peer_outcomes.pipelines.mapping import Mapping, find_mapping, load_mapping
-from peer_outcomes.pipelines.pseudonym import key_id, load_key, pseudonym_table
+from peer_outcomes.pipelines.pseudonym import (
+    key_id,
+    program_key,
+    program_key_env,
+    program_key_file,
+    pseudonym_table,
+)
 from peer_outcomes.pipelines.readers import Source, find_export, open_source
 from peer_outcomes.pipelines.report import LoadReport
 from peer_outcomes.pipelines.upsert import LATE, load_entity
@@ -52,6 +74,8 @@ from peer_outcomes.pipelines.validate import REF_KEYS, Staging, resolve_columns,
 from peer_outcomes.pipelines.warehouse import WarehouseError, swap_in, warehouse_kind
 
 CORE_TABLES = (*LOAD_ORDER, "load_batches", "quarantine")
+# carried over too: every program's settings and matched tracks (this load replaces its own program's rows)
+PROGRAM_TABLES = ("programs", "matched_tracks")
 # LATE (attendance), the biggest file, has no dates of its own (so it cannot move the default cutoff): it is
 # read last, after the tables it refers to are loaded, so its checks need no join beyond the id maps.
 MAX_GAP_DAYS = 3650  # ten years without a session: beyond any program's follow-up, and within every date type
@@ -65,8 +89,11 @@ def run_etl(
     as_of: dt.date | None = None,
     gap_days: int = GAP_DAYS,
     progress: bool = False,
+    program: str | None = None,
 ) -> LoadReport:
     """Load an export folder into the warehouse `db` (created if missing) and return the load report.
+
+    `program` is the code the export loads under (see the module docstring); None takes mapping.yaml's.
 
     `db` is resolved to its real path first: the lock, the new file and the swap all concern the real file,
     so a symlink keeps pointing at the (new) warehouse and two paths to one file share one lock.
@@ -77,7 +104,9 @@ def run_etl(
     mp = load_mapping(find_mapping(export_dir, Path(mapping) if mapping else None))
     if not 1 <= gap_days <= MAX_GAP_DAYS:
         raise UserError(f"--gap-days must be a whole number of days from 1 to {MAX_GAP_DAYS:,}.")
-    key = load_key()
+    code = _program_code(program, mp.program)
+    if code:
+        program_key(code)  # a key problem is said before anything is built
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -90,7 +119,7 @@ def run_etl(
         tmp = db.with_name(f"{db.name}.building-{os.getpid()}")
         try:
             try:
-                report = _build(tmp, db, files, mp, as_of, gap_days, key, step)
+                report = _build(tmp, db, files, mp, as_of, gap_days, code, step)
             except duckdb.OutOfMemoryException:
                 raise UserError(
                     f"The load needed more memory than its limit of {memory_limit()}, even spilling to disk: "
@@ -104,6 +133,19 @@ def run_etl(
             raise
     report.db = given
     return report
+
+
+def _program_code(given: str | None, mapped: str | None) -> str | None:
+    """The program code this load is under: --program, else mapping.yaml's; None when neither says."""
+    if given is not None and not re.fullmatch(PROGRAM_CODE, given):
+        raise UserError(
+            f"--program must be a short code of letters, digits, - and _ (up to 16 characters), not {given!r}."
+        )
+    if given and mapped and given != mapped:
+        raise UserError(
+            f"--program says {given} but the mapping says program: {mapped}; give one program for this export."
+        )
+    return given or mapped
 
 
 def _remove(path: Path) -> None:
@@ -183,7 +225,7 @@ def _steps(progress: bool) -> Iterator:
         yield lambda msg: bar.update(task, advance=1, description=msg)
 
 
-def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
+def _build(tmp, db, files, mp, as_of, gap_days, code, step) -> LoadReport:
     started = dt.datetime.now()
     batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     policy = supervision_hours()  # a new policy rebuilds the marts under a new data version, as a new gap does
@@ -200,7 +242,9 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         _limit_memory(con)
         con.execute(package_files(__package__).joinpath("sql/warehouse.sql").read_text())
         step("carrying over the current warehouse")
-        old = _carry_over(con, db, key_id(key))
+        code = _program_in(con, db, code)
+        key = program_key(code)
+        old = _carry_over(con, db, code, key_id(key))
         _add_covariates(con, mp)
 
         # Files are read as text in the background (their own connection, into the in-memory database
@@ -220,7 +264,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
             for entity in scans:
                 if entity != LATE:
                     step(f"reading {files[entity].name}")
-                    staged[entity] = _stage(con, entity, reads[entity].result(), mp, key, labels)
+                    staged[entity] = _stage(con, entity, reads[entity].result(), mp, key, labels, code)
             hashes = {e: scan.result() for e, scan in scans.items()}
             if mp.sha256:
                 hashes["mapping"] = mp.sha256
@@ -238,16 +282,17 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
                 step(f"checking and loading {entity}")
                 reports.append(
                     load_entity(
-                        con, entity, source, st, as_of, batch_id, not unchanged, key, labels, hashes[entity]
+                        con, entity, source, st, as_of, batch_id, not unchanged, key, labels, hashes[entity],
+                        code,
                     )
                 )
             if LATE in files:
                 step(f"reading, checking and loading {files[LATE].name}")
-                final_maps(con)
-                source, st = _stage(con, LATE, reads[LATE].result(), mp, key, labels)
+                final_maps(con, code)
+                source, st = _stage(con, LATE, reads[LATE].result(), mp, key, labels, code)
                 reports.append(
                     load_entity(
-                        con, LATE, source, st, as_of, batch_id, not unchanged, key, labels, hashes[LATE]
+                        con, LATE, source, st, as_of, batch_id, not unchanged, key, labels, hashes[LATE], code
                     )
                 )
             reports.sort(key=lambda r: LOAD_ORDER.index(r.entity))
@@ -256,7 +301,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
         finished = dt.datetime.now()
         for r in reports:
             con.execute(
-                "insert into load_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into load_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     batch_id,
                     r.entity,
@@ -269,26 +314,38 @@ def _build(tmp, db, files, mp, as_of, gap_days, key, step) -> LoadReport:
                     started,
                     finished,
                     status,
+                    code,
                 ],
             )
         if mp.sha256:
             con.execute(
-                "insert into load_batches values (?, 'mapping', ?, ?, 0, 0, 0, [], ?, ?, ?)",
-                [batch_id, mp.file_name, mp.sha256, started, finished, status],
+                "insert into load_batches values (?, 'mapping', ?, ?, 0, 0, 0, [], ?, ?, ?, ?)",
+                [batch_id, mp.file_name, mp.sha256, started, finished, status, code],
             )
         if unchanged:
             version, built_at = old["data_version"], old["built_at"]
         else:
             parts = [old["data_version"] if old else ""] + sorted(f"{e}:{h}" for e, h in hashes.items())
             parts += [as_of.isoformat(), str(gap_days), CONTRACT_VERSION]
+            parts += [f"program:{code}"] if code != DEFAULT_PROGRAM else []
             version, built_at = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16], finished
+        # this program's row of `programs` (its cutoff bounds its follow-up); `settings` holds this load's,
+        # and the warehouse's data version, for readers that know one program
+        name = mp.program_name or (old or {}).get("program_name")
+        built = finished if not unchanged else (old or {}).get("program_built_at") or built_at
+        con.execute("delete from programs where program = ?", [code])
+        con.execute(
+            "insert into programs values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [code, name, as_of, gap_days, list(MILESTONE_DAYS), policy, key_id(key), built],
+        )
         con.execute("delete from settings")
         con.execute(
             "insert into settings values (?, ?, ?, ?, ?, ?, ?, ?)",
             [as_of, gap_days, list(MILESTONE_DAYS), policy, key_id(key), CONTRACT_VERSION, version, built_at],
         )
+        con.execute("delete from matched_tracks where program = ?", [code])
         if mp.matched_tracks:
-            con.executemany("insert into matched_tracks values (?)", [[t] for t in mp.matched_tracks])
+            con.executemany("insert into matched_tracks values (?, ?)", [[t, code] for t in mp.matched_tracks])
         step("building the outcome marts")
         from peer_outcomes.pipelines.marts import build_marts
 
@@ -321,10 +378,10 @@ def real_path(db: Path) -> Path:
         raise WarehouseError(f"The warehouse path {db} is a loop of symbolic links.") from None
 
 
-def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, current_key_id: str) -> dict | None:
-    """Copy the live warehouse's rows into the new file; None when there is no live warehouse yet."""
+def _attach_old(con: duckdb.DuckDBPyConnection, db: Path) -> bool:
+    """ATTACH the live warehouse read-only as `old`; False when there is none, or nothing in it to keep."""
     if not db.exists():
-        return None
+        return False
     try:
         con.execute(f"attach '{str(db).replace(chr(39), chr(39) * 2)}' as old (read_only)")
     except duckdb.Error as exc:
@@ -333,14 +390,60 @@ def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, current_key_id: str) -
                 f"The warehouse {db} is locked by another process; close it and try again."
             ) from None
         raise WarehouseError(f"The warehouse {db} could not be opened: it is not a DuckDB file.") from None
+    kind = warehouse_kind(con, "old")
+    if kind == "warehouse":
+        return True
+    con.execute("detach old")
+    if kind == "other":
+        raise WarehouseError(
+            f"The DuckDB file {db} is not a peer-outcomes warehouse; give a new --db path so its data is kept."
+        )
+    return False  # empty: nothing to carry over, the file is replaced
+
+
+def _old_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'old' and schema_name = 'main'"
+        ).fetchall()
+    }
+
+
+def _programs_of(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The programs the attached live warehouse holds (one built before programs holds the default one)."""
+    if "programs" not in _old_tables(con):
+        return [DEFAULT_PROGRAM]
+    return [r[0] for r in con.execute("select program from old.programs order by program").fetchall()]
+
+
+def _program_in(con: duckdb.DuckDBPyConnection, db: Path, code: str | None) -> str:
+    """The program this load is under: the code given, else the default one unless the warehouse holds others."""
+    if code:
+        return code
+    if not _attach_old(con, db):
+        return DEFAULT_PROGRAM
     try:
-        kind = warehouse_kind(con, "old")
-        if kind == "other":
-            raise WarehouseError(
-                f"The DuckDB file {db} is not a peer-outcomes warehouse; give a new --db path so its data is kept."
-            )
-        if kind == "empty":  # nothing to carry over: the file is replaced
-            return None
+        held = _programs_of(con)
+    finally:
+        con.execute("detach old")
+    if held and held != [DEFAULT_PROGRAM]:
+        raise UserError(
+            f"The warehouse {db} holds the programs {', '.join(held)}: say which program this export is "
+            "with --program (or program: in its mapping.yaml)."
+        )
+    return DEFAULT_PROGRAM
+
+
+def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, code: str, current_key_id: str) -> dict | None:
+    """Copy the live warehouse's rows (every program's) into the new file.
+
+    Returns program `code`'s previous load (cutoff, settings, latest file hashes) and the warehouse's data
+    version; None when there is no live warehouse yet.
+    """
+    if not _attach_old(con, db):
+        return None
+    try:
         rows = con.execute("select as_of, gap_days, key_id, data_version, built_at from old.settings").fetchall()
         has_policy = con.execute(  # warehouses built before the supervision policy was a setting lack it
             "select count(*) from duckdb_columns() where database_name = 'old' and table_name = 'settings'"
@@ -348,42 +451,67 @@ def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, current_key_id: str) -
         ).fetchone()[0]
         policy = con.execute("select supervision_hours from old.settings").fetchone() if has_policy else None
         settings = rows[0] if rows else None
-        if settings and settings[2] != current_key_id:
-            raise UserError(
-                f"The warehouse {db} was built with a different pseudonym key (key id {settings[2]}); "
-                "use that key (PEER_OUTCOMES_KEY_FILE) or load into a new --db."
-            )
-        tables = {
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'old' and schema_name = 'main'"
+        tables = _old_tables(con)
+        if "programs" in tables:  # this program's own row; a new program has none yet
+            mine = con.execute(
+                "select as_of, gap_days, key_id, supervision_hours, program_name, built_at from old.programs"
+                " where program = ?",
+                [code],
             ).fetchall()
-        }
-        for table in CORE_TABLES:
+        elif settings:  # built before programs: everything in it is the default program's
+            mine = [(settings[0], settings[1], settings[2], policy[0] if policy else None, None, settings[4])]
+            mine = mine if code == DEFAULT_PROGRAM else []
+        else:
+            mine = []
+        if mine and mine[0][2] != current_key_id:
+            which = (
+                "PEER_OUTCOMES_KEY_FILE"
+                if code == DEFAULT_PROGRAM
+                else f"{program_key_env(code)} or {program_key_file(code).name}"
+            )
+            raise UserError(
+                f"The warehouse {db} was built with a different pseudonym key (key id {mine[0][2]})"
+                + (f" for program {code}" if code != DEFAULT_PROGRAM else "")
+                + f"; use that key ({which}) or load into a new --db."
+            )
+        for table in (*CORE_TABLES, *PROGRAM_TABLES):
             if table not in tables:
                 continue
             new_cols = {r[0] for r in con.execute(f"describe main.{table}").fetchall()}
             for name, typ, *_ in con.execute(f"describe old.{table}").fetchall():
                 if name not in new_cols:
                     con.execute(f'alter table main.{table} add column "{name}" {typ}')
+            # a table built before programs lacks `program`: its rows take the column default, the default program
             con.execute(f"insert into main.{table} by name select * from old.{table}")
+        if "programs" not in tables and settings:
+            con.execute(
+                "insert into programs select ?, null, as_of, gap_days, milestone_days, ?, key_id, built_at"
+                " from old.settings",
+                [DEFAULT_PROGRAM, policy[0] if policy else SUPERVISION_HOURS],
+            )
+        has_program = con.execute(
+            "select count(*) from duckdb_columns() where database_name = 'old' and table_name = 'load_batches'"
+            " and column_name = 'program'"
+        ).fetchone()[0]
+        mine_only = "and program = $code" if has_program else ""
         latest = con.execute(
-            """select entity, sha256 from old.load_batches where batch_id = (
-                   select batch_id from old.load_batches where status in ('loaded', 'unchanged')
-                   order by started_at desc limit 1)"""
+            f"""select entity, sha256 from old.load_batches where batch_id = (
+                   select batch_id from old.load_batches where status in ('loaded', 'unchanged') {mine_only}
+                   order by started_at desc limit 1)""",
+            {"code": code} if has_program else {},
         ).fetchall()
     finally:
         con.execute("detach old")
     if not settings:
         return None
-    return {
-        "as_of": settings[0],
-        "gap_days": settings[1],
-        "supervision_hours": policy[0] if policy else None,
-        "data_version": settings[3],
-        "built_at": settings[4],
-        "latest_hashes": dict(latest),
-    }
+    out = {"data_version": settings[3], "built_at": settings[4], "latest_hashes": dict(latest)}
+    if mine:
+        as_of_, gap, _, hours, name, built = mine[0]
+        out |= {"as_of": as_of_, "gap_days": gap, "supervision_hours": hours, "program_name": name}
+        out["program_built_at"] = built
+    else:  # a program new to this warehouse: nothing of its own to compare with
+        out |= {"as_of": None, "gap_days": None, "supervision_hours": None, "latest_hashes": {}}
+    return out
 
 
 def _add_covariates(con: duckdb.DuckDBPyConnection, mp: Mapping) -> None:
@@ -405,7 +533,7 @@ def _background() -> Iterator[ThreadPoolExecutor]:
 
 
 def _stage(
-    con, entity: str, source: Source, mp: Mapping, key: bytes, labels: dict[str, str]
+    con, entity: str, source: Source, mp: Mapping, key: bytes, labels: dict[str, str], program: str
 ) -> tuple[Source, Staging]:
     """Type and check one file's text rows into temp table stg_<entity>; build its id map for later files."""
     table = f"stg_{entity}"
@@ -431,7 +559,7 @@ def _stage(
     st = stage_sql(entity, source, mp, table, maps, labels)
     con.execute(st.sql, st.params)
     if entity in PERSONS:
-        assign_person_keys(con, entity)
+        assign_person_keys(con, entity, program)
     return source, st
 
 

@@ -39,7 +39,7 @@ import pandas as pd
 from peer_outcomes.pipelines.contract import AGE_TOP_CODE, ENTITIES
 from peer_outcomes.pipelines.errors import UserError
 from peer_outcomes.pipelines.marts import load_spec
-from peer_outcomes.pipelines.pseudonym import key_id, load_key
+from peer_outcomes.pipelines.pseudonym import key_id, program_key
 from peer_outcomes.pipelines.warehouse import connect_readonly
 
 DICTIONARY = "data_dictionary.csv"
@@ -310,8 +310,8 @@ def write_extract(db: Path, out_dir: Path) -> ExtractReport:
             raise UserError(f"The warehouse {db} lacks {', '.join(missing)}; rebuild it with `peer-outcomes etl`.")
         people = con.execute(
             """select p.participant_key, p.participant_pid, date_diff('day', p.enrolled_on, s.as_of),
-                      p.participant_key in (select participant_key from exits), s.key_id
-               from participants p cross join settings s order by p.participant_key"""
+                      p.participant_key in (select participant_key from exits), s.key_id, p.program
+               from participants p join programs s using (program) order by p.participant_key"""
         ).fetchall()
         keys = [r[0] for r in people]
         mkeys = [r[0] for r in con.execute("select mentor_key from mentors").fetchall()]
@@ -361,13 +361,19 @@ def _follow_up_ends(people: list[tuple]) -> list[int]:
     """`t` per participant: days from enrollment to the end of their follow-up in the extract."""
     if not people:
         return []
-    key = load_key()
-    if key_id(key) != people[0][4]:
-        raise UserError(
-            "The research extract needs the pseudonym key this warehouse was built with "
-            f"(key id {people[0][4]}); set PEER_OUTCOMES_KEY_FILE to it."
-        )
-    return [NOT_CUT if exited else max(fu - cutoff_offset(key, pid), 0) for _, pid, fu, exited, _ in people]
+    keys: dict[str, bytes] = {}  # each program's own key (pseudonym.program_key), checked against its key id
+    for *_, wanted, program in people:
+        if program not in keys:
+            keys[program] = program_key(program)
+            if key_id(keys[program]) != wanted:
+                raise UserError(
+                    "The research extract needs the pseudonym key this warehouse was built with "
+                    f"(key id {wanted}); set PEER_OUTCOMES_KEY_FILE to it."
+                )
+    return [
+        NOT_CUT if exited else max(fu - cutoff_offset(keys[program], pid), 0)
+        for _, pid, fu, exited, _, program in people
+    ]
 
 
 def _readme(report: ExtractReport) -> str:

@@ -30,8 +30,8 @@ def ensure_map(con: duckdb.DuckDBPyConnection, ref: str) -> None:
         con.execute(f"create temp table if not exists map_{ref} (raw_id varchar, key integer)")
 
 
-def final_maps(con: duckdb.DuckDBPyConnection) -> None:
-    """Give the participant and session id maps the loaded rows' dates and a loaded flag."""
+def final_maps(con: duckdb.DuckDBPyConnection, program: str) -> None:
+    """Give the participant and session id maps the loaded rows' dates and a loaded flag (program's sessions)."""
     ensure_map(con, "participant_id")
     con.execute(
         """create or replace temp table map_participant_id as
@@ -42,17 +42,20 @@ def final_maps(con: duckdb.DuckDBPyConnection) -> None:
     if con.execute("select count(*) from duckdb_tables() where table_name = 'stg_sessions'").fetchall()[0][0]:
         quarantined = """union all select distinct session_id, -1, null, false from stg_sessions
                          where _p is not null and session_id is not null
-                           and session_id not in (select session_id from sessions)"""
+                           and session_id not in (select session_id from sessions where program = $program)"""
     con.execute(
         f"""create or replace temp table map_session_id as
             select session_id as raw_id, session_key as key, session_date as on_date, true as loaded from sessions
-            {quarantined}"""
+            where program = $program
+            {quarantined}""",
+        {"program": program},
     )
 
 
-def assign_person_keys(con: duckdb.DuckDBPyConnection, entity: str) -> None:
+def assign_person_keys(con: duckdb.DuckDBPyConnection, entity: str, program: str) -> None:
     """Give each person of a staged file (whose rows carry their pseudonym, see etl._stage) a stable integer
-    key: reused when the pseudonym is already in the warehouse, else the next free one, in file order."""
+    key: reused when the pseudonym is already the program's, else the next free one in the warehouse (keys
+    are unique across programs, so facts join to people without the program), in file order."""
     kind = PERSONS[entity]
     table, pid, pkey = f"stg_{entity}", f"{kind}_pid", f"{kind}_key"
     con.execute(
@@ -62,7 +65,8 @@ def assign_person_keys(con: duckdb.DuckDBPyConnection, entity: str) -> None:
                  base as (select coalesce(max({pkey}), 0) as m from {entity})
             select ids.pid, cast(coalesce(t.{pkey}, base.m + row_number() over (
                        partition by t.{pkey} is null order by ids.first_line)) as integer) as key
-            from ids cross join base left join {entity} t on t.{pid} = ids.pid"""
+            from ids cross join base left join {entity} t on t.{pid} = ids.pid and t.program = $program""",
+        {"program": program},
     )
     con.execute(
         f"""create or replace temp table map_{kind}_id as
@@ -70,8 +74,8 @@ def assign_person_keys(con: duckdb.DuckDBPyConnection, entity: str) -> None:
     )
 
 
-def resolve_misses(con, table: str, kind: str, key: bytes, also: str = "") -> None:
-    """Ids not matched exactly (other spacing or case, or people known only from earlier loads)."""
+def resolve_misses(con, table: str, kind: str, key: bytes, program: str, also: str = "") -> None:
+    """Ids not matched exactly (other spacing or case, or people known only from earlier loads of the program)."""
     raws = [
         r[0]
         for r in con.execute(
@@ -83,5 +87,6 @@ def resolve_misses(con, table: str, kind: str, key: bytes, also: str = "") -> No
     register(con, "_misses", raws, pseudonymize_many(raws, kind, key))
     con.execute(
         f"""update {table} set {kind}_key = t.{kind}_key{also} from _misses m join {kind}s t on t.{kind}_pid = m.value
-            where {table}._raw_{kind}_id = m.raw_id and {table}.{kind}_key is null"""
+            where {table}._raw_{kind}_id = m.raw_id and {table}.{kind}_key is null and t.program = $program""",
+        {"program": program},
     )

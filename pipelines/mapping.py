@@ -10,6 +10,8 @@ with --mapping) renames columns, recodes values, declares date formats and decla
                                   {name: dependants, type: int, min: 0, max: 20}]}
     timezone:     America/Chicago   # the program's zone: Parquet timestamps become its dates (default UTC)
     matched_tracks: [peer_mentoring]  # tracks whose people are meant to have a mentor (default: any matched)
+    program:      riverside           # the program code this export loads under (etl --program wins)
+    program_name: Riverside Recovery  # how pages name the program (default: its code)
 
 The mapping itself is validated first: anything unknown ends as one sentence naming the place to fix. The
 YAML is read with the safe loader, at most MAX_BYTES, MAX_ALIASES aliases and MAX_NODES nodes once aliases
@@ -33,10 +35,13 @@ from typing import Any
 import duckdb
 import yaml
 
+from peer_outcomes.pipelines.config import PROGRAM_CODE
 from peer_outcomes.pipelines.contract import ENTITIES, IDENTIFIER_HINTS, Column, unsafe_code
 from peer_outcomes.pipelines.errors import UserError
 
-SECTIONS = ("columns", "values", "date_formats", "covariates", "timezone", "matched_tracks")
+SECTIONS = (
+    "columns", "values", "date_formats", "covariates", "timezone", "matched_tracks", "program", "program_name"
+)
 COVARIATE_TYPES = ("enum", "bool", "int")  # closed sets and bounded numbers only (docs/data-contract.md)
 REFUSED_TYPES = ("text", "date")
 MAX_BOUND = 10**12  # whole numbers are read with at most 12 digits (validate.py)
@@ -62,6 +67,8 @@ class Mapping:
     sha256: str | None = None
     timezone: str = "UTC"  # the zone in which a Parquet timestamp becomes the program's date
     matched_tracks: tuple[str, ...] = ()  # tracks meant to be matched; empty: every track in which anyone was
+    program: str | None = None  # the program code the export loads under (etl --program wins); None: not said
+    program_name: str | None = None  # the program's name in words, shown on pages instead of its code
 
     def columns_of(self, entity: str) -> tuple[Column, ...]:
         """Every column loaded for `entity`: the contract's, then the declared covariates."""
@@ -281,7 +288,17 @@ def parse_mapping(doc: Any, file_name: str = "mapping.yaml", sha256: str | None 
     tracks = doc.get("matched_tracks") or []
     if not isinstance(tracks, list) or not all(isinstance(t, str) and t.strip() and not unsafe_code(t) for t in tracks):
         raise MappingError(f"{file_name}: matched_tracks must be a list of track codes, e.g. [peer_mentoring].")
-    return Mapping(columns, values, date_formats, covariates, file_name, sha256, zone, tuple(tracks))
+    program, name = doc.get("program"), doc.get("program_name")
+    if program is not None and not (isinstance(program, str) and re.fullmatch(PROGRAM_CODE, program)):
+        raise MappingError(
+            f"{file_name}: program must be a short code of letters, digits, - and _ (up to 16), e.g. riverside."
+        )
+    if name is not None and not (isinstance(name, str) and name.strip() and len(name) <= 80 and not unsafe_code(name)):
+        raise MappingError(f"{file_name}: program_name must be the program's name in words, up to 80 characters.")
+    return Mapping(
+        columns, values, date_formats, covariates, file_name, sha256, zone, tuple(tracks), program,
+        name.strip() if name else None,
+    )
 
 
 def _is_date_format(fmt: str) -> bool:

@@ -8,6 +8,14 @@ participant id. A plain or salted hash would not do: a 7-digit id space is brute
 The key comes from `PEER_OUTCOMES_KEY` (64 hex characters) or from the key file
 (`PEER_OUTCOMES_KEY_FILE`, default ~/.config/peer-outcomes/pseudonym.key), read at call time. A missing key
 file is created on first use with owner-only permissions (file 0600, folder 0700).
+
+Many programs in one warehouse (issue 17): each program has its own independent random key
+(`program_key`). The default program (`config.DEFAULT_PROGRAM`) keeps the key above, so every existing
+warehouse keeps its pseudonyms; program CODE reads `PEER_OUTCOMES_KEY_<CODE>` or the key file beside the
+default one, `pseudonym.<CODE>.key`, created alike on first use. Independent keys rather than keys derived
+from one master key: a program's key reveals nothing of another's (nor does the default key), one program's
+key can be rotated or handed over alone, and its key id (stored per program and per batch) says which key
+made its pseudonyms. The price is one key file more to back up per program.
 """
 
 from __future__ import annotations
@@ -51,12 +59,30 @@ def _parse_hex(text: str, where: str) -> bytes:
     return key
 
 
-def load_key() -> bytes:
-    """Return the 256-bit key: the environment variable wins, else the key file (created if missing)."""
-    env = os.environ.get(config.KEY_ENV)
-    if env:
-        return _parse_hex(env, config.KEY_ENV)
+def program_key_env(program: str) -> str:
+    """The environment variable holding program `program`'s key: PEER_OUTCOMES_KEY_<CODE>."""
+    return f"{config.KEY_ENV}_{program.upper().replace('-', '_')}"
+
+
+def program_key_file(program: str) -> Path:
+    """Program `program`'s key file: beside the default key file, `pseudonym.<CODE>.key`."""
     path = key_file()
+    return path.with_name(f"{path.stem}.{program}{path.suffix}")
+
+
+def program_key(program: str) -> bytes:
+    """The 256-bit key of one program: the default program's is `load_key()`, any other its own (see above)."""
+    if program == config.DEFAULT_PROGRAM:
+        return load_key()
+    return load_key(program_key_env(program), program_key_file(program))
+
+
+def load_key(env_name: str = config.KEY_ENV, path: Path | None = None) -> bytes:
+    """Return the 256-bit key: the environment variable wins, else the key file (created if missing)."""
+    env = os.environ.get(env_name)
+    if env:
+        return _parse_hex(env, env_name)
+    path = path or key_file()
     if path.is_symlink() and not path.exists():
         raise PseudonymKeyError(
             f"The pseudonym key file {path} is a symbolic link to a missing file; "

@@ -47,8 +47,12 @@ def load_entity(
     key: bytes,
     labels: dict[str, str],
     sha256: str,
+    program: str,
 ) -> FileReport:
-    """Run the cross-table checks on one staged entity, upsert its good rows, quarantine the rest."""
+    """Run the cross-table checks on one staged entity, upsert its good rows, quarantine the rest.
+
+    Rows are upserted on (program, natural key): only rows of `program` are ever replaced (etl.py).
+    """
     table, checks, file = f"stg_{entity}", st.checks, source.file
     names = final_columns(entity, st)
     cols = {c.name for c in st.columns}
@@ -69,7 +73,7 @@ def load_entity(
     for ref, kind in (("participant_id", "participant"), ("mentor_id", "mentor")):
         if ref not in cols or entity in PERSONS or entity == LATE:
             continue
-        resolve_misses(con, table, kind, key)
+        resolve_misses(con, table, kind, key, program)
         ref_file = labels.get(f"{kind}s", f"{kind}s (this export has no {kind}s file)")
         alias = kind[0]
         joins.append(f"left join {kind}s {alias} on {alias}.{kind}_key = s.{kind}_key")
@@ -84,7 +88,7 @@ def load_entity(
             f"s.{kind}_key is not null and {alias}.{kind}_key is null",
         )
     if entity == LATE:  # the id maps carried the dates and loaded flags (final_maps): no joins needed
-        resolve_misses(con, table, "participant", key, ", d_enrolled = t.enrolled_on")
+        resolve_misses(con, table, "participant", key, program, ", d_enrolled = t.enrolled_on")
         label = labels.get("participants", "participants (this export has no participants file)")
         check(
             "participant_id",
@@ -172,7 +176,7 @@ def load_entity(
                 from post_{entity} b where {table}._line = b._line"""
         )
 
-    select = ", ".join(names)
+    select = ", ".join(names) + f", '{program}' as program"  # a checked code (config.PROGRAM_CODE)
     carried = con.execute(f"select count(*) from {entity}").fetchall()[0][0]  # rows of the live warehouse
     if entity in PERSONS:
         pkey = f"{PERSONS[entity]}_key"
@@ -185,8 +189,8 @@ def load_entity(
         con.execute(  # materialised before the delete below removes the rows whose keys are reused
             f"""create or replace temp table new_sessions as
                 select cast(coalesce(o.session_key, base.m + s._line - 1) as integer) as session_key,
-                       {", ".join("s." + n for n in names)}
-                from {table} s left join sessions o on o.session_id = s.session_id
+                       {", ".join("s." + n for n in names)}, '{program}' as program
+                from {table} s left join sessions o on o.session_id = s.session_id and o.program = '{program}'
                      cross join (select coalesce(max(session_key), 0) as m from sessions) base
                 where s._p is null"""
         )
@@ -194,7 +198,7 @@ def load_entity(
     else:
         source_sql = f"select {select} from {table} where _p is null"
     good = f"(select {', '.join(keys)} from {table} where _p is null)"
-    on_final = " and ".join(f"{entity}.{k} = g.{k}" for k in keys)
+    on_final = " and ".join(f"{entity}.{k} = g.{k}" for k in keys) + f" and {entity}.program = '{program}'"
     if carried:  # rows carried over: upsert
         con.execute(f"delete from {entity} using {good} g where {on_final}")
     loaded = con.execute(f"insert into {entity} by name {source_sql}").fetchall()[0][0]

@@ -71,3 +71,12 @@ def reach_warehouses(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     from reach import write_reach_programs
 
     return write_reach_programs(tmp_path_factory.mktemp("reach"))
+
+
+@pytest.fixture(scope="session")
+def two_programs(tmp_path_factory: pytest.TempPathFactory):
+    """Programs A (12 people) and B (300) in one warehouse, B loaded then reloaded corrected
+    (tests/programs.py `write_two_programs`), with snapshots after each load; built once per session."""
+    from programs import write_two_programs
+
+    return write_two_programs(tmp_path_factory.mktemp("two_programs"))

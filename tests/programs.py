@@ -8,6 +8,7 @@ program: one site, one enrollment month, one track, no matches, no relapses. All
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -55,3 +56,63 @@ def write_program(name: str, out: Path) -> None:
         files["substance_use"] = use[use["kind"] != "relapse"]
     for entity, frame in files.items():
         frame.to_csv(out / f"{entity}.csv", index=False)
+
+
+# Two programs in one warehouse (issue 17): a small program A (12 people) and a larger B (300), sharing one raw
+# participant id; B is loaded, then reloaded with corrections. Snapshots of the warehouse after each step.
+A_PEOPLE, B_PEOPLE = 12, 300
+B_AS_OF = "2026-09-30"  # B's own cutoff, later than A's (the latest date of A's export)
+
+
+@dataclass(frozen=True)
+class TwoPrograms:
+    exports: dict[str, Path]  # "a", "b", "b2" (B corrected)
+    a_only: Path  # the warehouse after loading A
+    after_b: Path  # ... and then B
+    final: Path  # ... and then B corrected: the warehouse the tests read
+    shared_id: str  # a raw participant id both programs use for different people
+
+
+def _replace_id(export: Path, old: str, new: str) -> None:
+    for path in export.glob("*.csv"):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        cols = [c for c in ("participant_id", "former_participant_id") if c in frame]
+        if cols:
+            frame[cols] = frame[cols].replace(old, new)
+            frame.to_csv(path, index=False)
+
+
+def write_two_programs(root: Path) -> TwoPrograms:
+    """Load A, then B, then B corrected into one warehouse under `root`, through the real ETL."""
+    import datetime as dt
+    import shutil
+
+    from peer_outcomes.pipelines.etl import run_etl
+
+    exports = {name: root / name for name in ("a", "b", "b2")}
+    generate(exports["a"], participants=A_PEOPLE, seed=SEED + 1)
+    generate(exports["b"], participants=B_PEOPLE, seed=SEED + 2)
+    shared = pd.read_csv(exports["a"] / "participants.csv", dtype=str)["participant_id"].iloc[0]
+    first_b = pd.read_csv(exports["b"] / "participants.csv", dtype=str)["participant_id"].iloc[0]
+    _replace_id(exports["b"], first_b, shared)
+    shutil.copytree(exports["b"], exports["b2"])
+    # corrections: attendance statuses and an exit reason change (same natural keys: rows replaced)
+    attendance = pd.read_csv(exports["b2"] / "attendance.csv", dtype=str, keep_default_na=False)
+    attendance.loc[:199, "status"] = "no_show"
+    attendance.to_csv(exports["b2"] / "attendance.csv", index=False)
+    exits = pd.read_csv(exports["b2"] / "exits.csv", dtype=str, keep_default_na=False)
+    exits.loc[:9, "reason"] = "moved"
+    exits.to_csv(exports["b2"] / "exits.csv", index=False)
+
+    db = root / "warehouse.duckdb"
+    snaps = {}
+    b_as_of = dt.date.fromisoformat(B_AS_OF)
+    for step, (export, program, as_of) in {
+        "a_only": ("a", "a", None),
+        "after_b": ("b", "b", b_as_of),
+        "final": ("b2", "b", b_as_of),
+    }.items():
+        run_etl(exports[export], db, program=program, as_of=as_of)
+        snaps[step] = root / f"{step}.duckdb"
+        shutil.copyfile(db, snaps[step])
+    return TwoPrograms(exports, snaps["a_only"], snaps["after_b"], snaps["final"], shared)

@@ -11,10 +11,24 @@ create table if not exists settings (
     built_at timestamp not null
 );
 
+create table if not exists programs (
+    -- one row per program loaded (etl --program): its own cutoff and load settings, which bound its follow-up
+    -- in the marts; `settings` keeps the latest load's, for readers that know one program
+    program varchar not null,       -- unique: a short code (letters, digits, - and _)
+    program_name varchar,           -- the name mapping.yaml gives it (program_name), shown on pages
+    as_of date not null,
+    gap_days integer not null,
+    milestone_days integer[] not null,
+    supervision_hours double not null,
+    key_id varchar not null,        -- id of this program's own pseudonym key (pseudonym.program_key)
+    built_at timestamp not null     -- when this program was last loaded
+);
+
 create table if not exists matched_tracks (
     -- the tracks whose participants are meant to have a mentor (mapping.yaml `matched_tracks`), written by
     -- every load; empty: every track in which anyone was matched (marts.participant_outcomes)
-    program_track varchar not null
+    program_track varchar not null,
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists participants (
@@ -31,7 +45,8 @@ create table if not exists participants (
     recovery_start_on date,
     prior_treatment_episodes integer,
     housing_at_intake varchar,
-    employed_at_intake boolean
+    employed_at_intake boolean,
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
     -- declared covariates from mapping.yaml are appended as extra columns
 );
 
@@ -44,7 +59,8 @@ create table if not exists mentors (
     certified_on date,
     gender varchar,
     primary_substance varchar,
-    former_participant_pid varchar            -- the participant this mentor once was: their pseudonym, joinable
+    former_participant_pid varchar,           -- the participant this mentor once was: their pseudonym, joinable
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
                                                -- to participants.participant_pid (null when not a former mentee)
 );
 
@@ -53,7 +69,8 @@ create table if not exists matches (
     mentor_key integer not null,
     matched_on date not null,
     ended_on date,
-    end_reason varchar
+    end_reason varchar,
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists sessions (
@@ -64,19 +81,22 @@ create table if not exists sessions (
     format varchar not null,                   -- one_on_one, group, online, workshop
     mentor_key integer,
     duration_minutes integer,
-    topic varchar
+    topic varchar,
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists attendance (
     session_key integer not null,
     participant_key integer not null,
-    status varchar not null                    -- attended, no_show, cancelled, excused
+    status varchar not null,                   -- attended, no_show, cancelled, excused
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists milestones (
     participant_key integer not null,
     milestone_days integer not null,
-    achieved_on date not null
+    achieved_on date not null,
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists substance_use (
@@ -84,13 +104,15 @@ create table if not exists substance_use (
     event_on date not null,
     kind varchar not null,                     -- lapse, relapse
     substance varchar,
-    source varchar
+    source varchar,
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists exits (
     participant_key integer not null,
     exit_on date not null,
-    reason varchar not null
+    reason varchar not null,
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 -- Mentoring practice (issue 15): optional files; an export without them leaves these tables empty.
@@ -102,7 +124,8 @@ create table if not exists goals (
     set_on date not null,
     target_on date,
     status varchar not null,                   -- open, met, revised, abandoned
-    status_on date not null                    -- when the status was last set
+    status_on date not null,                   -- when the status was last set
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists check_ins (
@@ -110,7 +133,8 @@ create table if not exists check_ins (
     mentor_key integer not null,
     checked_in_on date not null,
     mode varchar not null,                     -- in_person, phone, text, video
-    reached boolean not null
+    reached boolean not null,
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists referrals (
@@ -120,7 +144,8 @@ create table if not exists referrals (
     made_on date not null,
     resource_type varchar not null,            -- treatment, mat, detox, mutual_aid, housing, employment, legal, health, other
     outcome varchar not null,                  -- connected, declined, pending, unknown
-    connected_on date                          -- only when outcome = connected; not before made_on
+    connected_on date,                         -- only when outcome = connected; not before made_on
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists mentor_activity (
@@ -128,7 +153,8 @@ create table if not exists mentor_activity (
     month date not null,                       -- first day of the month
     supervision_hours double not null,
     training_hours double not null,
-    active boolean not null                    -- had mentees that month
+    active boolean not null,                   -- had mentees that month
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists incidents (
@@ -137,7 +163,8 @@ create table if not exists incidents (
     participant_key integer,
     occurred_on date not null,
     kind varchar not null,                     -- boundary, confidentiality, safety, conduct, other
-    severity varchar not null                  -- low, moderate, high
+    severity varchar not null,                 -- low, moderate, high
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists load_batches (
@@ -151,7 +178,8 @@ create table if not exists load_batches (
     dropped_columns varchar[],
     started_at timestamp not null,
     finished_at timestamp,
-    status varchar not null                    -- loaded, unchanged, failed
+    status varchar not null,                   -- loaded, unchanged, failed
+    program varchar not null default 'main'   -- the program the row was loaded under (etl --program)
 );
 
 create table if not exists quarantine (

@@ -111,6 +111,10 @@ class World:
             "insert into settings values (?, ?, ?, ?, 'test-key', '1.0', 'test', now())",
             [d(as_of), gap_days, list(milestone_days), supervision_hours],
         )
+        con.execute(  # the one program every row belongs to (the column default), with the same settings
+            "insert into programs values ('main', null, ?, ?, ?, ?, 'test-key', now())",
+            [d(as_of), gap_days, list(milestone_days), supervision_hours],
+        )
         for table, table_rows in self.rows.items():
             frame = pd.DataFrame(table_rows).astype(object)  # keep dates as dates and None as NULL
             con.register("given_rows", frame)

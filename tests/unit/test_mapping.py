@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from peer_outcomes.pipelines.mapping import MappingError, load_mapping, parse_mapping
 
@@ -70,7 +71,7 @@ def test_fixture_mapping_renames_recodes_and_declares_a_covariate():
         (
             {"renames": {}},
             "mapping.yaml has an unknown section 'renames' (known: columns, values, date_formats, covariates, timezone, "
-            "matched_tracks).",
+            "matched_tracks, program, program_name).",
         ),
     ],
 )
@@ -250,3 +251,26 @@ def test_a_huge_mapping_file_is_refused_before_it_is_parsed(tmp_path):
 def test_the_tracks_meant_to_be_matched_default_to_none_named_and_can_be_listed():
     assert parse_mapping({}).matched_tracks == ()
     assert parse_mapping({"matched_tracks": ["peer_mentoring", "aftercare"]}).matched_tracks == ("peer_mentoring", "aftercare")
+
+
+@pytest.mark.parametrize(
+    ("doc", "sentence"),
+    [
+        ({"program": "a b"}, "mapping.yaml: program must be a short code of letters, digits, - and _ (up to 16), e.g. riverside."),
+        ({"program": 7}, "mapping.yaml: program must be a short code of letters, digits, - and _ (up to 16), e.g. riverside."),
+        ({"program_name": "=HYPERLINK()"}, "mapping.yaml: program_name must be the program's name in words, up to 80 characters."),
+    ],
+)
+def test_a_bad_program_in_the_mapping_is_one_sentence(tmp_path, doc, sentence):
+    path = tmp_path / "mapping.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(MappingError) as err:
+        load_mapping(path)
+    assert str(err.value) == sentence
+
+
+def test_the_mapping_names_the_program_and_its_name(tmp_path):
+    path = tmp_path / "mapping.yaml"
+    path.write_text("program: riverside\nprogram_name: ' Riverside Recovery '\n")
+    mp = load_mapping(path)
+    assert (mp.program, mp.program_name) == ("riverside", "Riverside Recovery")

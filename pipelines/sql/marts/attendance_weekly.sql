@@ -1,4 +1,4 @@
--- one row per session week (Monday), participant site, program_track, cohort_month and format; expected = attended + no_show (cancelled and excused are not expected); sessions inside each participant's follow-up only (intermediate.visits)
+-- one row per session week (Monday), participant program, site, program_track, cohort_month and format; expected = attended + no_show (cancelled and excused are not expected); sessions inside each participant's follow-up only (intermediate.visits)
 with
 
 people as (
@@ -6,15 +6,16 @@ people as (
     -- person-weeks per small integer costs a third of summing them per three text and date columns
     select
         participant_key,
+        program,
         site,
         program_track,
         cohort_month,
-        dense_rank() over (order by site, program_track, cohort_month) as cell_id
+        dense_rank() over (order by program, site, program_track, cohort_month) as cell_id
     from intermediate.follow_up
 ),
 
 cells as (
-    select distinct cell_id, site, program_track, cohort_month from people
+    select distinct cell_id, program, site, program_track, cohort_month from people
 ),
 
 expected as (
@@ -53,6 +54,7 @@ cell_weeks as (
 final as (
     select
         w.week_start,
+        c.program,
         c.site,
         c.program_track,
         c.cohort_month,

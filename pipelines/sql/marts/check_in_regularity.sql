@@ -2,7 +2,7 @@
 with
 
 spells as (
-    select r.participant_key, r.site, r.program_track, r.cohort_month, r.retention_days,
+    select r.participant_key, r.program, r.site, r.program_track, r.cohort_month, r.retention_days,
         (r.retention_days + 6) // 7 as n_spell_weeks,
         m.is_matched, m.days_to_first_match
     from marts.retention as r
@@ -47,6 +47,7 @@ counts as (
 final as (
     select
         f.participant_key,
+        f.program,
         f.site,
         f.program_track,
         f.cohort_month,

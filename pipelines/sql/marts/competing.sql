@@ -2,7 +2,7 @@
 with
 
 retention as (
-    select participant_key, site, program_track, enrolled_on, retention_days, retention_outcome
+    select participant_key, program, site, program_track, enrolled_on, retention_days, retention_outcome
     from marts.retention
 ),
 
@@ -13,6 +13,7 @@ relapse as (
 final as (
     select
         t.participant_key,
+        t.program,
         t.site,
         t.program_track,
         t.enrolled_on,

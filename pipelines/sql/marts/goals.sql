@@ -2,30 +2,23 @@
 -- A goal stays open until its status says otherwise, after an exit too: programs keep a goal's status (docs/outcomes.md#goals).
 with
 
-settings as (
-    select as_of from main.settings
-),
-
 people as (
-    select participant_key, site, program_track, enrolled_on from intermediate.follow_up
+    select participant_key, program, site, program_track, enrolled_on, as_of from intermediate.follow_up
 ),
 
 goals as (
     select g.goal_id, g.participant_key, g.mentor_key, g.domain, g.set_on, g.target_on, g.status, g.status_on,
-        p.site, p.program_track, p.enrolled_on
+        p.program, p.site, p.program_track, p.enrolled_on, p.as_of
     from main.goals as g
     join people as p using (participant_key)
-    cross join settings as s
-    where g.set_on between p.enrolled_on and s.as_of
+    where g.set_on between p.enrolled_on and p.as_of
 ),
 
 ended as (
     select
         g.*,
-        s.as_of,
-        g.status in ('met', 'abandoned') and g.status_on <= s.as_of as is_ended
+        g.status in ('met', 'abandoned') and g.status_on <= g.as_of as is_ended
     from goals as g
-    cross join settings as s
 ),
 
 final as (
@@ -33,6 +26,7 @@ final as (
         goal_id,
         participant_key,
         mentor_key,
+        program,
         site,
         program_track,
         enrolled_on,

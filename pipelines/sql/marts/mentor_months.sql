@@ -3,13 +3,16 @@
 with
 
 settings as (
-    select as_of, supervision_hours as policy_hours from main.settings
+    -- each program's own cutoff and supervision policy (main.programs), for its mentors
+    select t.mentor_key, s.as_of, s.supervision_hours as policy_hours
+    from main.mentors as t
+    join main.programs as s using (program)
 ),
 
 activity as (
     select a.mentor_key, a.month, a.supervision_hours, a.training_hours, a.active
     from main.mentor_activity as a
-    cross join settings as s
+    join settings as s using (mentor_key)
     where a.month <= s.as_of
 ),
 
@@ -25,7 +28,7 @@ incidents as (
         count(*) filter (where i.kind = 'other') as n_other,
         count(*) filter (where i.severity = 'high') as n_high_severity
     from main.incidents as i
-    cross join settings as s
+    join settings as s using (mentor_key)
     where i.occurred_on <= s.as_of
     group by all
 ),
@@ -45,6 +48,7 @@ months as (
 final as (
     select
         m.mentor_key,
+        t.program,
         t.site,
         m.month,
         (m.active is not null)::integer as has_activity,
@@ -61,7 +65,7 @@ final as (
         coalesce(m.n_high_severity, 0)::integer as n_high_severity
     from months as m
     join main.mentors as t using (mentor_key)
-    cross join settings as s
+    join settings as s using (mentor_key)
 )
 
 select * from final

@@ -2,13 +2,14 @@
 with
 
 settings as (
-    select as_of, milestone_days from main.settings
+    -- each program's own cutoff and milestones (main.programs)
+    select program, as_of, milestone_days from main.programs
 ),
 
 people as (
     -- everyone followed (intermediate.follow_up: enrolled by as_of)
     select
-        f.participant_key, f.site, f.program_track, f.enrolled_on,
+        f.participant_key, f.program, f.site, f.program_track, f.enrolled_on, f.as_of,
         coalesce(p.recovery_start_on, f.enrolled_on) as origin_on,
         (p.recovery_start_on is not null)::integer as is_recovery_origin
     from intermediate.follow_up as f
@@ -18,21 +19,21 @@ people as (
 grid as (
     select p.*, m.milestone_days
     from people as p
-    cross join (select unnest(milestone_days) as milestone_days from settings) as m
+    join (select program, unnest(milestone_days) as milestone_days from settings) as m using (program)
 ),
 
 achieved as (
     select m.participant_key, m.milestone_days, min(m.achieved_on) as achieved_on
     from main.milestones as m
     join people as p using (participant_key)
-    cross join settings as s
-    where m.achieved_on between p.origin_on and s.as_of
+    where m.achieved_on between p.origin_on and p.as_of
     group by m.participant_key, m.milestone_days
 ),
 
 final as (
     select
         g.participant_key,
+        g.program,
         g.site,
         g.program_track,
         g.enrolled_on,
@@ -42,11 +43,10 @@ final as (
         a.achieved_on,
         (a.achieved_on - g.origin_on)::integer as days_to_achieve,
         (a.achieved_on is not null)::integer as is_achieved,
-        (g.origin_on + g.milestone_days <= s.as_of)::integer as is_observable,
+        (g.origin_on + g.milestone_days <= g.as_of)::integer as is_observable,
         (g.origin_on + g.milestone_days < g.enrolled_on)::integer as is_before_enrollment
     from grid as g
     left join achieved as a using (participant_key, milestone_days)
-    cross join settings as s
 )
 
 select * from final

@@ -3,7 +3,7 @@ with
 
 participants as (
     select
-        participant_key, site, program_track, enrolled_on, age_at_enrollment, gender, race_ethnicity,
+        participant_key, program, site, program_track, enrolled_on, age_at_enrollment, gender, race_ethnicity,
         primary_substance, referral_source, recovery_start_on, prior_treatment_episodes, housing_at_intake,
         employed_at_intake
     from main.participants
@@ -12,7 +12,7 @@ participants as (
 covariates as (
     -- columns the ETL appended for covariates declared in mapping.yaml (none by default)
     select * exclude (
-        participant_pid, site, enrolled_on, program_track, age_at_enrollment, gender, race_ethnicity,
+        program, participant_pid, site, enrolled_on, program_track, age_at_enrollment, gender, race_ethnicity,
         primary_substance, referral_source, recovery_start_on, prior_treatment_episodes, housing_at_intake,
         employed_at_intake
     )
@@ -69,17 +69,19 @@ formats as (
 meant_to_be_matched as (
     -- the tracks whose people are meant to have a mentor: those mapping.yaml lists (main.matched_tracks),
     -- else every track in which anyone was matched, so a usual-care track no one is ever matched in drops out
-    select program_track as track from main.matched_tracks
+    -- (each program's own list and matches: one program's mapping never changes another's rows)
+    select program, program_track as track from main.matched_tracks
     union
-    select distinct coalesce(p.program_track, 'none') as track
+    select distinct p.program, coalesce(p.program_track, 'none') as track
     from participants as p
     join marts.match_features as m using (participant_key)
-    where m.is_matched = 1 and not exists (select 1 from main.matched_tracks)
+    where m.is_matched = 1 and not exists (select 1 from main.matched_tracks as t where t.program = p.program)
 ),
 
 final as (
     select
         p.participant_key,
+        p.program,
         p.site,
         p.program_track,
         p.enrolled_on,
@@ -111,7 +113,7 @@ final as (
         l.n_relapses,
         l.n_lapses,
         m.is_matched,
-        coalesce(p.program_track, 'none') in (select track from meant_to_be_matched) as is_meant_to_be_matched,
+        t.track is not null as is_meant_to_be_matched,
         m.days_to_first_match,
         m.mentor_certified,
         m.mentor_years_recovery,
@@ -133,6 +135,7 @@ final as (
     join marts.match_features as m using (participant_key)
     left join formats as f using (participant_key)
     join covariates as c using (participant_key)
+    left join meant_to_be_matched as t on t.program = p.program and t.track = coalesce(p.program_track, 'none')
 )
 
 select * from final

@@ -3,20 +3,23 @@
 with
 
 settings as (
-    select as_of from main.settings
+    -- each program's own cutoff (main.programs)
+    select program, as_of from main.programs
 ),
 
 completers as (
-    select f.participant_key, f.site, f.program_track, f.enrolled_on, f.exit_on as completed_on, p.participant_pid
+    select f.participant_key, f.program, f.site, f.program_track, f.enrolled_on, f.exit_on as completed_on,
+        p.participant_pid, f.as_of
     from intermediate.follow_up as f
     join main.participants as p using (participant_key)
     where f.exit_reason = 'completed'
 ),
 
 became as (
-    select m.former_participant_pid as participant_pid, min(m.started_on) as mentor_started_on
+    -- a mentor of the same program: pseudonyms are keyed per program, so another program's never match
+    select m.program, m.former_participant_pid as participant_pid, min(m.started_on) as mentor_started_on
     from main.mentors as m
-    cross join settings as s
+    join settings as s using (program)
     where m.former_participant_pid is not null and m.started_on <= s.as_of
     group by all
 ),
@@ -24,16 +27,16 @@ became as (
 final as (
     select
         c.participant_key,
+        c.program,
         c.site,
         c.program_track,
         c.enrolled_on,
         c.completed_on,
         b.mentor_started_on,
         (b.mentor_started_on is not null)::integer as is_mentor,
-        greatest(coalesce(b.mentor_started_on, s.as_of) - c.completed_on, 0)::integer as time_days
+        greatest(coalesce(b.mentor_started_on, c.as_of) - c.completed_on, 0)::integer as time_days
     from completers as c
-    left join became as b using (participant_pid)
-    cross join settings as s
+    left join became as b using (program, participant_pid)
 )
 
 select * from final

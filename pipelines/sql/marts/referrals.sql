@@ -2,16 +2,11 @@
 -- Treatment referrals are resource types treatment, mat and detox (docs/outcomes.md#referrals).
 with
 
-settings as (
-    select as_of from main.settings
-),
-
 referrals as (
-    select r.*, f.site, f.program_track, f.enrolled_on, s.as_of
+    select r.* exclude (program), f.program, f.site, f.program_track, f.enrolled_on, f.as_of
     from main.referrals as r
     join intermediate.follow_up as f using (participant_key)
-    cross join settings as s
-    where r.made_on between f.enrolled_on and s.as_of
+    where r.made_on between f.enrolled_on and f.as_of
 ),
 
 linked as (
@@ -27,6 +22,7 @@ final as (
         referral_id,
         participant_key,
         mentor_key,
+        program,
         site,
         program_track,
         enrolled_on,

@@ -4,7 +4,7 @@ with
 
 spells as (
     select
-        participant_key, site, program_track, enrolled_on,
+        participant_key, program, site, program_track, enrolled_on,
         end_on as last_contact_on,
         retention_outcome,
         censor_reason as retention_censor_reason
@@ -26,6 +26,7 @@ event_summary as (
 final as (
     select
         s.participant_key,
+        s.program,
         s.site,
         s.program_track,
         s.enrolled_on,

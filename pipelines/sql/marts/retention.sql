@@ -3,13 +3,9 @@
 -- Sessions before enrollment or after the end of follow-up are ignored (intermediate.visits; docs/outcomes.md#retention).
 with
 
-settings as (
-    select gap_days from main.settings
-),
-
 follow_up as (
-    select participant_key, site, program_track, enrolled_on, cohort_month, exit_on, exit_reason, follow_up_end_on,
-        follow_up_days
+    select participant_key, program, site, program_track, enrolled_on, cohort_month, exit_on, exit_reason,
+        follow_up_end_on, follow_up_days, gap_days
     from intermediate.follow_up
 ),
 
@@ -43,10 +39,11 @@ gaps as (
 ),
 
 first_gap as (
+    -- the gap rule of the participant's own program (intermediate.follow_up gap_days)
     select g.participant_key, min(g.gap_from_on) as gap_on
     from gaps as g
-    cross join settings as s
-    where g.gap_to_on - g.gap_from_on >= s.gap_days
+    join follow_up as f using (participant_key)
+    where g.gap_to_on - g.gap_from_on >= f.gap_days
     group by g.participant_key
 ),
 
@@ -74,6 +71,7 @@ ends as (
 final as (
     select
         participant_key,
+        program,
         site,
         program_track,
         enrolled_on,
