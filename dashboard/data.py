@@ -4,8 +4,10 @@ Results are cached with `st.cache_data` across sessions, keyed by the warehouse'
 run invalidates every entry), the threshold k (a raised `PEER_OUTCOMES_MIN_CELL` must never be served
 results masked at a lower one) and the filters; `max_entries` bounds memory. The data version is read once
 per load of the file (`queries.data_version`), not with a connection per call. No connection is ever
-cached: the published layer opens the warehouse read-only per query (docs/architecture.md). The warehouse
-path comes from `PEER_OUTCOMES_DB` (set by `peer-outcomes dashboard --db`).
+cached: a result computed on a cache miss reads through one read-only connection, opened for it and closed
+after it (`warehouse.reading`: an open costs ~25 ms of CPU, and a result runs up to a dozen queries), and
+sees one snapshot (docs/architecture.md). The warehouse path comes from `PEER_OUTCOMES_DB` (set by
+`peer-outcomes dashboard --db`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from peer_outcomes.analysis import published, published_practice, queries
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import gate
-from peer_outcomes.pipelines import config
+from peer_outcomes.pipelines import config, warehouse
 
 MAX_ENTRIES = 256
 
@@ -37,7 +39,8 @@ def version() -> str:
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner="Computing…")
 def _published(name: str, db: str, data_version: str, k: int, filters: Filters | None, kwargs: tuple) -> Published:
     args = (db,) if filters is None else (db, filters)
-    return getattr(published, name)(*args, **dict(kwargs))
+    with warehouse.reading(db):
+        return getattr(published, name)(*args, **dict(kwargs))
 
 
 def _get(name: str, filters: Filters | None = None, **kwargs: object) -> Published:
@@ -110,7 +113,8 @@ def data_quality() -> Published:
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner="Computing…")
 def _practice(name: str, db: str, data_version: str, k: int, filters: Filters | None) -> Published:
-    return getattr(published_practice, name)(db, filters) if filters else getattr(published_practice, name)(db)
+    with warehouse.reading(db):
+        return getattr(published_practice, name)(db, filters) if filters else getattr(published_practice, name)(db)
 
 
 def practice(f: Filters) -> Published:
