@@ -19,6 +19,7 @@ import os
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -92,8 +93,11 @@ def _check_filters(db: Path, f: Filters) -> dict:
     return opts
 
 
-def compute(db: Path, f: Filters) -> Results:
-    """Every published result the pack shows; a result that cannot be computed becomes a note."""
+def compute(db: Path, f: Filters, then: Callable[[Results, str], None] | None = None) -> Results:
+    """Every published result the pack shows, in report order; a result that cannot be computed becomes a note.
+
+    `then(results, key)` runs as each result arrives, so the pack draws its charts while the next is computed.
+    """
     calls = {
         "headline": (published.headline, "The headline numbers"),
         "retention": (published.retention, "The retention curve"),
@@ -104,6 +108,7 @@ def compute(db: Path, f: Filters) -> Results:
         "served": (published.participants_served, "Participants served"),
     }
     res = Results({})
+    then = then or (lambda _res, _key: None)
     for key, (fn, what) in calls.items():
         try:
             pub = fn(db, f)
@@ -111,10 +116,13 @@ def compute(db: Path, f: Filters) -> Results:
             pub = Published({}, "", "", float("nan"), [f"{what} could not be computed for this selection: {exc}"])
         res.pubs[key] = pub
         res.notes += [n for n in pub.notes if n not in res.notes]
+        then(res, key)
     if published_practice.has_practice(db):  # the mentoring-practice section, when the export has its files
         res.pubs["practice"] = published_practice.practice(db, f)
+        then(res, "practice")
         if not f.allowed_sites:  # all mentors' figures span every site: refused to a role limited to some, as on the page
             res.pubs["mentor_practice"] = published_practice.mentor_practice(db)
+            then(res, "mentor_practice")
         for note in [*res.pubs["practice"].notes, *published_practice.missing_files(db).values()]:
             res.notes += [note] if note not in res.notes else []
     return res
@@ -143,12 +151,14 @@ PACK: tuple[tuple[str, figures.Figure, dict[str, str]], ...] = (
 )  # fmt: skip
 
 
-def items(r: Results) -> list[Item]:
-    """The pack's charts, in report order; a chart whose result or any of its frames is empty is left out."""
+def items(r: Results, key: str | None = None) -> list[Item]:
+    """The pack's charts (of result `key`, or all), in report order; one whose result or any of its frames is
+    empty is left out."""
     out = []
-    for key, figure, csvs in PACK:
-        pub = r.pubs.get(key)  # the practice results are there only when the export has practice files
-        if pub is not None and not pub.empty and all(len(pub.frames.get(frame, ())) for frame in csvs.values()):
+    for k, figure, csvs in PACK:
+        pub = r.pubs.get(k)  # the practice results are there only when the export has practice files
+        if (key in (None, k) and pub is not None and not pub.empty
+                and all(len(pub.frames.get(frame, ())) for frame in csvs.values())):  # fmt: skip
             out.append(Item(figure, pub, csvs))
     return out
 
@@ -224,91 +234,98 @@ def _build_pack(db: Path, out: Path, f: Filters, progress: bool, zip_path: Path 
     if not published.filter_options(db, f.allowed_sites)["sites"]:  # e.g. a new program, or every site and track still small
         raise UserError(f"No site and track has {disclosure.threshold()} or more participants yet, so there is nothing to publish.")
     opts = _check_filters(db, f)
-    res = compute(db, f)
-    if res.pubs["headline"].empty:
-        raise UserError(disclosure.too_few_sentence(then="so there is nothing to publish"))
-    _prepare(out)
-    return _write_pack(db, out, f, res, settings, opts, progress, zip_path, painter)
-
-
-def _render(painter: Painter, fig: go.Figure, png: Path, svg: Path, height: int) -> list[Future[None]]:
-    """The chart as a print PNG and an SVG, rendered by the browser while Python builds the next chart."""
-    spec = fig.to_dict()  # once for both formats
-    return [painter.render(spec, png, "png", WIDTH, height, PNG_SCALE), painter.render(spec, svg, "svg", WIDTH, height)]
-
-
-def _write_pack(
-    db: Path, out: Path, f: Filters, res: Results, settings: dict, opts: dict, progress: bool, zip_path: Path | None,
-    painter: Painter,
-) -> dict:
     bar = _progress() if progress else nullcontext()
     with bar as prog:
-        task = prog.add_task("computing published results", total=12) if prog else None
+        task = prog.add_task("computing published results", total=len(PACK) + 4) if prog else None
 
         def tick(what: str) -> None:
             if prog:
                 prog.update(task, advance=1, description=what)
 
-        tick("computed published results")
-        its = items(res)
-        if prog:
-            prog.update(task, total=len(its) + 4)
-        pdf_charts: list[Chart] = []
-        renders = []
-        for it in its:
+        charts_ = _Charts(out, painter, tick)
+        res = compute(db, f, then=charts_.add)
+        res.notes += charts_.not_drawn
+        for image in charts_.renders:
+            image.result()
+        return _write_pack(db, out, f, res, settings, opts, charts_.pdf, zip_path, tick, prog)
+
+
+@dataclass
+class _Charts:
+    """Each result's CSVs and charts as it arrives: the browser renders while the next result is computed."""
+
+    out: Path
+    painter: Painter
+    tick: Callable[[str], None]
+    pdf: list[Chart] = field(default_factory=list)
+    renders: list[Future[None]] = field(default_factory=list)
+    not_drawn: list[str] = field(default_factory=list)
+
+    def add(self, res: Results, key: str) -> None:
+        if key == "headline":
+            if res.pubs["headline"].empty:
+                raise UserError(disclosure.too_few_sentence(then="so there is nothing to publish"))
+            _prepare(self.out)  # only now: a pack that cannot be made leaves the folder as it was
+            return
+        for it in items(res, key):
             for name, frame in it.csvs.items():
                 csv = disclosure.csv_text(figures.shown(it.pub, frame))
-                (out / "data" / f"{name}.csv").write_text(csv)
+                (self.out / "data" / f"{name}.csv").write_text(csv)
             fig = it.build()
+            self.tick(f"chart {it.figure.name}")
             if not charts.has_values(fig):  # an empty axis in a report says nothing: say why instead
-                res.notes.append(f"{it.figure.title}: not drawn, because every value is zero or describes "
-                                 f"fewer than {disclosure.threshold()} people.")  # fmt: skip
-                tick(f"chart {it.figure.name}")
+                self.not_drawn.append(f"{it.figure.title}: not drawn, because every value is zero or describes "
+                                      f"fewer than {disclosure.threshold()} people.")  # fmt: skip
                 continue
             height = int(fig.layout.height or 440)
-            png, svg = out / "charts" / f"{it.figure.name}.png", out / "charts" / f"{it.figure.name}.svg"
-            renders.append((it, _render(painter, fig, png, svg, height)))
-            pdf_charts.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note))
-        for it, images in renders:
-            for image in images:
-                image.result()
-            tick(f"chart {it.figure.name}")
-        rows = headline_rows(res.pubs)
-        headline = pd.DataFrame(rows, columns=["measure", "estimate", "ci_95"])
-        (out / "data" / "headline.csv").write_text(disclosure.csv_text(headline))
-        tracks = [t for t in (f.tracks or opts["tracks"]) if t != "none"]
-        report = Report(
-            title="Peer mentoring outcomes: evidence pack",
-            population=res.pubs["headline"].population,
-            findings=findings(res.pubs), headline=rows, charts=pdf_charts,
-            methods=methods(res.pubs, settings, _period(f, opts)), limitations=limitations(res.pubs, tracks),
-            footer=f"peer-outcomes · data version {str(settings.get('data_version'))[:12]} · "
-                   f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-            notes=res.notes,
-        )  # fmt: skip
-        pages = write_report(report, out / "report.pdf")
-        tick("wrote report.pdf")
-        (out / "README.md").write_text(_readme(pages))
-        manifest = {
-            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "code": code_version(),
-            "data": data_version(db),
-            "parameters": {
-                "enrolled_from": f.enrolled_from.isoformat() if f.enrolled_from else None,
-                "enrolled_to": f.enrolled_to.isoformat() if f.enrolled_to else None,
-                "sites": list(f.sites), "tracks": list(f.tracks), "population": f.describe(),
-                "min_cell": disclosure.threshold(), "png_scale": PNG_SCALE, "svg_width_px": WIDTH,
-            },
-            "report_pages": pages,
-            "files": {p.relative_to(out).as_posix(): {"sha256": sha256(p), "bytes": p.stat().st_size}
-                      for p in sorted(out.rglob("*")) if p.is_file()},
-        }  # fmt: skip
-        (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-        tick("wrote manifest.json")
-        if zip_path:
-            write_zip(out, Path(zip_path))
-        if prog:
-            prog.update(task, completed=prog.tasks[0].total, description="done")
+            png, svg = self.out / "charts" / f"{it.figure.name}.png", self.out / "charts" / f"{it.figure.name}.svg"
+            spec = fig.to_dict()  # once for both formats
+            self.renders += [self.painter.render(spec, png, "png", WIDTH, height, PNG_SCALE),
+                             self.painter.render(spec, svg, "svg", WIDTH, height)]  # fmt: skip
+            self.pdf.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note))
+
+
+def _write_pack(
+    db: Path, out: Path, f: Filters, res: Results, settings: dict, opts: dict, pdf_charts: list[Chart],
+    zip_path: Path | None, tick: Callable[[str], None], prog,  # noqa: ANN001 - a rich Progress or None
+) -> dict:
+    """The headline CSV, the PDF report, the README and the manifest, once every chart is rendered."""
+    rows = headline_rows(res.pubs)
+    headline = pd.DataFrame(rows, columns=["measure", "estimate", "ci_95"])
+    (out / "data" / "headline.csv").write_text(disclosure.csv_text(headline))
+    tracks = [t for t in (f.tracks or opts["tracks"]) if t != "none"]
+    report = Report(
+        title="Peer mentoring outcomes: evidence pack",
+        population=res.pubs["headline"].population,
+        findings=findings(res.pubs), headline=rows, charts=pdf_charts,
+        methods=methods(res.pubs, settings, _period(f, opts)), limitations=limitations(res.pubs, tracks),
+        footer=f"peer-outcomes · data version {str(settings.get('data_version'))[:12]} · "
+               f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        notes=res.notes,
+    )  # fmt: skip
+    pages = write_report(report, out / "report.pdf")
+    tick("wrote report.pdf")
+    (out / "README.md").write_text(_readme(pages))
+    manifest = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code": code_version(),
+        "data": data_version(db),
+        "parameters": {
+            "enrolled_from": f.enrolled_from.isoformat() if f.enrolled_from else None,
+            "enrolled_to": f.enrolled_to.isoformat() if f.enrolled_to else None,
+            "sites": list(f.sites), "tracks": list(f.tracks), "population": f.describe(),
+            "min_cell": disclosure.threshold(), "png_scale": PNG_SCALE, "svg_width_px": WIDTH,
+        },
+        "report_pages": pages,
+        "files": {p.relative_to(out).as_posix(): {"sha256": sha256(p), "bytes": p.stat().st_size}
+                  for p in sorted(out.rglob("*")) if p.is_file()},
+    }  # fmt: skip
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    tick("wrote manifest.json")
+    if zip_path:
+        write_zip(out, Path(zip_path))
+    if prog:
+        prog.update(prog.tasks[0].id, completed=prog.tasks[0].total, description="done")
     return manifest
 
 

@@ -10,6 +10,7 @@ so it boots while Python imports and computes; renders run while the caller buil
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -22,6 +23,15 @@ from peer_outcomes.pipelines.errors import UserError
 
 NO_BROWSER = ("The charts need Chromium, which was not found: install it (sudo apt-get install chromium) "
               "or point BROWSER_PATH at a Chrome or Chromium.")  # fmt: skip
+
+
+def _not_the_goodbye(record: logging.LogRecord) -> bool:
+    """Drop choreographer's "JSONError decoding message. Ignoring" (with a traceback): at close, Chromium's
+    "{bye}" can arrive in one read with the last reply, which choreographer then fails to parse and ignores."""
+    return not record.getMessage().startswith("JSONError decoding message")
+
+
+logging.getLogger("choreographer.channels.pipe").addFilter(_not_the_goodbye)
 
 
 class _OnePage(kaleido.Kaleido):
