@@ -44,17 +44,31 @@ test: system $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Speed, run by hand (not in `make test`): each prints ratios against a baseline timed in the same run.
-bench: $(STAMP)
-	$(PY) benchmarks/bench_synth.py
-	$(PY) benchmarks/bench_etl.py
-	$(PY) benchmarks/bench_threads.py
-	$(PY) benchmarks/bench_marts.py
-	$(PY) benchmarks/bench_analysis.py
-	$(PY) benchmarks/bench_dose.py
-	$(PY) benchmarks/bench_evidence.py
-	$(PY) benchmarks/bench_dashboard.py
-	$(PY) benchmarks/bench_browser.py
+# Speed, run by hand (not in `make test`), long (about an hour at 100,000 on two cores): each prints ratios
+# against a baseline timed in the same run. BENCH_N sets the size (participants); `make bench BENCH_N=3000`
+# checks that every benchmark runs. The synthetic warehouse (seed 1) is built once per size, and again when
+# the pipelines change, in data/bench-N/ with a throwaway key, never a developer's real one.
+BENCH_N   ?= 100000
+BENCH_DIR := data/bench-$(BENCH_N)
+BENCH_DB  := $(BENCH_DIR)/warehouse.duckdb
+BENCH_KEY := PEER_OUTCOMES_KEY=abababababababababababababababababababababababababababababababab
+
+$(BENCH_DB): $(STAMP) $(wildcard pipelines/*.py pipelines/sql/*.sql pipelines/sql/*/*.sql)
+	rm -rf $(BENCH_DIR) && mkdir -p $(BENCH_DIR)
+	$(BENCH_KEY) $(BIN)/peer-outcomes synth --participants $(BENCH_N) --seed 1 --out $(BENCH_DIR)/export
+	$(BENCH_KEY) $(BIN)/peer-outcomes etl $(BENCH_DIR)/export --db $@
+
+bench: system $(STAMP) $(BENCH_DB)
+	$(PY) benchmarks/bench_synth.py --participants $(BENCH_N)
+	$(PY) benchmarks/bench_etl.py --participants $(BENCH_N)
+	$(PY) benchmarks/bench_threads.py --rows $$(( $(BENCH_N) * 41 ))
+	$(PY) benchmarks/bench_marts.py --participants $(BENCH_N) --attendance $$(( $(BENCH_N) * 50 ))
+	$(PY) benchmarks/bench_analysis.py --n $(BENCH_N) --km-large $$(( $(BENCH_N) * 10 ))
+	$(PY) benchmarks/bench_dose.py --db $(BENCH_DB)
+	$(PY) benchmarks/bench_evidence.py --n 3000
+	$(PY) benchmarks/bench_evidence.py --db $(BENCH_DB)
+	$(PY) benchmarks/bench_dashboard.py --db $(BENCH_DB)
+	$(PY) benchmarks/bench_browser.py --db $(BENCH_DB)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
