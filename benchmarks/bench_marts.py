@@ -29,6 +29,12 @@ WAREHOUSE_SQL = Path(__file__).resolve().parents[1] / "pipelines" / "sql" / "war
 def make_warehouse(con: duckdb.DuckDBPyConnection, participants: int, attendance: int) -> None:
     """Fill the core tables with random but plausible rows (seeded)."""
     con.execute(WAREHOUSE_SQL.read_text())
+    # the rows below are inserted by position, without the `program` every fact table ends with: it is added
+    # back afterwards with its default ('main', the one program)
+    tagged = [t for (t,) in con.execute("select table_name from duckdb_columns() where column_name = 'program' "
+                                        "and table_name <> 'programs'").fetchall()]  # fmt: skip
+    for table in tagged:
+        con.execute(f"alter table {table} drop column program")
     con.execute("select setseed(0.42)")
     per_person = max(attendance // participants, 1)
     n_mentors = max(participants // 50, 20)
@@ -108,6 +114,8 @@ def make_warehouse(con: duckdb.DuckDBPyConnection, participants: int, attendance
         update mentors set former_participant_pid = md5((mentor_key * 37)::varchar) where mentor_key % 5 = 0;
         """
     )
+    for table in tagged:
+        con.execute(f"alter table {table} add column program varchar default 'main'")
 
 
 # The mentoring-practice marts (issue 15), timed beside the others
