@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -36,7 +36,7 @@ from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import charts, figures, figures_practice
 from peer_outcomes.dashboard.evidence_text import findings, headline_rows, limitations, methods
 from peer_outcomes.dashboard.render import Painter
-from peer_outcomes.dashboard.report_pdf import Chart, Report, write_report
+from peer_outcomes.dashboard.report_pdf import Chart, ImageCache, Report, preload, write_report
 from peer_outcomes.pipelines import warehouse
 from peer_outcomes.pipelines.errors import UserError
 
@@ -243,11 +243,12 @@ def _build_pack(db: Path, out: Path, f: Filters, progress: bool, zip_path: Path 
                 prog.update(task, advance=1, description=what)
 
         charts_ = _Charts(out, painter, tick)
-        res = compute(db, f, then=charts_.add)
-        res.notes += charts_.not_drawn
-        for image in charts_.renders:
-            image.result()
-        return _write_pack(db, out, f, res, settings, opts, charts_.pdf, zip_path, tick, prog)
+        with charts_.loader:
+            res = compute(db, f, then=charts_.add)
+            res.notes += charts_.not_drawn
+            for image in charts_.renders:
+                image.result()
+        return _write_pack(db, out, f, res, settings, opts, charts_, zip_path, tick, prog)
 
 
 @dataclass
@@ -259,6 +260,8 @@ class _Charts:
     tick: Callable[[str], None]
     pdf: list[Chart] = field(default_factory=list)
     renders: list[Future[None]] = field(default_factory=list)
+    images: ImageCache = field(default_factory=ImageCache)  # the PNGs decoded for the PDF as they arrive
+    loader: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))  # in chart order
     not_drawn: list[str] = field(default_factory=list)
 
     def add(self, res: Results, key: str) -> None:
@@ -280,13 +283,18 @@ class _Charts:
             height = int(fig.layout.height or 440)
             png, svg = self.out / "charts" / f"{it.figure.name}.png", self.out / "charts" / f"{it.figure.name}.svg"
             spec = fig.to_dict()  # once for both formats
-            self.renders += [self.painter.render(spec, png, "png", WIDTH, height, PNG_SCALE),
-                             self.painter.render(spec, svg, "svg", WIDTH, height)]  # fmt: skip
+            drawn = self.painter.render(spec, png, "png", WIDTH, height, PNG_SCALE)
+            self.renders += [drawn, self.painter.render(spec, svg, "svg", WIDTH, height),
+                             self.loader.submit(self._preload, drawn, png)]  # fmt: skip
             self.pdf.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note))
+
+    def _preload(self, drawn: Future[None], png: Path) -> None:
+        drawn.result()  # the PNG is written
+        preload(self.images, png)
 
 
 def _write_pack(
-    db: Path, out: Path, f: Filters, res: Results, settings: dict, opts: dict, pdf_charts: list[Chart],
+    db: Path, out: Path, f: Filters, res: Results, settings: dict, opts: dict, charts_: _Charts,
     zip_path: Path | None, tick: Callable[[str], None], prog,  # noqa: ANN001 - a rich Progress or None
 ) -> dict:
     """The headline CSV, the PDF report, the README and the manifest, once every chart is rendered."""
@@ -297,13 +305,13 @@ def _write_pack(
     report = Report(
         title="Peer mentoring outcomes: evidence pack",
         population=res.pubs["headline"].population,
-        findings=findings(res.pubs), headline=rows, charts=pdf_charts,
+        findings=findings(res.pubs), headline=rows, charts=charts_.pdf,
         methods=methods(res.pubs, settings, _period(f, opts)), limitations=limitations(res.pubs, tracks),
         footer=f"peer-outcomes · data version {str(settings.get('data_version'))[:12]} · "
                f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         notes=res.notes,
     )  # fmt: skip
-    pages = write_report(report, out / "report.pdf")
+    pages = write_report(report, out / "report.pdf", charts_.images)
     tick("wrote report.pdf")
     (out / "README.md").write_text(_readme(pages))
     manifest = {
