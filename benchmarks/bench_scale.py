@@ -10,7 +10,7 @@ is the baseline: each figure is also printed as its ratio to the baseline's, bes
 (linear growth = the same ratio).
 
     .venv/bin/python benchmarks/bench_scale.py [--sizes 100000 1000000] [--work /tmp/bench-scale]
-        [--memory-limit 8GB]
+        [--memory-limit 8GB] [--pages-only]
 """
 
 from __future__ import annotations
@@ -35,14 +35,15 @@ PAGE = (  # each page's published results, timed inside the process (imports exc
     "from peer_outcomes.analysis.queries import Filters\n"
     "out = {}\n"
     "for name in ('retention', 'relapse_cox'):\n"
-    "    t = time.perf_counter(); getattr(published, name)(sys.argv[1], Filters())\n"
-    "    out[name + ' page s'] = time.perf_counter() - t\n"
+    "    t, c = time.perf_counter(), time.process_time(); getattr(published, name)(sys.argv[1], Filters())\n"
+    "    out[name + ' page s'], out[name + ' page cpu s'] = time.perf_counter() - t, time.process_time() - c\n"
     "print(json.dumps(out))\n"
 )
 
 
-def run(args: list[str], env: dict[str, str], out: list[str] | None = None) -> tuple[float, float]:
-    """(wall seconds, peak resident GiB) of one command in its own process; stops the run if it fails.
+def run(args: list[str], env: dict[str, str], out: list[str] | None = None) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak resident GiB) of one command in its own process; stops the run if it
+    fails. CPU seconds (user + system, all threads) are the steadier figure on a shared, loaded machine.
     With `out`, the command's standard output is appended to it."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL if out is None else subprocess.PIPE, text=True)
@@ -52,26 +53,33 @@ def run(args: list[str], env: dict[str, str], out: list[str] | None = None) -> t
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(args)}")
-    return seconds, usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 2**20  # ru_maxrss: KiB on Linux
 
 
-def measure(n: int, work: Path, env: dict[str, str], limit: str) -> dict[str, float]:
+def pages(db: Path, env: dict[str, str]) -> dict[str, float]:
+    """Each page's published results in seconds, and the process's peak memory."""
+    printed: list[str] = []
+    _, _, page_gib = run([sys.executable, "-c", PAGE, str(db)], env, printed)
+    return {**json.loads(printed[0]), "pages peak GiB": page_gib}
+
+
+def measure(n: int, work: Path, env: dict[str, str], limit: str, pages_only: bool) -> dict[str, float]:
     export, db = work / f"export-{n}", work / f"warehouse-{n}.duckdb"
+    if pages_only:
+        return pages(db, env)
     synth: dict[str, float] = {}
     if not (export / "truth.json").exists():
         args = ["synth", "--participants", str(n), "--seed", "1", "--format", "parquet", "--out", str(export)]
-        synth_s, synth_gib = run([str(BIN / "peer-outcomes"), *args], env)
-        synth = {"synth s": synth_s, "synth peak GiB": synth_gib}
+        synth_s, synth_cpu, synth_gib = run([str(BIN / "peer-outcomes"), *args], env)
+        synth = {"synth s": synth_s, "synth cpu s": synth_cpu, "synth peak GiB": synth_gib}
     db.unlink(missing_ok=True)
-    load_s, load_gib = run([str(BIN / "peer-outcomes"), "etl", str(export), "--db", str(db)], env)
+    load_s, load_cpu, load_gib = run([str(BIN / "peer-outcomes"), "etl", str(export), "--db", str(db)], env)
     copy = work / f"marts-{n}.duckdb"
     shutil.copyfile(db, copy)
-    marts_s, marts_gib = run([sys.executable, "-c", MARTS, str(copy), limit], env)
+    marts_s, marts_cpu, marts_gib = run([sys.executable, "-c", MARTS, str(copy), limit], env)
     copy.unlink()
-    printed: list[str] = []
-    _, page_gib = run([sys.executable, "-c", PAGE, str(db)], env, printed)
-    return {**synth, "load s": load_s, "load peak GiB": load_gib, "marts s": marts_s, "marts peak GiB": marts_gib,
-            **json.loads(printed[0]), "pages peak GiB": page_gib, "warehouse GiB": db.stat().st_size / 2**30}
+    return {**synth, "load s": load_s, "load cpu s": load_cpu, "load peak GiB": load_gib, "marts s": marts_s,
+            "marts cpu s": marts_cpu, "marts peak GiB": marts_gib, **pages(db, env), "warehouse GiB": db.stat().st_size / 2**30}
 
 
 def main() -> None:
@@ -79,13 +87,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-scale"))
     parser.add_argument("--memory-limit", default="8GB")
+    parser.add_argument("--pages-only", action="store_true", help="only the pages, on warehouses built before")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PEER_OUTCOMES_MEMORY_LIMIT": args.memory_limit,
            "PEER_OUTCOMES_KEY_FILE": str(args.work / "pseudonym.key")}
     results = {}
     for n in args.sizes:
-        results[n] = measure(n, args.work, env, args.memory_limit)
+        results[n] = measure(n, args.work, env, args.memory_limit, args.pages_only)
         print(f"{n:>11,} participants: " + ", ".join(f"{k} {v:.2f}" for k, v in results[n].items()), flush=True)
     base = args.sizes[0]
     print(f"\nratios to {base:,} participants (memory limit {args.memory_limit}):")
