@@ -60,7 +60,10 @@ def pages(db: Path, env: dict[str, str]) -> dict[str, float]:
     """Each page's published results in seconds, and the process's peak memory."""
     printed: list[str] = []
     _, _, page_gib = run([sys.executable, "-c", PAGE, str(db)], env, printed)
-    return {**json.loads(printed[0]), "pages peak GiB": page_gib}
+    *other, last = printed[0].strip().split("\n")
+    if other:  # a library's own prints (e.g. warnings) come before the figures
+        print("\n".join(other), file=sys.stderr)
+    return {**json.loads(last), "pages peak GiB": page_gib}
 
 
 def measure(n: int, work: Path, env: dict[str, str], limit: str, pages_only: bool) -> dict[str, float]:
