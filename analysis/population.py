@@ -1,14 +1,14 @@
 """The base population of every published result, and enrollment periods that cannot be differenced.
 
-Site x track combinations of fewer than k people are in no population (queries.SMALL_CELLS); `guard`
+Program x site x track combinations of fewer than k people are in no population (queries.SMALL_CELLS); `guard`
 wraps every function of analysis.published so that whatever Filters a caller passes, the result
 describes the base population over whole periods, with a note saying how many groups are left out.
 
 Two periods differing by one month would give that month's enrollees away by difference (their number and,
 roughly, their outcomes). So the period filter moves in runs of whole months, built from the first month on
-and closed as soon as every site x track cell of the base population has either no one or at least k
-people enrolled in the run; a short last run is merged into the one before. Every choice of sites, tracks
-and periods is then a union of disjoint (site, track, period) cells of 0 or at least k people, and the
+and closed as soon as every program x site x track cell of the base population has either no one or at least k
+people enrolled in the run; a short last run is merged into the one before. Every choice of programs, sites, tracks
+and periods is then a union of disjoint (program, site, track, period) cells of 0 or at least k people, and the
 difference between any two choices is such a union too. Any date given (URL, evidence-pack flags) is
 widened to the periods it falls in (`snap`). Busy programs get single months; small ones get longer runs.
 """
@@ -45,12 +45,12 @@ class Period:
         return lo if lo == hi else f"{lo} to {hi}"
 
 
-SELECTABLE = ("site", "program_track")  # compare-by groupings whose every group is a population of its own
+SELECTABLE = ("site", "program_track", "program")  # compare-by groupings whose every group is a population of its own
 
 
 def is_selection(group: str | None) -> bool:
     """True when each group of a compare-by grouping is itself a population the filters can choose (everyone,
-    a site, a track): its size is published exactly anyway, as that selection's N, so a curve may keep it."""
+    a site, a track, a program): its size is published exactly anyway, as that selection's N, so a curve may keep it."""
     return group is None or group in SELECTABLE
 
 
@@ -68,7 +68,7 @@ def enrollment_periods(db: Db, allowed_sites: tuple[str, ...] = ()) -> list[Peri
     counts = queries.cell_months(db, allowed_sites)
     if counts.empty:
         return []
-    table = counts.pivot_table(index="month", columns=["site", "track"], values="n", aggfunc="sum", fill_value=0)
+    table = counts.pivot_table(index="month", columns=["program", "site", "track"], values="n", aggfunc="sum", fill_value=0)
     months = pd.period_range(pd.Timestamp(table.index.min()), pd.Timestamp(table.index.max()), freq="M")
     table = table.reindex([m.start_time for m in months], fill_value=0)
     runs: list[list[pd.Timestamp]] = []
@@ -109,11 +109,13 @@ def left_out_notes(db: Db, allowed_sites: tuple[str, ...] = ()) -> list[str]:
     """
     small = queries.small_cells(db, allowed_sites)
     k = disclosure.threshold()
-    sites = small.loc[small["site_small"], "site"].nunique()
-    tracks = small.loc[small["track_small"] & ~small["site_small"], "track"].nunique()
-    cells = int((~small["site_small"] & ~small["track_small"]).sum())
+    programs = small.loc[small["program_small"], "program"].nunique()
+    in_big = ~small["program_small"]
+    sites = len(small.loc[small["site_small"] & in_big, ["program", "site"]].drop_duplicates())
+    tracks = small.loc[small["track_small"] & ~small["site_small"] & in_big, "track"].nunique()
+    cells = int((~small["site_small"] & ~small["track_small"] & in_big).sum())
     notes = []
-    for count, one, many in ((sites, "site", "sites"), (tracks, "track", "tracks"),
+    for count, one, many in ((programs, "program", "programs"), (sites, "site", "sites"), (tracks, "track", "tracks"),
                              (cells, "site-and-track combination", "site-and-track combinations")):  # fmt: skip
         if count:
             verb = "is" if count == 1 else "are"

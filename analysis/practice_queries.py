@@ -20,7 +20,7 @@ from peer_outcomes.pipelines.warehouse import query
 Db = str | os.PathLike[str]
 
 PRACTICE_TABLES = ("goals", "check_ins", "referrals", "mentor_activity", "incidents")
-AS_OF = "(select as_of from settings)"
+AS_OF = "(select as_of from programs where program = x.program)"  # the row's program's own cutoff
 GOAL_DAYS = 180  # a goal counts as met when met within this many days of being set
 LINK_DAYS = 30  # a referral counts as connected when connected within this many days (marts.referrals)
 PATHWAY_DAYS = 365  # a completer counts as mentoring when they start within this many days of completing
@@ -142,5 +142,5 @@ def graduate_mentors(db: Db) -> pd.DataFrame:
     sql = f"""
         select count(*) as n_mentors, count(*) filter (where former_participant_pid in
                (select participant_pid from participants)) as n_graduates
-        from mentors where started_on <= {AS_OF}"""
+        from mentors x where started_on <= {AS_OF}"""
     return query(db, sql)

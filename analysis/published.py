@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 Db = str | os.PathLike[str]
 GROUPINGS = {"site": "Site", "program_track": "Track", "main_format": "Main format", "cohort_quarter": "Cohort"}
+PROGRAM = {"program": "Program"}  # a compare-by grouping only where the warehouse holds several (`groupings`)
 CAUSES = {1: "relapse", 2: "dropout", 3: "completion"}
 COX_COVARIATES = ["program_track", "age_group", "gender", "primary_substance", "housing_at_intake"]
 
@@ -78,9 +79,47 @@ def _fitted(res: ModelResult, n: int, in_small_groups: int = 0, reason: str = "w
     return f"{res.how}, fitted on all but {disclosure.count_text(other)} of the {n:,} people, left out {reason}."
 
 
+def groupings(db: Db) -> dict[str, str]:
+    """The compare-by choices: GROUPINGS, and Program when the warehouse holds more than one program."""
+    return {**GROUPINGS, **PROGRAM} if len(queries.programs(db)) > 1 else dict(GROUPINGS)
+
+
+def program_names(db: Db) -> dict[str, str]:
+    """Program code -> the program's name (mapping.yaml program_name, else its code)."""
+    p = queries.programs(db)
+    return dict(zip(p["program"], p["name"], strict=True))
+
+
+def data_to(db: Db, f: Filters) -> str:
+    """'data to 2026-06-30', or each selected program's own cutoff when they differ:
+    'data to 2026-06-30 (Riverside Recovery), 2026-09-30 (Hilltop)'."""
+    p = queries.programs(db)
+    if f.programs:
+        p = p[p["program"].isin(f.programs)]
+    if p.empty:  # a warehouse without programs rows (never loaded): the load's cutoff
+        return f"data to {pd.Timestamp(queries.settings(db).get('as_of')):%Y-%m-%d}"
+    if p["as_of"].nunique() == 1:
+        return f"data to {pd.Timestamp(p['as_of'].iloc[0]):%Y-%m-%d}"
+    return "data to " + ", ".join(f"{pd.Timestamp(a):%Y-%m-%d} ({n})" for n, a in zip(p["name"], p["as_of"], strict=True))
+
+
 def _population(db: Db, f: Filters, n: int) -> str:
-    as_of = queries.settings(db).get("as_of")
-    return f"N = {disclosure.count_text(n)} participants, {f.describe()}; data to {pd.Timestamp(as_of):%Y-%m-%d}"
+    return f"N = {disclosure.count_text(n)} participants, {_describe(db, f)}; {data_to(db, f)}"
+
+
+def _describe(db: Db, f: Filters) -> str:
+    """Filters.describe with program codes as the programs' names."""
+    if not f.programs:
+        return f.describe()
+    names = program_names(db)
+    return replace(f, programs=tuple(names.get(c, c) for c in f.programs)).describe()
+
+
+def _named_programs(db: Db, df: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """Compared by program: each group named as its program (mapping.yaml program_name), not by its code."""
+    if by != "program" or by not in df:
+        return df
+    return df.assign(program=df["program"].map(program_names(db)).fillna(df["program"]))
 
 
 def _too_few(db: Db, f: Filters, n: int, names: list[str]) -> Published | None:
@@ -140,10 +179,12 @@ def filter_options(db: Db, allowed_sites: tuple[str, ...] = ()) -> dict:
     months of analysis.population, not days or single months, for the same reason.
     """
     sizes = queries.group_sizes(db, allowed_sites)
-    sizes = sizes[disclosure.enough(sizes["n"])]  # the small site x track cells are in no population
+    sizes = sizes[disclosure.enough(sizes["n"])]  # the small program x site x track cells are in no population
     big = {col: sorted(str(v) for v, n in sizes.groupby(col)["n"].sum().items() if disclosure.enough(n))
-           for col in ("site", "track")}  # fmt: skip
-    return {"sites": big["site"], "tracks": big["track"], "periods": population.enrollment_periods(db, allowed_sites)}
+           for col in ("site", "track", "program")}  # fmt: skip
+    programs = big["program"] if len(big["program"]) > 1 else []  # one program to offer: nothing to choose
+    return {"sites": big["site"], "tracks": big["track"], "programs": programs,
+            "program_names": program_names(db), "periods": population.enrollment_periods(db, allowed_sites)}  # fmt: skip
 
 
 def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group: str | None) -> pd.DataFrame:
@@ -218,7 +259,7 @@ def _km_published(db: Db, f: Filters, duration: str, event: str, by: str | None)
     names = ["curve", "at_risk", "rates", "summary"]
     if (none := _too_few(db, f, len(df), names)) is not None:
         return none
-    frames, notes, method = _km_frames(df, duration, event, by)
+    frames, notes, method = _km_frames(_named_programs(db, df, by), duration, event, by)
     return Published(frames, f"{method} {disclosure.methods_sentence()}", _population(db, f, len(df)), float(len(df)), notes)
 
 
@@ -263,7 +304,7 @@ def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
     """Cumulative incidence of relapse, dropout and completion (Aalen–Johansen, exact ties)."""
     from peer_outcomes.analysis.competing import cumulative_incidence
 
-    df = queries.competing(db, f)
+    df = _named_programs(db, queries.competing(db, f), by)
     if (none := _too_few(db, f, len(df), ["cif", "events"])) is not None:
         return none
     notes: list[str] = []
@@ -448,7 +489,7 @@ def data_quality(db: Db) -> Published:
     last_load = pd.to_datetime(batches["finished_at"]).max() if len(batches) else pd.NaT
     freshness = pd.DataFrame({
         "item": ["Data cutoff (as_of)", "Warehouse built", "Last load finished", "Disengagement gap (days)"],
-        "value": [f"{pd.Timestamp(s.get('as_of')):%Y-%m-%d}", f"{pd.Timestamp(s.get('built_at')):%Y-%m-%d %H:%M}",
+        "value": [data_to(db, Filters()).removeprefix("data to "), f"{pd.Timestamp(s.get('built_at')):%Y-%m-%d %H:%M}",
                   f"{last_load:%Y-%m-%d %H:%M}" if pd.notna(last_load) else "never", str(s.get("gap_days"))],
     })  # fmt: skip
     method = (

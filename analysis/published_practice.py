@@ -168,9 +168,8 @@ def mentor_practice(db: Db) -> Published:
         "Shares have Wilson 95% CIs and rates exact Poisson 95% CIs, both computed from the shown (rounded) "
         f"counts. {disclosure.methods_sentence()}"
     )
-    as_of = queries.settings(db).get("as_of")
     n = float(graduates["n_mentors"].iloc[0]) if len(graduates) else np.nan
-    pop = f"All mentors (N = {disclosure.count_text(n if pd.notna(n) else 0)}); data to {pd.Timestamp(as_of):%Y-%m-%d}"
+    pop = f"All mentors (N = {disclosure.count_text(n if pd.notna(n) else 0)}); {published.data_to(db, Filters())}"
     frames = {"supervision": supervision, "incidents": incidents, "incidents_by_site": incidents_by_site,
               "graduates": graduates}  # fmt: skip
     return Published(_without_missing(db, frames), method, pop, n)

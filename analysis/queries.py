@@ -70,19 +70,20 @@ def per_load(func: Callable[..., T]) -> Callable[..., T]:
 
     return wrapper
 
-# Site x track cells with fewer than k participants in the whole warehouse. Every filtered query leaves
-# their people out (docs/privacy.md, "Selections and differencing"): any choice of sites
+# Program x site x track cells with fewer than k participants in the whole warehouse. Every filtered query
+# leaves their people out (docs/privacy.md, "Selections and differencing"): any choice of programs, sites
 # and tracks is then a union of whole cells of at least k people, so the difference between two choices
-# never describes fewer than k. A site or track smaller than k is a set of such cells.
+# (a program and all programs, program A and B) never describes fewer than k. A program, site or track
+# smaller than k is a set of such cells. (One program: the cells are its site x track cells, as before.)
 SMALL_CELLS = (
-    "select site, coalesce(program_track, 'none') as track from marts.participant_outcomes "
+    "select program, site, coalesce(program_track, 'none') as track from marts.participant_outcomes "
     "group by all having count(*) < ?"
 )
 
 
 @dataclass(frozen=True)
 class Filters:
-    """The population a page describes: enrollment period, sites and tracks (empty = all).
+    """The population a page describes: enrollment period, sites, tracks and programs (empty = all).
 
     The base population is everyone outside the small site x track cells (`SMALL_CELLS`);
     `all_groups=True` keeps them (notebooks on the warehouse tier only, never anything published).
@@ -96,6 +97,7 @@ class Filters:
     tracks: tuple[str, ...] = field(default_factory=tuple)
     all_groups: bool = False
     allowed_sites: tuple[str, ...] = field(default_factory=tuple)
+    programs: tuple[str, ...] = field(default_factory=tuple)  # program codes (etl --program)
 
     def to_query_params(self) -> dict[str, str | list[str]]:
         """URL query parameters that reproduce this view (dates ISO, lists repeated)."""
@@ -108,6 +110,8 @@ class Filters:
             out["site"] = list(self.sites)
         if self.tracks:
             out["track"] = list(self.tracks)
+        if self.programs:
+            out["program"] = list(self.programs)
         return out
 
     @classmethod
@@ -126,7 +130,7 @@ class Filters:
             except ValueError:
                 return None
 
-        return cls(day("from"), day("to"), listed("site"), listed("track"))
+        return cls(day("from"), day("to"), listed("site"), listed("track"), programs=listed("program"))
 
     def where(self, date_col: str = "enrolled_on", prefix: str = "") -> tuple[str, list]:
         """A SQL `where` clause and its parameters. `date_col` = cohort_month for monthly marts."""
@@ -147,9 +151,13 @@ class Filters:
         if self.tracks:
             clauses.append(f"list_contains(?::varchar[], coalesce({prefix}program_track, 'none'))")
             params.append(list(self.tracks))
+        if self.programs:
+            clauses.append(f"list_contains(?::varchar[], {prefix}program)")
+            params.append(list(self.programs))
         if not self.all_groups:
             clauses.append(
-                f"[{prefix}site, coalesce({prefix}program_track, 'none')] not in (select [site, track] from ({SMALL_CELLS}))"
+                f"[{prefix}program, {prefix}site, coalesce({prefix}program_track, 'none')] not in "
+                f"(select [program, site, track] from ({SMALL_CELLS}))"
             )
             params.append(min_cell())
         return " and ".join(clauses), params
@@ -165,6 +173,8 @@ class Filters:
             parts.append("sites " + ", ".join(self.sites))
         if self.tracks:
             parts.append("tracks " + ", ".join(self.tracks))
+        if self.programs:
+            parts.append(("program " if len(self.programs) == 1 else "programs ") + ", ".join(self.programs))
         return "; ".join(parts) or "all participants"
 
 
@@ -202,27 +212,35 @@ def settings(db: Db) -> dict:
 
 
 def filter_options(db: Db, allowed_sites: tuple[str, ...] = ()) -> dict:
-    """Sites, tracks and the enrollment range of the `allowed_sites` (all when empty)."""
+    """Sites, tracks, programs and the enrollment range of the `allowed_sites` (all when empty)."""
     where, params = _reach(allowed_sites)
     df = query(
         db,
         "select list(distinct site order by site) as sites, "
         "list(distinct coalesce(program_track, 'none') order by coalesce(program_track, 'none')) as tracks, "
+        "list(distinct program order by program) as programs, "
         f"min(enrolled_on) as first_on, max(enrolled_on) as last_on from marts.participant_outcomes where {where}",
         params,
     )
     row = df.iloc[0]
-    return {"sites": list(row.sites), "tracks": list(row.tracks), "first_on": row.first_on, "last_on": row.last_on}
+    return {"sites": list(row.sites), "tracks": list(row.tracks), "programs": list(row.programs),
+            "first_on": row.first_on, "last_on": row.last_on}  # fmt: skip
+
+
+@per_load
+def programs(db: Db) -> pd.DataFrame:
+    """Every program loaded: its code, its name (mapping.yaml program_name, else the code) and its cutoff."""
+    return query(db, "select program, coalesce(program_name, program) as name, as_of from programs order by program")
 
 
 @per_load
 def group_sizes(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Participants per site and track of the `allowed_sites` (all when empty), for deciding which choices
-    the sidebar may offer."""
+    """Participants per program, site and track of the `allowed_sites` (all when empty), for deciding which
+    choices the sidebar may offer."""
     where, params = _reach(allowed_sites)
     return query(
         db,
-        "select site, coalesce(program_track, 'none') as track, count(*) as n "
+        "select program, site, coalesce(program_track, 'none') as track, count(*) as n "
         f"from marts.participant_outcomes where {where} group by all",
         params,
     )
@@ -230,20 +248,23 @@ def group_sizes(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
 
 @per_load
 def small_cells(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The site x track cells left out of every filtered query, with whether the whole site or track is small,
-    among the `allowed_sites` (all when empty; a track's size counts only those sites' people).
+    """The program x site x track cells left out of every filtered query, with whether the whole program, site
+    (of its program) or track is small, among the `allowed_sites` (all when empty; a track's size counts only
+    those sites' people).
 
-    Columns: site, track, site_small, track_small (no counts: they are under k by definition).
+    Columns: program, site, track, program_small, site_small, track_small (no counts: under k by definition).
     """
     where, params = _reach(allowed_sites)
     sql = f"""
-        with sizes as (select site, coalesce(program_track, 'none') as track, count(*) as n
+        with sizes as (select program, site, coalesce(program_track, 'none') as track, count(*) as n
                        from marts.participant_outcomes where {where} group by all)
-        select c.site, c.track,
-               (select sum(n) from sizes s where s.site = c.site) < ? as site_small,
+        select c.program, c.site, c.track,
+               (select sum(n) from sizes s where s.program = c.program) < ? as program_small,
+               (select sum(n) from sizes s where s.program = c.program and s.site = c.site) < ? as site_small,
                (select sum(n) from sizes s where s.track = c.track) < ? as track_small
-        from ({SMALL_CELLS}) c where c.site in (select site from sizes) order by 1, 2"""
-    return query(db, sql, [*params, min_cell(), min_cell(), min_cell()])
+        from ({SMALL_CELLS}) c
+        where exists (select 1 from sizes s where s.program = c.program and s.site = c.site) order by 1, 2, 3"""
+    return query(db, sql, [*params, min_cell(), min_cell(), min_cell(), min_cell()])
 
 
 @per_load
@@ -252,7 +273,7 @@ def cell_months(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
     analysis.population; never published."""
     where, params = Filters(allowed_sites=allowed_sites).where()
     sql = (
-        "select site, coalesce(program_track, 'none') as track, cohort_month as month, count(*) as n "
+        "select program, site, coalesce(program_track, 'none') as track, cohort_month as month, count(*) as n "
         f"from marts.participant_outcomes where {where} group by all order by month"
     )
     return query(db, sql, params)
@@ -363,7 +384,8 @@ def mentor_caseloads(db: Db, f: Filters) -> pd.DataFrame:
         select m.mentor_key,
                count(distinct m.participant_key) as n_matched,
                count(distinct m.participant_key) filter (
-                   where m.ended_on is null or m.ended_on > (select as_of from settings)) as n_active
+                   where m.ended_on is null or m.ended_on > (select as_of from programs where program = p.program))
+               as n_active
         from matches m join marts.participant_outcomes p using (participant_key)
         where {where}
         group by m.mentor_key"""

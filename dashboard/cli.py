@@ -186,6 +186,7 @@ def evidence(
     date_from: Annotated[str | None, typer.Option("--from", help="Enrolled on or after (YYYY-MM-DD).")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Enrolled on or before (YYYY-MM-DD).")] = None,
     sites: Annotated[list[str] | None, typer.Option("--sites", help="Only these site codes (repeatable).")] = None,
+    programs: Annotated[list[str] | None, typer.Option("--programs", help="Only these program codes (repeatable; a warehouse of several programs).")] = None,
     zip_file: Annotated[bool, typer.Option("--zip", help="Also write the pack as OUT.zip.")] = False,
 ) -> None:
     """Build the evidence pack: charts (PNG + SVG), suppressed CSVs, a PDF report and a manifest.
@@ -197,7 +198,7 @@ def evidence(
     with Painter() as painter:  # the chart browser boots while the pack's libraries load
         from peer_outcomes.dashboard.evidence import build_pack, parse_filters
 
-        filters = parse_filters(date_from, date_to, sites)
+        filters = parse_filters(date_from, date_to, sites, programs=programs)
         manifest = build_pack(db, out, filters, progress=True, zip_path=out.with_suffix(".zip") if zip_file else None,
                               painter=painter)  # fmt: skip
     typer.echo(f"Wrote {len(manifest['files'])} files to {out} (manifest.json lists their sha256).")

@@ -66,7 +66,11 @@ class Results:
 
 
 def parse_filters(
-    date_from: str | None, date_to: str | None, sites: list[str] | None, tracks: list[str] | None = None
+    date_from: str | None,
+    date_to: str | None,
+    sites: list[str] | None,
+    tracks: list[str] | None = None,
+    programs: list[str] | None = None,
 ) -> Filters:
     """Filters from command-line text; a malformed date ends as one sentence."""
 
@@ -81,12 +85,14 @@ def parse_filters(
     lo, hi = day(date_from, "--from"), day(date_to, "--to")
     if lo and hi and lo > hi:
         raise UserError("--from must not be later than --to.")
-    return Filters(lo, hi, tuple(sorted(set(sites or []))), tuple(sorted(set(tracks or []))))
+    return Filters(
+        lo, hi, tuple(sorted(set(sites or []))), tuple(sorted(set(tracks or []))), programs=tuple(sorted(set(programs or [])))
+    )
 
 
 def _check_filters(db: Path, f: Filters) -> dict:
     opts = queries.filter_options(db, f.allowed_sites)
-    for kind, asked in (("site", f.sites), ("track", f.tracks)):
+    for kind, asked in (("site", f.sites), ("track", f.tracks), ("program", f.programs)):
         unknown = sorted(set(asked) - set(opts[f"{kind}s"]))
         if unknown:
             raise UserError(f"Unknown {kind} code(s) {', '.join(unknown)}; the warehouse has {', '.join(opts[f'{kind}s'])}.")
@@ -120,7 +126,9 @@ def compute(db: Path, f: Filters, then: Callable[[Results, str], None] | None = 
     if published_practice.has_practice(db):  # the mentoring-practice section, when the export has its files
         res.pubs["practice"] = published_practice.practice(db, f)
         then(res, "practice")
-        if not f.allowed_sites:  # all mentors' figures span every site: refused to a role limited to some, as on the page
+        # all mentors' figures span every site and program: refused to a role limited to some sites, as on the
+        # page, and left out when the pack is for some programs only
+        if not f.allowed_sites and not f.programs:
             res.pubs["mentor_practice"] = published_practice.mentor_practice(db)
             then(res, "mentor_practice")
         for note in [*res.pubs["practice"].notes, *published_practice.missing_files(db).values()]:
@@ -321,7 +329,8 @@ def _write_pack(
         "parameters": {
             "enrolled_from": f.enrolled_from.isoformat() if f.enrolled_from else None,
             "enrolled_to": f.enrolled_to.isoformat() if f.enrolled_to else None,
-            "sites": list(f.sites), "tracks": list(f.tracks), "population": f.describe(),
+            "sites": list(f.sites), "tracks": list(f.tracks), "programs": list(f.programs),
+            "population": f.describe(),
             "min_cell": disclosure.threshold(), "png_scale": PNG_SCALE, "svg_width_px": WIDTH,
         },
         "report_pages": pages,

@@ -16,11 +16,11 @@ import streamlit as st
 import peer_outcomes
 from peer_outcomes.analysis import disclosure
 from peer_outcomes.analysis.population import Period, snap
-from peer_outcomes.analysis.published import Published
+from peer_outcomes.analysis.published import GROUPINGS, PROGRAM, Published
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import charts, data, figures, gate, words
 
-FILTER_KEYS = ("f_preset", "f_from", "f_to", "f_sites", "f_tracks")
+FILTER_KEYS = ("f_preset", "f_from", "f_to", "f_sites", "f_tracks", "f_programs")
 
 
 PRESET_MONTHS = (12, 3, 1)  # "Last 12 months", "Last quarter", "Last month", where the periods allow
@@ -58,12 +58,13 @@ def period_presets(steps: list[Period]) -> dict[int, str]:
 
 
 def sidebar_filters() -> Filters:
-    """Enrollment periods, sites and tracks; seeded from and written back to the URL query params.
+    """Enrollment periods, sites, tracks and programs; seeded from and written back to the URL query params.
 
     The period is "All", a recent stretch (`period_presets`) or a range chosen by its first and last
     period. It moves in runs of whole months that each hold 0 or at least k people of every site and track
     (analysis.population), so no two choices differ by fewer than k people; sites and tracks with fewer than
-    k people are not offered and are in no population (published.filter_options).
+    k people are not offered and are in no population (published.filter_options). Programs are offered
+    only when the warehouse holds more than one, by their names.
     """
     opts = data.options()
     steps = opts["periods"]
@@ -76,21 +77,32 @@ def sidebar_filters() -> Filters:
         st.session_state.f_from, st.session_state.f_to = lo, max(lo, hi)
         st.session_state.f_sites = [s for s in url.sites if s in opts["sites"]]
         st.session_state.f_tracks = [t for t in url.tracks if t in opts["tracks"]]
+        st.session_state.f_programs = [p for p in url.programs if p in opts.get("programs", [])]
         st.session_state.f_seeded = True
     with st.sidebar:
         st.header("Population")
         i, j = _period_choice(steps, presets)
         sites = st.multiselect("Sites (all if empty)", opts["sites"], format_func=words.plain, key="f_sites") if opts["sites"] else []
         tracks = st.multiselect("Tracks (all if empty)", opts["tracks"], format_func=words.plain, key="f_tracks") if opts["tracks"] else []
+        names = opts.get("program_names", {})
+        programs = (st.multiselect("Programs (all if empty)", opts["programs"], format_func=lambda p: names.get(p, p),
+                                   key="f_programs") if opts.get("programs") else [])  # fmt: skip
     f = Filters(
         enrolled_from=steps[i].start if i > 0 else None,
         enrolled_to=steps[j].end if steps and j < len(steps) - 1 else None,
         sites=tuple(sorted(sites)),
         tracks=tuple(sorted(tracks)),
+        programs=tuple(sorted(programs)),
     )
     st.query_params.from_dict(f.to_query_params())
     st.session_state.filters = f
     return f
+
+
+def compare_by(key: str) -> str | None:
+    """The "Compare by" choice: the usual groupings, and Program where the sidebar offers programs."""
+    choices = {**GROUPINGS, **(PROGRAM if data.options().get("programs") else {})}
+    return st.selectbox("Compare by", [None, *choices], format_func=lambda g: choices.get(g, "Everyone"), key=key)
 
 
 def _period_choice(steps: list[Period], presets: dict[int, str]) -> tuple[int, int]:

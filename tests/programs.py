@@ -58,7 +58,8 @@ def write_program(name: str, out: Path) -> None:
         frame.to_csv(out / f"{entity}.csv", index=False)
 
 
-# Two programs in one warehouse (issue 17): a small program A (12 people) and a larger B (300), sharing one raw
+# Two programs in one warehouse (issue 17): a small program A (12 people, all at site north in one track, so
+# just big enough to be published on its own) and a larger B (300, also with a site north), sharing one raw
 # participant id; B is loaded, then reloaded with corrections. Snapshots of the warehouse after each step.
 A_PEOPLE, B_PEOPLE = 12, 300
 B_AS_OF = "2026-09-30"  # B's own cutoff, later than A's (the latest date of A's export)
@@ -91,6 +92,13 @@ def write_two_programs(root: Path) -> TwoPrograms:
 
     exports = {name: root / name for name in ("a", "b", "b2")}
     generate(exports["a"], participants=A_PEOPLE, seed=SEED + 1)
+    for entity, column, value in (
+        ("participants", "site", "north"), ("sessions", "site", "north"), ("mentors", "site", "north"),
+        ("participants", "program_track", "peer_mentoring"),
+    ):  # fmt: skip
+        frame = pd.read_csv(exports["a"] / f"{entity}.csv", dtype=str, keep_default_na=False)
+        frame[column] = value
+        frame.to_csv(exports["a"] / f"{entity}.csv", index=False)
     generate(exports["b"], participants=B_PEOPLE, seed=SEED + 2)
     shared = pd.read_csv(exports["a"] / "participants.csv", dtype=str)["participant_id"].iloc[0]
     first_b = pd.read_csv(exports["b"] / "participants.csv", dtype=str)["participant_id"].iloc[0]

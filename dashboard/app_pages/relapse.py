@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from peer_outcomes.analysis.published import GROUPINGS
 from peer_outcomes.dashboard import data, figures, widgets, words
 
 st.title("Relapse & milestones")
@@ -12,7 +11,7 @@ widgets.intro(
     "relapse",
 )
 f = widgets.filters()
-by = st.selectbox("Compare by", [None, *GROUPINGS], format_func=lambda g: GROUPINGS.get(g, "Everyone"), key="rel_by")
+by = widgets.compare_by("rel_by")
 pub = data.relapse_free(f, by)
 widgets.notes(pub)
 if not pub.empty:

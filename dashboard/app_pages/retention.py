@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from peer_outcomes.analysis.published import GROUPINGS
 from peer_outcomes.dashboard import data, figures, widgets
 from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
@@ -13,7 +12,7 @@ widgets.intro(
     "retention",
 )
 f = widgets.filters()
-by = st.selectbox("Compare by", [None, *GROUPINGS], format_func=lambda g: GROUPINGS.get(g, "Everyone"), key="ret_by")
+by = widgets.compare_by("ret_by")
 pub = data.retention(f, by)
 widgets.notes(pub)
 if not pub.empty:

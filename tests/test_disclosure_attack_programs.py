@@ -1,0 +1,123 @@
+"""The disclosure attack across programs (issue 17): program A (12 people, all at site north in one track) and
+program B (300, with a site north too) in one warehouse (conftest `two_programs`).
+
+The attacker of tests/test_disclosure_attack.py computes every published result for every selection the
+dashboard and the evidence command offer, now with program choices and the compare-by-program curves, and
+tries each derivation: within a selection, and selection A minus selection B for the nested pairs (all
+programs minus each program, a site minus that site in one program, ...). Nothing may recover a count of 1
+to k - 1. Also: A's small cells (its months, its groups) never come back from B or from the total, and the
+evidence pack's CSVs for one program hold only numbers the published layer gave.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_disclosure_attack import facts, outputs, selections
+
+from peer_outcomes.analysis import disclosure, published
+from peer_outcomes.analysis.queries import Filters
+
+
+def program_selections(db) -> tuple[dict[str, Filters], list[tuple[str, str]]]:
+    """The usual selections, each program alone and all but it, and a shared site within one program."""
+    sel, pairs = selections(db)
+    offered = published.filter_options(db)["programs"]
+    assert offered == ["a", "b"], "both programs are offered: A is exactly one cell of 12"
+    for p in offered:
+        sel[f"programs={p}"] = Filters(programs=(p,))
+        sel[f"programs={p},sites=north"] = Filters(programs=(p,), sites=("north",))
+        pairs += [("all", f"programs={p}"), ("sites=north", f"programs={p},sites=north")]
+    sel.setdefault("sites=north", Filters(sites=("north",)))
+    for name, f in list(sel.items()):  # each earlier selection within program B alone, minus its total
+        if name.startswith(("to ", "from ", "tracks")):
+            sel[f"b & {name}"] = Filters(
+                enrolled_from=f.enrolled_from, enrolled_to=f.enrolled_to, tracks=f.tracks, programs=("b",)
+            )
+            pairs += [(name, f"b & {name}"), ("programs=b", f"b & {name}")]
+    return sel, pairs
+
+
+def program_outputs(db, f: Filters, compare: bool) -> dict[str, published.Published]:
+    pubs = outputs(db, f, compare)
+    if compare:
+        pubs["retention by program"] = published.retention(db, f, by="program")
+        pubs["relapse_free by program"] = published.relapse_free(db, f, by="program")
+        pubs["competing by program"] = published.competing_risks(db, f, by="program")
+    return pubs
+
+
+def attack(db, k: int) -> list[str]:
+    sel, pairs = program_selections(db)
+    known, found = {}, []
+    for name, f in sel.items():
+        pubs = program_outputs(db, f, compare=name in ("all", "sites=north"))
+        known[name] = {}
+        for key, span, how in facts(pubs, k):
+            known[name][key] = span
+            if span.recovers_small(k):
+                found.append(f"{name}: {how} {key} -> {span}")
+    for a, b in pairs:
+        for key in known[a].keys() & known[b].keys():
+            span = known[a][key] - known[b][key]
+            if span.recovers_small(k):
+                found.append(f"{a} minus {b}: {key} -> {span}")
+    return found
+
+
+def test_no_published_number_across_programs_works_back_to_fewer_than_11_people(two_programs):
+    found = attack(two_programs.final, disclosure.threshold())
+    assert not found, f"{len(found)} recoveries, e.g.\n" + "\n".join(found[:15])
+
+
+def test_program_a_is_a_whole_cell_in_or_out_of_every_selection(two_programs):
+    """All programs minus B is exactly A's 12 people (one whole cell of at least k), never part of it."""
+    db = two_programs.final
+    n = {p: published.headline(db, Filters(programs=p)).n for p in ((), ("a",), ("b",))}
+    assert n[()] - n[("b",)] == n[("a",)] == 12
+
+
+def test_a_program_smaller_than_k_is_left_out_and_not_offered(two_programs, monkeypatch):
+    db = two_programs.final
+    monkeypatch.setenv("PEER_OUTCOMES_MIN_CELL", "13")
+    assert published.filter_options(db)["programs"] == []  # one program left to offer: no choice at all
+    everyone, only_b = published.headline(db, Filters()), published.headline(db, Filters(programs=("b",)))
+    assert everyone.n == only_b.n
+    assert published.headline(db, Filters(programs=("a",))).n != 12
+    assert any("1 program with fewer than 13 participants is left out" in note for note in everyone.notes)
+
+
+def test_compare_by_program_names_each_program_and_says_each_cutoff(two_programs):
+    db = two_programs.final
+    pub = published.retention(db, Filters(), by="program")
+    assert set(pub.frames["summary"]["group"]) == {"a", "b"}  # no program_name in the mapping: the code
+    assert "data to 2026-06-30 (a), 2026-09-30 (b)" in pub.population
+    assert "data to 2026-09-30" in published.retention(db, Filters(programs=("b",))).population
+
+
+@pytest.fixture(scope="module")
+def packs(two_programs, tmp_path_factory) -> dict[str, dict[str, pd.DataFrame]]:
+    """The evidence pack's CSVs for all programs and for program B, built by the real command's code."""
+    from peer_outcomes.dashboard.evidence import build_pack, parse_filters
+
+    out = {}
+    for name, programs in (("all", None), ("b", ["b"])):
+        where = tmp_path_factory.mktemp(f"pack_{name}")
+        build_pack(two_programs.final, where, parse_filters(None, None, None, programs=programs))
+        out[name] = {p.stem: pd.read_csv(p) for p in where.rglob("*.csv")}
+    return out
+
+
+def test_evidence_csvs_for_one_program_and_for_all_differ_by_no_small_count(packs):
+    k = disclosure.threshold()
+    for stem in packs["all"].keys() & packs["b"].keys():
+        a, b = packs["all"][stem], packs["b"][stem]
+        counts = [c for c in a.columns if c in b.columns and (c == "n" or c.startswith("n_")) and c != "n_at_risk"]
+        keys = [c for c in a.columns if c in b.columns and a[c].dtype == object and c not in counts]
+        if not counts or not keys:
+            continue
+        both = a.merge(b, on=keys, suffixes=("_all", "_b"))
+        for c in counts:
+            diff = pd.to_numeric(both[f"{c}_all"], errors="coerce") - pd.to_numeric(both[f"{c}_b"], errors="coerce")
+            exact = diff[(diff % disclosure.ROUND_COUNTS != 0)]  # a rounded difference is anything +-4
+            assert not exact.between(1, k - 1).any(), f"{stem}.{c}: all programs minus B gives {exact.tolist()}"
