@@ -59,18 +59,19 @@ def build_design(
             cols[cov] = s
             labels[cov] = cov
             continue
-        values = s.astype(str)
-        levels = sorted(values.unique())
+        codes, found = pd.factorize(s.astype(str))  # compare integer codes, not strings, once per level
+        levels = sorted(found)
         ref = str(categorical.get(cov, levels[0]))
         if ref not in levels:
             raise AnalysisInputError(f"The reference level {ref!r} does not occur in {cov!r}.")
+        code_of = {level: i for i, level in enumerate(found)}
         terms[cov] = []
         for level in levels:
             if level == ref:
                 continue
             name = f"{cov}[T.{level}]"
             terms[cov].append(len(cols))
-            cols[name] = (values == level).astype(float)
+            cols[name] = pd.Series((codes == code_of[level]).astype(float), index=data.index)
             labels[name] = f"{cov}: {level} vs {ref}"
     x = pd.DataFrame(cols, index=data.index)
     constant = [c for c in x.columns if x[c].nunique() < 2]
