@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from peer_outcomes.dashboard import data, evidence, gate, widgets
+from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.dashboard import data, gate, widgets
 
 st.title("Evidence pack")
 st.markdown(
@@ -11,6 +12,15 @@ st.markdown(
     "a short PDF report with findings, methods and limitations, and a manifest with the data version and a "
     "checksum of every file. See docs/evidence.md to verify a pack."
 )
+
+
+def _pack(f: Filters) -> bytes:
+    """The pack, built on click: its modules (PDF, chart rendering) take ~2 s to import, so not on every visit."""
+    from peer_outcomes.dashboard import evidence
+
+    return evidence.pack_zip_bytes(data.db_path(), f)
+
+
 f = widgets.filters()
 pub = data.headline(f)
 widgets.notes(pub)
@@ -18,7 +28,7 @@ if not pub.empty:
     st.caption(f"Population: {pub.population}. Building the pack takes a few seconds to half a minute.")
     st.download_button(
         "Download evidence pack (ZIP)",
-        data=gate.downloaded("evidence-pack.zip", lambda: evidence.pack_zip_bytes(data.db_path(), f)),
+        data=gate.downloaded("evidence-pack.zip", lambda: _pack(f)),
         file_name=f"evidence-pack-{data.version().split(':')[0][:12]}.zip",
         mime="application/zip",
         key="evidence_zip",
