@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from peer_outcomes.analysis import disclosure
-from peer_outcomes.dashboard import auth, data, gate, widgets, words
+from peer_outcomes.dashboard import auth, gate, widgets, words
 from peer_outcomes.dashboard.app_pages import PAGES
 from peer_outcomes.pipelines.errors import UserError
 
@@ -27,7 +27,6 @@ nav = st.navigation([st.Page(HERE / p.script, title=p.title, default=p is pages[
 widgets.new_page()
 try:
     f = widgets.sidebar_filters()
-    data.warm()  # the default view of every page, computed in the background once per load
     st.sidebar.caption(f"{disclosure.policy_sentence()} Data: pseudonymized warehouse.")
     if access.role != auth.LOCAL:
         reach = f" for {', '.join(words.plain(s) for s in access.sites)}" if access.sites else ""

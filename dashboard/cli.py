@@ -235,7 +235,6 @@ def dashboard(
             "--server.enableXsrfProtection", "true", "--server.runOnSave", str(dev).lower(),
             "--client.showErrorDetails", "full" if dev else "none"]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in (auth.ENV, audit.ENV)} | {"PEER_OUTCOMES_DB": str(path)}
-    env.setdefault("PEER_OUTCOMES_WARM", "1")  # dashboard.data.warm: the default view of every page, in the background
     if cfg:
         env |= {auth.ENV: str(cfg.path.resolve()), audit.ENV: str(audit.default_path(path))}
     typer.echo(f"Serving {path} at http://{address}:{port}" + (f" with sign-in ({cfg.path})" if cfg else "")

@@ -12,9 +12,7 @@ sees one snapshot (docs/architecture.md). The warehouse path comes from `PEER_OU
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 from pathlib import Path
 
 import streamlit as st
@@ -26,17 +24,6 @@ from peer_outcomes.dashboard import gate
 from peer_outcomes.pipelines import config, warehouse
 
 MAX_ENTRIES = 256
-# The default view's results (everyone, no compare-by), in the order the sidebar lists the pages: computed in
-# the background at the first visit after a start or a load (`warm`), so a first visit to any page finds them.
-WARM: tuple[tuple[str, bool, tuple], ...] = (
-    ("headline", True, ()), ("retention", True, (("by", None),)), ("cohort_retention", True, ()),
-    ("relapse_free", True, (("by", None),)), ("competing_risks", True, (("by", None),)), ("relapse_cox", True, ()),
-    ("milestones", True, ()), ("engagement", True, ()), ("mentors", True, ()), ("practice", True, ()),
-    ("mentor_practice", False, ()), ("data_quality", False, ()),
-)  # fmt: skip
-WARM_ENV = "PEER_OUTCOMES_WARM"  # "1" in the server `peer-outcomes dashboard` starts; unset in tests and notebooks
-_warmed: set[tuple[str, str, int]] = set()
-_warm_lock = threading.Lock()
 
 
 def db_path() -> Path:
@@ -144,36 +131,6 @@ def mentor_practice() -> Published:
 @st.cache_data(max_entries=8, show_spinner=False)
 def _missing(db: str, data_version: str) -> dict[str, str]:
     return published_practice.missing_files(db)
-
-
-def warm() -> None:
-    """Compute the default view's results (`WARM`) in a background thread, once per warehouse, data version and
-    k in the dashboard server (`WARM_ENV`): a first visit to a page after a start or a load then reads them
-    from the cache (each result is computed once: a page asking for one being computed waits for it). The
-    thread runs at a lower priority than the pages, and stops at the first error (the page shows it in words)."""
-    if os.environ.get(WARM_ENV) != "1":
-        return
-    key = (str(db_path()), version(), config.min_cell())
-    with _warm_lock:
-        if key in _warmed:
-            return
-        _warmed.add(key)
-    threading.Thread(target=_warm, args=key, name="peer-outcomes-warm", daemon=True).start()
-
-
-def _warm(db: str, data_version: str, k: int) -> None:
-    with contextlib.suppress(OSError, AttributeError):  # Linux: a thread's own nice value
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    everyone = Filters()  # what gate.restrict makes of the default sidebar for a role that sees every site
-    try:
-        for name, filtered, kwargs in WARM:
-            f = everyone if filtered else None
-            if name in ("practice", "mentor_practice"):
-                _practice(name, db, data_version, k, f)
-            else:
-                _published(name, db, data_version, k, f, kwargs)
-    except Exception:  # noqa: BLE001 - a page computing the same result reports it in words
-        return
 
 
 def practice_missing_files() -> dict[str, str]:
