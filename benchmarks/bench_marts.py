@@ -9,12 +9,18 @@ file (`create table as select`): the ratio says how many such passes the marts c
 rounds alternate baseline and build, and the best of each is reported, in wall and CPU seconds.
 
     .venv/bin/python benchmarks/bench_marts.py [--participants 100000] [--attendance 5000000] [--rounds 3]
+    .venv/bin/python benchmarks/bench_marts.py --against main   # each model's SQL at a git revision vs now
+
+With `--against REV` every round also builds the models as they are at git revision REV (before the current
+ones, on the same rows), prints each model's seconds both ways, and checks that every mart has the same rows
+both ways (EXCEPT ALL in both directions): a change meant only for speed must not change a row.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -128,12 +134,44 @@ def cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def models_at(rev: str) -> dict[str, str]:
+    """Every model's SQL as it is at git revision `rev` (the layout of `marts.models()`)."""
+    root = Path(__file__).resolve().parents[1]
+    out: dict[str, str] = {}
+    for layer in ("intermediate", "marts"):
+        folder = f"pipelines/sql/{layer}/"
+        names = subprocess.run(
+            ["git", "ls-tree", "--name-only", rev, folder], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.split()
+        for path in (n for n in names if n.endswith(".sql")):
+            sql = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True, check=True)
+            out[f"{layer}.{Path(path).stem}"] = sql.stdout
+    return out
+
+
+def compare_marts(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[str]:
+    """The marts whose rows differ between schema `marts` and schema `against` (EXCEPT ALL both ways)."""
+    differ = []
+    for name in names:
+        mart = name.removeprefix("marts.")
+        (n,) = con.execute(
+            f"select (select count(*) from (from marts.{mart} except all from against.{mart}))"
+            f" + (select count(*) from (from against.{mart} except all from marts.{mart}))"
+        ).fetchone()
+        if n:
+            differ.append(f"{name} ({n} rows differ)")
+    return differ
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--attendance", type=int, default=5_000_000)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of baseline + build, alternated")
+    parser.add_argument("--against", metavar="REV", help="also build the models as at this git revision and compare")
     args = parser.parse_args()
+    old_sqls = models_at(args.against) if args.against else {}
+    old_best: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         con = duckdb.connect(str(Path(tmp) / "bench.duckdb"))
         make_warehouse(con, args.participants, args.attendance)
@@ -148,6 +186,12 @@ def main() -> None:
             )
             baseline = (time.perf_counter() - w, cpu() - c)
             con.execute("drop table baseline")
+            if old_sqls:  # the same rows through the models as at REV; the last round's marts are kept
+                for name, seconds in build_models(con, old_sqls).items():
+                    old_best[name] = min(seconds, old_best.get(name, seconds))
+                con.execute("drop schema if exists against cascade; create schema against")
+                for name in (n for n in old_sqls if n.startswith("marts.")):
+                    con.execute(f"create table against.{name.removeprefix('marts.')} as from {name}")
             w, c = time.perf_counter(), cpu()
             per_model = build_models(con, sqls)  # exactly what build_marts does, timed per model
             t = time.perf_counter()
@@ -158,6 +202,7 @@ def main() -> None:
         rows = {
             n: con.execute(f"select count(*) from {n}").fetchone()[0] for n in sqls if n.startswith("marts.")
         }
+        differ = compare_marts(con, [n for n in sqls if n in old_sqls and n.startswith("marts.")])
         con.close()
 
     base_s, base_cpu = min(r[0][0] for r in rounds), min(r[0][1] for r in rounds)
@@ -184,6 +229,19 @@ def main() -> None:
             if name in rows
             else f"  {name:32s} {seconds:6.2f} s"
         )
+    if old_sqls:
+        mine = {n: min(r[2][n] for r in rounds) for n in sqls}
+        print(f"each model's best seconds, as at {args.against} and now (ratio now / then):")
+        for name in sorted(mine, key=lambda n: -old_best.get(n, 0)):
+            if name in old_best:
+                then = old_best[name]
+                print(f"  {name:32s} {then:6.2f} s  {mine[name]:6.2f} s  {mine[name] / then:5.2f}x")
+        print(
+            f"  all models                       {sum(old_best.values()):6.2f} s  {sum(mine[n] for n in old_best if n in mine):6.2f} s"
+        )
+        print("marts with other rows than at " + args.against + ": " + ("; ".join(differ) if differ else "none"))
+        if differ:
+            raise SystemExit(1)
 
 
 if __name__ == "__main__":
