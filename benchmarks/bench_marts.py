@@ -187,18 +187,19 @@ def main() -> None:
             baseline = (time.perf_counter() - w, cpu() - c)
             con.execute("drop table baseline")
             if old_sqls:  # the same rows through the models as at REV; the last round's marts are kept
-                for name, seconds in build_models(con, old_sqls).items():
+                build_models(con, old_sqls, old_cpu := {})
+                for name, seconds in old_cpu.items():
                     old_best[name] = min(seconds, old_best.get(name, seconds))
                 con.execute("drop schema if exists against cascade; create schema against")
                 for name in (n for n in old_sqls if n.startswith("marts.")):
                     con.execute(f"create table against.{name.removeprefix('marts.')} as from {name}")
             w, c = time.perf_counter(), cpu()
-            per_model = build_models(con, sqls)  # exactly what build_marts does, timed per model
+            per_model = build_models(con, sqls, model_cpu := {})  # exactly what build_marts does, per model
             t = time.perf_counter()
             failures = check_marts(con)
             assert not failures, failures
             per_model["(checks)"] = time.perf_counter() - t
-            rounds.append((baseline, (time.perf_counter() - w, cpu() - c), per_model))
+            rounds.append((baseline, (time.perf_counter() - w, cpu() - c), per_model, model_cpu))
         rows = {
             n: con.execute(f"select count(*) from {n}").fetchone()[0] for n in sqls if n.startswith("marts.")
         }
@@ -230,8 +231,8 @@ def main() -> None:
             else f"  {name:32s} {seconds:6.2f} s"
         )
     if old_sqls:
-        mine = {n: min(r[2][n] for r in rounds) for n in sqls}
-        print(f"each model's best seconds, as at {args.against} and now (ratio now / then):")
+        mine = {n: min(r[3][n] for r in rounds) for n in sqls}
+        print(f"each model's best CPU seconds (DuckDB's threads included), as at {args.against} and now (now / then):")
         for name in sorted(mine, key=lambda n: -old_best.get(n, 0)):
             if name in old_best:
                 then = old_best[name]
