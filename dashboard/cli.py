@@ -104,7 +104,9 @@ def etl(
     Console().print(table)
     verb = "was already loaded; nothing changed" if report.status == "unchanged" else "loaded"
     typer.echo(
-        f"Export {verb}: {report.db} (as of {report.as_of}, data version {report.data_version}); "
+        f"Export {verb}: {report.db} ("
+        + (f"program {report.program}, " if report.program != config.DEFAULT_PROGRAM else "")
+        + f"as of {report.as_of}, data version {report.data_version}); "
         f"{report.rows_quarantined:,} rows quarantined (see `peer-outcomes status`)."
     )
 
@@ -148,6 +150,9 @@ def status(
     st = warehouse_status(db)
     out = Console()
     out.print(", ".join(f"{k}: {v}" for k, v in st.settings.items()) or "No settings: the warehouse was never loaded.")
+    if len(st.programs) > 1:  # one line per program: its own cutoff and its people
+        for code, name, as_of, n in st.programs:
+            out.print(f"program {code}" + (f" ({name})" if name != code else "") + f": as of {as_of}, {n:,} participants")
     batches = Table("batch", "started", "status", "files", "read", "loaded", "quarantined", title="Loads")
     for b in st.batches:
         batches.add_row(b[0], f"{b[1]:%Y-%m-%d %H:%M}", b[2], str(b[3]), f"{b[4]:,}", f"{b[5]:,}", f"{b[6]:,}")

@@ -355,7 +355,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, code, step) -> LoadReport:
     finally:
         cursor.close()
         con.close()
-    return LoadReport(batch_id, db, as_of, gap_days, version, status, reports)
+    return LoadReport(batch_id, db, as_of, gap_days, version, status, reports, code)
 
 
 def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:

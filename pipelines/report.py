@@ -31,6 +31,7 @@ class LoadReport:
     data_version: str
     status: str
     files: list[FileReport] = field(default_factory=list)
+    program: str = "main"  # the program the export was loaded under (config.DEFAULT_PROGRAM by default)
 
     @property
     def rows_quarantined(self) -> int:
@@ -63,6 +64,7 @@ class WarehouseStatus:
     batches: list[tuple]  # batch_id, started_at, status, files, rows_read, rows_loaded, rows_quarantined
     counts: list[tuple[str, int]]
     quarantine: list[tuple[str, str, int]]  # entity, reason, rows (latest loading batch)
+    programs: list[tuple] = field(default_factory=list)  # program, name, as_of, participants (warehouse tier)
 
 
 def warehouse_status(db: Path, last: int = 10) -> WarehouseStatus:
@@ -84,4 +86,10 @@ def warehouse_status(db: Path, last: int = 10) -> WarehouseStatus:
         # the optional mentoring-practice tables only when a program sends them: no rows of zeros otherwise
         counts = [(t, n) for t, n in counts if n or t not in PRACTICE_ENTITIES]
         quarantine = summary(con)
-    return WarehouseStatus(dict(zip(cols, rows[0], strict=True)) if rows else {}, batches, counts, quarantine)
+        programs = con.execute(
+            """select p.program, coalesce(p.program_name, p.program), p.as_of,
+                      (select count(*) from participants t where t.program = p.program)
+               from programs p order by 1"""
+        ).fetchall()
+    settings = dict(zip(cols, rows[0], strict=True)) if rows else {}
+    return WarehouseStatus(settings, batches, counts, quarantine, programs)

@@ -170,3 +170,44 @@ def test_a_bad_program_code_is_one_sentence_and_exit_1(tmp_path, code):
     assert "--program must be a short code of letters, digits, - and _ (up to 16 characters)" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_warehouse_built_before_programs_loads_on_as_the_default_program(two_programs, tmp_path):
+    """A warehouse of the schema before issue 17 (no `program` column, no `programs` table) keeps its people,
+    keys and pseudonyms: its rows become program main's, the same export again changes nothing, and a second
+    program loads beside it."""
+    tiny = Path(__file__).parent / "fixtures" / "exports" / "tiny"
+    db = tmp_path / "warehouse.duckdb"
+    run_etl(tiny, db)
+    with duckdb.connect(str(db)) as con:  # back to the old schema
+        old = con.execute(
+            "select table_name from duckdb_columns() where column_name = 'program' and schema_name = 'main'"
+        ).fetchall()
+        for (table,) in old:
+            con.execute(f"alter table {table} drop column program")
+        con.execute("drop table programs")
+        people = con.execute("select participant_key, participant_pid from participants order by 1").fetchall()
+    assert len(old) >= 15 and people
+    assert run_etl(tiny, db).status == "unchanged"
+    run_etl(two_programs.exports["b"], db, program="b")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select program from programs order by 1").fetchall() == [("b",), ("main",)]
+        kept = con.execute(
+            "select participant_key, participant_pid from participants where program = 'main' order by 1"
+        ).fetchall()
+        assert con.execute("select count(*) from participants where program = 'b'").fetchone()[0] == 300
+    assert kept == people
+
+
+def test_status_names_each_program_and_etl_names_the_program_it_loaded(two_programs, tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(two_programs.final, db)
+    env = {**os.environ, "COLUMNS": "500"}
+    done = subprocess.run([CLI, "status", "--db", str(db)], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "program a: as of 2026-06-30, 12 participants" in done.stdout
+    assert "program b: as of 2026-09-30, 300 participants" in done.stdout
+    args = [CLI, "etl", str(two_programs.exports["b2"]), "--db", str(db), "--program", "b"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"Export was already loaded; nothing changed: {db} (program b, as of 2026-09-30," in done.stdout
