@@ -103,9 +103,10 @@ def main() -> None:
         build(con)
         mart_seconds.append((time.perf_counter() - t, cpu() - c))
 
-    def timed_models(con: duckdb.DuckDBPyConnection, sqls) -> dict[str, float]:
-        seconds = build_models(con, sqls)
-        profiles[-1].extend((f"  model {n}", s, float("nan")) for n, s in seconds.items())
+    def timed_models(con: duckdb.DuckDBPyConnection, sqls, cpu_seconds=None) -> dict[str, float]:
+        model_cpu: dict[str, float] = {} if cpu_seconds is None else cpu_seconds
+        seconds = build_models(con, sqls, model_cpu)
+        profiles[-1].extend((f"  model {n}", s, model_cpu[n]) for n, s in seconds.items())
         return seconds
 
     def timed_checks(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -178,7 +179,7 @@ def main() -> None:
             best = min(range(len(etl)), key=lambda i: etl[i][0])
             print(f"where the time goes (round {best + 1}, the fastest ETL; a step runs until the next starts):")
             for name, wall, cpu_s in profiles[best * (1 + args.messy)]:
-                print(f"  {wall:6.2f} s  CPU {cpu_s:6.2f} s  {name}" if cpu_s == cpu_s else f"  {wall:6.2f} s              {name}")
+                print(f"  {wall:6.2f} s  CPU {cpu_s:6.2f} s  {name}")
         if args.messy:
             quarantined = sum(f.rows_quarantined for f in messy_report.files)
             slower = sorted(m / (e[0] - e[2]) for m, e in zip(messy_etl, etl, strict=True))
