@@ -202,8 +202,10 @@ def data_version(db: Path) -> dict:
     batches = warehouse.query(db, "select batch_id, entity, file_name, sha256, status, "
                                   "finished_at from load_batches order by started_at, entity")  # fmt: skip
     batches["finished_at"] = batches["finished_at"].astype(str)
+    programs = [{"program": p, "name": n, "as_of": pd.Timestamp(a).date().isoformat()}  # each program's own cutoff
+                for p, n, a in queries.programs(db).itertuples(index=False)]  # fmt: skip
     return {"data_version": s.get("data_version"), "as_of": pd.Timestamp(s.get("as_of")).date().isoformat(), "gap_days": int(s.get("gap_days")),
-            "load_batches": batches.to_dict(orient="records")}  # fmt: skip
+            "programs": programs, "load_batches": batches.to_dict(orient="records")}  # fmt: skip
 
 
 def _prepare(out: Path) -> None:

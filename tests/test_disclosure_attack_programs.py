@@ -11,6 +11,8 @@ evidence pack's CSVs for one program hold only numbers the published layer gave.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from test_disclosure_attack import facts, outputs, selections
@@ -105,12 +107,22 @@ def packs(two_programs, tmp_path_factory) -> dict[str, dict[str, pd.DataFrame]]:
         where = tmp_path_factory.mktemp(f"pack_{name}")
         build_pack(two_programs.final, where, parse_filters(None, None, None, programs=programs))
         out[name] = {p.stem: pd.read_csv(p) for p in where.rglob("*.csv")}
+        out[name]["manifest"] = json.loads((where / "manifest.json").read_text())
     return out
+
+
+def test_the_pack_manifest_names_each_program_cutoff_and_the_chosen_programs(packs):
+    assert packs["all"]["manifest"]["data"]["programs"] == [
+        {"program": "a", "name": "a", "as_of": "2026-06-30"},
+        {"program": "b", "name": "b", "as_of": "2026-09-30"},
+    ]
+    assert packs["b"]["manifest"]["parameters"]["programs"] == ["b"]
+    assert packs["all"]["manifest"]["parameters"]["programs"] == []
 
 
 def test_evidence_csvs_for_one_program_and_for_all_differ_by_no_small_count(packs):
     k = disclosure.threshold()
-    for stem in packs["all"].keys() & packs["b"].keys():
+    for stem in (packs["all"].keys() & packs["b"].keys()) - {"manifest"}:
         a, b = packs["all"][stem], packs["b"][stem]
         counts = [c for c in a.columns if c in b.columns and (c == "n" or c.startswith("n_")) and c != "n_at_risk"]
         keys = [c for c in a.columns if c in b.columns and a[c].dtype == object and c not in counts]

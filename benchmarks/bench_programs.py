@@ -1,0 +1,55 @@
+"""Benchmark loading one more program into a shared warehouse; prints seconds and the ratio to a same-run baseline.
+
+A load of program B copies every program's rows into the new file and rebuilds every mart (etl.py: one
+writer, atomic swap), so its time grows with the whole warehouse, not with B. Timed per round, alternated so
+the ratio holds on a loaded machine:
+
+- baseline: B's export (a synthetic program of `--n` people) loaded alone into an empty warehouse;
+- shared: the same export loaded as program B beside the programs of `--db` (a copy: `--db` is never written).
+
+    .venv/bin/python benchmarks/bench_programs.py --db /tmp/multiprog-100k/warehouse.duckdb --n 300 --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from peer_outcomes.pipelines.etl import run_etl  # noqa: E402
+from peer_outcomes.pipelines.synth import generate  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", type=Path, required=True, help="a warehouse holding the other programs (copied)")
+    ap.add_argument("--n", type=int, default=300, help="participants in program B")
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-programs-") as tmp:
+        work = Path(tmp)
+        os.environ.setdefault("PEER_OUTCOMES_KEY_FILE", str(work / "key" / "pseudonym.key"))
+        generate(work / "b", participants=args.n, seed=4)
+        for r in range(1, args.rounds + 1):
+            alone, shared = work / f"alone{r}.duckdb", work / f"shared{r}.duckdb"
+            shutil.copyfile(args.db, shared)
+            start = time.perf_counter()
+            run_etl(work / "b", alone, program="b")
+            t_alone = time.perf_counter() - start
+            start = time.perf_counter()
+            run_etl(work / "b", shared, program="b")
+            t_shared = time.perf_counter() - start
+            print(f"round {r}: B ({args.n:,}) alone {t_alone:.1f} s, beside {args.db.name} {t_shared:.1f} s, "
+                  f"ratio {t_shared / t_alone:.1f}")  # fmt: skip
+            for f in (alone, shared):
+                f.unlink()
+
+
+if __name__ == "__main__":
+    main()
