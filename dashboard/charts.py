@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from peer_outcomes.analysis.disclosure import mask_text
+from peer_outcomes.analysis.disclosure import label
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 CAUSE_COLOURS = {"relapse": "#D55E00", "dropout": "#E69F00", "completion": "#009E73"}
@@ -135,13 +135,14 @@ def forest(terms: pd.DataFrame, title: str, population: str) -> go.Figure:
 def bars(df: pd.DataFrame, x: str, y: str, title: str, population: str, x_label: str, y_label: str,
          percent: bool = False, colour: str | None = None, ci: tuple[str, str] | None = None,
          n: str | None = None, n_label: str = "people") -> go.Figure:  # fmt: skip
-    """Bar chart of one published column; a suppressed (NaN) count is an empty slot labelled "< 11".
+    """Bar chart of one published column; a suppressed (NaN) value is an empty slot saying why, as the CSVs
+    do (`disclosure.label`): "< 11" for a count, "hidden (fewer than 11 people)" or the recorded reason for a
+    share or rate.
 
     A rate or share carries its 95% CI as error bars (`ci`: the lower and upper columns) and its
     denominator `n` in the hover ("among 1,234 people").
     """
     fig = go.Figure()
-    hidden_text = "not shown" if percent else mask_text()
     groups = df.groupby(colour, sort=True) if colour else [(None, df)]
     fmt = ".1%" if percent else (",.2f" if ci else ",.0f")
     for i, (g, d) in enumerate(groups):
@@ -163,7 +164,8 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, population: str, x_label:
         )
     gaps = df[df[y].isna()]
     if len(gaps):
-        fig.add_trace(go.Scatter(x=gaps[x].astype(str), y=[0] * len(gaps), mode="text", text=hidden_text,
+        why = label(df, [y], estimates=[y] if percent or ci else [])[y][df[y].isna()].astype(str)
+        fig.add_trace(go.Scatter(x=gaps[x].astype(str), y=[0] * len(gaps), mode="text", text=why.to_numpy(),
                                  textposition="top center", showlegend=False, hoverinfo="skip"))  # fmt: skip
     _layout(fig, title, population, x_label, y_label)
     fig.update_layout(barmode="group")

@@ -1,7 +1,7 @@
 """The evidence pack's words: key findings, the headline table, the methods paragraph and limitations.
 
-Everything is written from published (already suppressed) frames; a number that was hidden reads "not
-shown" and is never re-derived. Outcome definitions are quoted from the mart spec (marts.yml), the one
+Everything is written from published (already suppressed) frames; a number that was hidden says why, as
+the published layer recorded it (`disclosure.status_words`, "< 11" for a count), and is never re-derived. Outcome definitions are quoted from the mart spec (marts.yml), the one
 place they live, so the methods paragraph cannot drift from the SQL.
 """
 
@@ -17,12 +17,21 @@ from peer_outcomes.analysis.queries import mart_definitions
 from peer_outcomes.dashboard import words
 from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
-NOT_SHOWN = "not shown"
 NOT_REACHED = "not reached"
 
 
+def hidden(status: str = "") -> str:
+    """Why an estimate is empty, in words; one without a recorded reason was hidden as a small cell (the
+    published layer's default, as `disclosure.label` reads it)."""
+    return disclosure.status_words(status or disclosure.HIDDEN_SMALL)
+
+
 def pct(v: float) -> str:
-    return NOT_SHOWN if v is None or pd.isna(v) else f"{100 * v:.0f}%"
+    return hidden() if v is None or pd.isna(v) else f"{100 * v:.0f}%"
+
+
+def rate(v: float) -> str:
+    return hidden() if v is None or pd.isna(v) else f"{v:.1f}"
 
 
 def ci(lo: float, hi: float, fmt=pct) -> str:
@@ -43,6 +52,14 @@ def _said(pub: Published, frame: str, row: pd.Series, column: str, fmt=pct) -> s
         return fmt(row[column])
     code = disclosure.cell_status(pub.frames[frame], column).get(row.name, "")
     return disclosure.status_words(code) if code else fmt(row[column])
+
+
+def _count(pub: Published, frame: str, row: pd.Series, column: str) -> str:
+    """One published count as the report says it: the number, or "< 11" (or why else it is empty) exactly as
+    `disclosure.label` writes it in the CSVs."""
+    if pd.notna(row[column]):
+        return f"{row[column]:,.0f}"
+    return str(disclosure.label(pub.frames[frame].loc[[row.name]], [column])[column].iloc[0])
 
 
 def _rate(pub: Published, t: int) -> pd.Series | None:
@@ -77,10 +94,12 @@ def cif_horizon(pub: Published) -> tuple[int, dict[str, pd.Series]]:
 
 def headline_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
     """(measure, estimate, 95% CI) rows for the report's table and headline.csv."""
-    tiles = r["headline"].frames.get("tiles", pd.DataFrame()).set_index("key")
+    raw = r["headline"].frames.get("tiles", pd.DataFrame())
+    tiles = raw.set_index("key") if len(raw) else raw
     rows: list[tuple[str, str, str]] = []
-    n = tiles["value"].get("enrolled", math.nan) if len(tiles) else math.nan
-    rows.append(("Participants", NOT_SHOWN if pd.isna(n) else f"{n:,.0f}", "–"))
+    enrolled = raw[raw["key"] == "enrolled"] if len(raw) else raw
+    n = _count(r["headline"], "tiles", enrolled.iloc[0], "value") if len(enrolled) else disclosure.mask_text()
+    rows.append(("Participants", n, "–"))
     for t in HEADLINE_DAYS:
         if (row := _rate(r["retention"], t)) is not None:
             rows.append((f"Still engaged at {t} days", _said(r["retention"], "rates", row, "survival"),
@@ -94,12 +113,13 @@ def headline_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
                          ci(row["lower_95"], row["upper_95"])))  # fmt: skip
     horizon, first = cif_horizon(r["competing"])
     for cause, row in first.items():
-        rows.append((f"{cause.capitalize()} first, within {horizon} days", pct(row["cif"]),
+        rows.append((f"{cause.capitalize()} first, within {horizon} days", _said(r["competing"], "cif", row, "cif"),
                      ci(row["lower_95"], row["upper_95"])))  # fmt: skip
     if len(tiles) and "matched" in tiles.index:
         of = tiles["of"]["matched"] if "of" in tiles else ""
+        matched = raw[raw["key"] == "matched"].iloc[0]
         rows.append((f"Matched with a mentor ({words.plain(of)})" if of else "Matched with a mentor",
-                     pct(tiles["value"]["matched"]), "–"))  # fmt: skip
+                     _said(r["headline"], "tiles", matched, "value"), "–"))  # fmt: skip
     att = r["milestones"].frames.get("attainment", pd.DataFrame())
     for _, row in att[att["milestone_days"].isin([90, 365])].iterrows() if len(att) else []:
         rows.append((f"Reached {int(row['milestone_days'])} days sober", _said(r["milestones"], "attainment", row, "share"),
@@ -139,9 +159,10 @@ def practice_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
     for result, frame, col, key, value, den, measure in PRACTICE_ROWS:
         if (row := _practice_row(r, result, frame, col, key)) is None:
             continue
-        fmt = pct if value.startswith("share") else (lambda v: NOT_SHOWN if pd.isna(v) else f"{v:.1f}")
-        n = NOT_SHOWN if pd.isna(row[den]) else f"{row[den]:,.0f}"
-        rows.append((measure.format(n=n), fmt(row[value]), ci(row[f"{value}_lower_95"], row[f"{value}_upper_95"], fmt)))
+        fmt = pct if value.startswith("share") else rate
+        n = _count(r[result], frame, row, den)
+        rows.append((measure.format(n=n), _said(r[result], frame, row, value, fmt),
+                     ci(row[f"{value}_lower_95"], row[f"{value}_upper_95"], fmt)))  # fmt: skip
     return rows
 
 
@@ -259,9 +280,8 @@ def _events(r: dict[str, Published]) -> str:
     for key, what in (("retention", "disengagements"), ("relapse_free", "first relapses")):
         s = r[key].frames.get("summary", pd.DataFrame())
         if len(s):
-            e = s["events"].iloc[0]
-            parts.append(f"{what} {e:,.0f}" if pd.notna(e) else f"{what} {NOT_SHOWN}")
-    return ", ".join(parts) or NOT_SHOWN
+            parts.append(f"{what} {_count(r[key], 'summary', s.iloc[0], 'events')}")
+    return ", ".join(parts) or "none published"
 
 
 def limitations(r: dict[str, Published], tracks: list[str]) -> list[str]:

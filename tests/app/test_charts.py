@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from peer_outcomes.analysis import disclosure
 from peer_outcomes.dashboard import charts
 
 
@@ -33,3 +34,16 @@ def test_png_and_svg_render_with_kaleido():
     fig = charts.km_curve(_curve(), "Retention", "N = 100")
     assert charts.to_image(fig, "png").startswith(b"\x89PNG")
     assert b"<svg" in charts.to_image(fig, "svg")[:500]
+
+
+def test_a_hidden_bar_says_why_as_the_csvs_do():
+    """A hidden share names its recorded reason (or the small cell), a hidden count reads "< 11": never a
+    bare "not shown"."""
+    df = pd.DataFrame({"k": ["a", "b", "c"], "share": [np.nan, 0.4, np.nan], "n": [np.nan, 40.0, 30.0]})
+    disclosure.mark(df, "share", df["k"].eq("c"), disclosure.HIDDEN_COMPLEMENT)
+    shares = charts.bars(df, "k", "share", "Shares", "N = 80", "k", "share", percent=True)
+    assert list(shares.data[-1].text) == [disclosure.status_words(disclosure.HIDDEN_SMALL),
+                                          disclosure.status_words(disclosure.HIDDEN_COMPLEMENT)]  # fmt: skip
+    assert list(shares.data[-1].x) == ["a", "c"]
+    counts = charts.bars(df, "k", "n", "Counts", "N = 80", "k", "people")
+    assert list(counts.data[-1].text) == [f"< {disclosure.threshold()}"]
