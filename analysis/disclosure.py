@@ -145,6 +145,14 @@ def count_text(n: float) -> str:
     return f"{n:,.0f}" if enough(n) else mask_text()
 
 
+def rounded_text(n: float) -> str:
+    """A published count in a sentence, honest about its rounding (`round_counts`): "about 1,235", "0", or
+    "< 11" when hidden. Beside an exact N (a title's "N = 28") it reads "of about 30", not "of 30"."""
+    if pd.isna(n):
+        return mask_text()
+    return f"about {n:,.0f}" if n else "0"
+
+
 def estimate(value: float, n_at_risk: float) -> float:
     """An estimate read off a curve at one time, or NaN where fewer than k remain at risk."""
     return float(value) if enough(n_at_risk) else np.nan

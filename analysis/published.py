@@ -241,8 +241,8 @@ def headline(db: Db, f: Filters) -> Published:
 
 def _matched(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     """The share matched with a mentor among those meant to be (marts: is_meant_to_be_matched), as a published
-    rate with its denominator (`n`), and the denominator in words: "of 1,235 people in the peer_mentoring
-    track" (codes stay codes here; the dashboard's words translate them). None when no one is meant to be."""
+    rate with its denominator (`n`), and the denominator in words: "of about 1,235 people in the peer_mentoring
+    track" (the published count is rounded) (codes stay codes here; the dashboard's words translate them). None when no one is meant to be."""
     meant = df[df["is_meant_to_be_matched"].fillna(False).astype(bool)]
     counts = pd.DataFrame({"k": [int(meant["is_matched"].fillna(0).sum())], "n": [len(meant)]})
     rate = disclosure.suppress_rate(counts, "k", "n", "rate", [[]])
@@ -251,7 +251,7 @@ def _matched(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     tracks = sorted(meant["program_track"].fillna("none").astype(str).unique())
     where = "" if len(tracks) == df["program_track"].fillna("none").nunique() else (
         f" in the {' and '.join(tracks)} track{'s' if len(tracks) > 1 else ''}")
-    return rate, f"of {disclosure.count_text(rate['n'].iloc[0])} people{where}"
+    return rate, f"of {disclosure.rounded_text(rate['n'].iloc[0])} people{where}"
 
 
 def _km_published(db: Db, f: Filters, duration: str, event: str, by: str | None) -> Published:

@@ -140,7 +140,7 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, population: str, x_label:
     share or rate.
 
     A rate or share carries its 95% CI as error bars (`ci`: the lower and upper columns) and its
-    denominator `n` in the hover ("among 1,234 people").
+    denominator `n` in the hover ("among about 1,235 people": published counts are rounded to 5).
     """
     fig = go.Figure()
     groups = df.groupby(colour, sort=True) if colour else [(None, df)]
@@ -155,7 +155,7 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, population: str, x_label:
             extra += f" (95% CI %{{customdata[0]:{fmt}}}–%{{customdata[1]:{fmt}}})"
         if n:
             custom.append(d[n].astype(float))
-            extra += f"<br>among %{{customdata[{len(custom) - 1}]:,.0f}} {n_label}"
+            extra += f"<br>among about %{{customdata[{len(custom) - 1}]:,.0f}} {n_label}"  # published counts are rounded
         fig.add_trace(
             go.Bar(x=d[x].astype(str), y=d[y], name=str(g) if g is not None else y_label,
                    marker_color=OKABE_ITO[i % len(OKABE_ITO)], showlegend=colour is not None, error_y=error,

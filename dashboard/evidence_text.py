@@ -160,7 +160,7 @@ def practice_rows(r: dict[str, Published]) -> list[tuple[str, str, str]]:
         if (row := _practice_row(r, result, frame, col, key)) is None:
             continue
         fmt = pct if value.startswith("share") else rate
-        n = _count(r[result], frame, row, den)
+        n = disclosure.rounded_text(row[den]) if pd.notna(row[den]) else _count(r[result], frame, row, den)
         rows.append((measure.format(n=n), _said(r[result], frame, row, value, fmt),
                      ci(row[f"{value}_lower_95"], row[f"{value}_upper_95"], fmt)))  # fmt: skip
     return rows
@@ -198,7 +198,7 @@ def practice_findings(r: dict[str, Published]) -> list[str]:
     row = _practice_row(r, "practice", "referrals", "resource_type", "all treatment")
     if row is not None and pd.notna(row["share_connected"]):
         out.append(f"{pct(row['share_connected'])} (95% CI {ci(row['share_connected_lower_95'], row['share_connected_upper_95'])}) "
-                   f"of {row['n_referrals']:,.0f} treatment referrals connected within 30 days.")  # fmt: skip
+                   f"of {disclosure.rounded_text(row['n_referrals'])} treatment referrals connected within 30 days.")  # fmt: skip
     inc = r["mentor_practice"].frames.get("incidents", pd.DataFrame()) if "mentor_practice" in r else pd.DataFrame()
     shown = inc[inc["incidents_per_100"].notna() & (inc["months"] != "all active months")] if len(inc) else inc
     if len(shown) == 2:

@@ -96,7 +96,7 @@ def test_csvs_show_no_count_between_1_and_10_and_no_pseudonym(pack: Path, synth_
 
 def test_the_matched_share_says_whom_it_counts_in_headline_csv_and_pdf(pack: Path, synth_warehouse: Path) -> None:
     tiles = published.headline(synth_warehouse, Filters()).frames["tiles"].set_index("key")
-    measure = f"Matched with a mentor (of {tiles['n']['matched']:,.0f} people in the peer mentoring track)"
+    measure = f"Matched with a mentor (of about {tiles['n']['matched']:,.0f} people in the peer mentoring track)"
     headline = pd.read_csv(pack / "data" / "headline.csv").set_index("measure")
     assert headline.loc[measure, "estimate"] == f"{100 * tiles['value']['matched']:.0f}%"
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pack / "report.pdf").pages)
@@ -295,7 +295,7 @@ def test_the_report_has_the_practice_section_with_denominators(pack: Path, synth
     referrals = published_practice.practice(synth_warehouse, Filters()).frames["referrals"].set_index("resource_type")
     treatment = referrals.loc["all treatment"]
     headline = pd.read_csv(pack / "data" / "headline.csv").set_index("measure")
-    row = headline.loc[f"Treatment referrals connected in 30 days (of {treatment['n_referrals']:,.0f})"]
+    row = headline.loc[f"Treatment referrals connected in 30 days (of about {treatment['n_referrals']:,.0f})"]
     assert row["estimate"] == f"{100 * treatment['share_connected']:.0f}%"
     assert row["ci_95"] == f"{100 * treatment['share_connected_lower_95']:.0f}% to {100 * treatment['share_connected_upper_95']:.0f}%"
     text = " ".join("\n".join(p.extract_text() for p in PdfReader(pack / "report.pdf").pages).split())

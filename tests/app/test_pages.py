@@ -62,7 +62,7 @@ def test_overview_states_whom_the_matched_share_counts(synth_warehouse):
     at = _app().run()
     tiles = published.headline(synth_warehouse, Filters()).frames["tiles"].set_index("key")
     assert _metric(at, "Matched with a mentor") == f"{tiles['value']['matched']:.0%}"
-    assert f"of {tiles['n']['matched']:,.0f} people in the peer mentoring track" in [c.value for c in at.caption]
+    assert f"of about {tiles['n']['matched']:,.0f} people in the peer mentoring track" in [c.value for c in at.caption]
 
 
 @pytest.mark.parametrize("page", CHART_PAGES)
