@@ -112,6 +112,7 @@ def run_round(url: str, pages, shots: Path | None) -> dict[str, dict[str, float]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.set_default_timeout(TIMEOUT_S * 1000)  # every wait (a page switch's URL too), not Playwright's 30 s
         page.add_init_script(WATCH_JS)  # every document records its last DOM change
         for pg in pages:  # cold: a fresh navigation to each page, its first visit since the server started
             page.goto("about:blank")
