@@ -9,7 +9,7 @@ expected as (
     where a.status in ('attended', 'no_show')
         -- implied by the follow-up window below (it ends by its program's as_of), and kept for speed: with a
         -- filter on each side DuckDB builds its join table on the sessions, not on the three times larger
-        -- attendance (whose status filter it guesses keeps a fifth): a quarter less CPU (bench_marts.py)
+        -- attendance (whose status filter it guesses keeps a fifth): ~20% less CPU (bench_marts.py --warehouse)
         and s.session_date <= (select max(as_of) from main.programs)
 ),
 
