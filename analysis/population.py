@@ -59,13 +59,13 @@ def _valid(cells: pd.Series) -> bool:
 
 
 @queries.per_load
-def enrollment_periods(db: Db, allowed_sites: tuple[str, ...] = ()) -> list[Period]:
+def enrollment_periods(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs: tuple[str, ...] = ()) -> list[Period]:
     """The periods the filter may use, oldest first (see the module docstring for the rule), built from the
-    `allowed_sites` a role may see (all when empty), so another site's enrollments never shape them.
+    `allowed_sites` within the `allowed_programs` a role may see (all when empty), so another site's or program's enrollments never shape them.
 
     Once per load (`queries.per_load`): every published result asks for them, and the month-by-month walk
     costs about 0.1 s at 100,000 participants."""
-    counts = queries.cell_months(db, allowed_sites)
+    counts = queries.cell_months(db, allowed_sites, allowed_programs)
     if counts.empty:
         return []
     table = counts.pivot_table(index="month", columns=["program", "site", "track"], values="n", aggfunc="sum", fill_value=0)
@@ -101,13 +101,13 @@ def snap(f: Filters, periods: list[Period]) -> Filters:
     return replace(f, enrolled_from=lo, enrolled_to=hi)
 
 
-def left_out_notes(db: Db, allowed_sites: tuple[str, ...] = ()) -> list[str]:
+def left_out_notes(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs: tuple[str, ...] = ()) -> list[str]:
     """Notes naming how many sites, tracks and site x track combinations are left out of every figure, among
-    the `allowed_sites` a role may see (all when empty).
+    the `allowed_sites` within the `allowed_programs` a role may see (all when empty).
 
     Never their number of people: that is under k by definition (queries.SMALL_CELLS).
     """
-    small = queries.small_cells(db, allowed_sites)
+    small = queries.small_cells(db, allowed_sites, allowed_programs)
     k = disclosure.threshold()
     programs = small.loc[small["program_small"], "program"].nunique()
     in_big = ~small["program_small"]
@@ -129,23 +129,23 @@ def left_out_notes(db: Db, allowed_sites: tuple[str, ...] = ()) -> list[str]:
 def guard(func: Callable[..., P]) -> Callable[..., P]:
     """Every published result describes the base population (small site x track cells left out, whatever
     the caller's Filters say) over whole enrollment periods (`snap`), and carries a note saying
-    how many groups that leaves out. Periods and notes are those of the sites the Filters allow."""
+    how many groups that leaves out. Periods and notes are those of the sites and programs the Filters allow."""
 
     @functools.wraps(func)
     def wrapper(db: Db, *args: object, **kwargs: object) -> P:
-        reach = next((a.allowed_sites for a in (*args, *kwargs.values()) if isinstance(a, Filters)), ())
+        reach = next(((a.allowed_sites, a.allowed_programs) for a in (*args, *kwargs.values()) if isinstance(a, Filters)), ((), ()))
         steps: list[Period] = []
 
         def base(a: object) -> object:
             if not isinstance(a, Filters):
                 return a
-            steps[:] = steps or enrollment_periods(db, reach)
+            steps[:] = steps or enrollment_periods(db, *reach)
             return snap(replace(a, all_groups=False), steps)
 
         args = tuple(base(a) for a in args)
         kwargs = {k: base(v) for k, v in kwargs.items()}
         pub = func(db, *args, **kwargs)
-        pub.notes[:0] = left_out_notes(db, reach)
+        pub.notes[:0] = left_out_notes(db, *reach)
         return pub
 
     return wrapper

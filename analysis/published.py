@@ -90,12 +90,24 @@ def program_names(db: Db) -> dict[str, str]:
     return dict(zip(p["program"], p["name"], strict=True))
 
 
+def _cutoffs(db: Db, f: Filters) -> pd.DataFrame:
+    """The `programs` rows (code, name, as_of) of the programs `f` chooses within those its role may see."""
+    p = queries.programs(db)
+    for chosen in (f.programs, f.allowed_programs):  # never another program's cutoff to a role limited to some
+        p = p[p["program"].isin(chosen)] if chosen else p
+    return p
+
+
+def cutoff(db: Db, f: Filters) -> pd.Timestamp:
+    """The latest data cutoff of the programs `f` describes (the load's cutoff when none is recorded)."""
+    p = _cutoffs(db, f)
+    return pd.Timestamp(p["as_of"].max() if len(p) else queries.settings(db).get("as_of"))
+
+
 def data_to(db: Db, f: Filters) -> str:
     """'data to 2026-06-30', or each selected program's own cutoff when they differ:
     'data to 2026-06-30 (Riverside Recovery), 2026-09-30 (Hilltop)'."""
-    p = queries.programs(db)
-    if f.programs:
-        p = p[p["program"].isin(f.programs)]
+    p = _cutoffs(db, f)
     if p.empty:  # a warehouse without programs rows (never loaded): the load's cutoff
         return f"data to {pd.Timestamp(queries.settings(db).get('as_of')):%Y-%m-%d}"
     if p["as_of"].nunique() == 1:
@@ -170,21 +182,22 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
     return frames, notes, _fitted(res, n, n - len(df))
 
 
-def filter_options(db: Db, allowed_sites: tuple[str, ...] = ()) -> dict:
+def filter_options(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs: tuple[str, ...] = ()) -> dict:
     """Sidebar choices: sites and tracks with at least k participants, and the enrollment periods, among the
-    `allowed_sites` a role may see (all when empty).
+    `allowed_sites` within the `allowed_programs` a role may see (all when empty).
 
     A site or track smaller than k is not offered, and its people are left out of "all sites" too
     (queries.SMALL_CELLS), so no difference of two choices recovers it. The period moves in the runs of
     months of analysis.population, not days or single months, for the same reason.
     """
-    sizes = queries.group_sizes(db, allowed_sites)
+    sizes = queries.group_sizes(db, allowed_sites, allowed_programs)
     sizes = sizes[disclosure.enough(sizes["n"])]  # the small program x site x track cells are in no population
     big = {col: sorted(str(v) for v, n in sizes.groupby(col)["n"].sum().items() if disclosure.enough(n))
            for col in ("site", "track", "program")}  # fmt: skip
     programs = big["program"] if len(big["program"]) > 1 else []  # one program to offer: nothing to choose
-    return {"sites": big["site"], "tracks": big["track"], "programs": programs,
-            "program_names": program_names(db), "periods": population.enrollment_periods(db, allowed_sites)}  # fmt: skip
+    names = {c: n for c, n in program_names(db).items() if not allowed_programs or c in allowed_programs}
+    return {"sites": big["site"], "tracks": big["track"], "programs": programs, "program_names": names,
+            "periods": population.enrollment_periods(db, allowed_sites, allowed_programs)}
 
 
 def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group: str | None) -> pd.DataFrame:

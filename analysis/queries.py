@@ -43,7 +43,7 @@ def load_stamp(db: Db) -> tuple:
 
 def per_load(func: Callable[..., T]) -> Callable[..., T]:
     """Memoize a small lookup of the whole warehouse per load (`load_stamp`), threshold k and arguments
-    (a role's `allowed_sites`).
+    (a role's `allowed_sites` and `allowed_programs`).
 
     Every published result asks for the settings, the enrollment periods and the small cells; each asked
     once per load instead of once per result saves a connection and a scan each time. Callers get a copy.
@@ -87,8 +87,8 @@ class Filters:
 
     The base population is everyone outside the small site x track cells (`SMALL_CELLS`);
     `all_groups=True` keeps them (notebooks on the warehouse tier only, never anything published).
-    `allowed_sites` is the signed-in role's reach (dashboard.auth; empty = every site): applied in every
-    query beside `sites`, never taken from or written to a URL.
+    `allowed_sites` and `allowed_programs` are the signed-in role's reach (dashboard.auth; empty = every site,
+    every program): applied in every query beside `sites` and `programs`, never taken from or written to a URL.
     """
 
     enrolled_from: date | None = None
@@ -98,6 +98,7 @@ class Filters:
     all_groups: bool = False
     allowed_sites: tuple[str, ...] = field(default_factory=tuple)
     programs: tuple[str, ...] = field(default_factory=tuple)  # program codes (etl --program)
+    allowed_programs: tuple[str, ...] = field(default_factory=tuple)
 
     def to_query_params(self) -> dict[str, str | list[str]]:
         """URL query parameters that reproduce this view (dates ISO, lists repeated)."""
@@ -154,6 +155,9 @@ class Filters:
         if self.programs:
             clauses.append(f"list_contains(?::varchar[], {prefix}program)")
             params.append(list(self.programs))
+        if self.allowed_programs:
+            clauses.append(f"list_contains(?::varchar[], {prefix}program)")
+            params.append(list(self.allowed_programs))
         if not self.all_groups:
             clauses.append(
                 f"[{prefix}program, {prefix}site, coalesce({prefix}program_track, 'none')] not in "
@@ -183,9 +187,10 @@ def _marts(db: Db, relation: str, f: Filters, columns: str = "*", date_col: str 
     return query(db, f"select {columns} from {relation} where {where}", params)
 
 
-def _reach(allowed_sites: tuple[str, ...]) -> tuple[str, list]:
-    """The `where` clause keeping only a role's sites (everyone when empty), small cells included."""
-    return Filters(all_groups=True, allowed_sites=allowed_sites).where()
+def _reach(allowed_sites: tuple[str, ...], allowed_programs: tuple[str, ...] = ()) -> tuple[str, list]:
+    """The `where` clause keeping only a role's sites within its programs (everyone when empty), small cells
+    included."""
+    return Filters(all_groups=True, allowed_sites=allowed_sites, allowed_programs=allowed_programs).where()
 
 
 def mart_definitions() -> dict[str, str]:
@@ -211,9 +216,10 @@ def settings(db: Db) -> dict:
     return df.iloc[0].to_dict() if len(df) else {}
 
 
-def filter_options(db: Db, allowed_sites: tuple[str, ...] = ()) -> dict:
-    """Sites, tracks, programs and the enrollment range of the `allowed_sites` (all when empty)."""
-    where, params = _reach(allowed_sites)
+def filter_options(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs: tuple[str, ...] = ()) -> dict:
+    """Sites, tracks, programs and the enrollment range of the `allowed_sites` within the `allowed_programs`
+    (all when empty)."""
+    where, params = _reach(allowed_sites, allowed_programs)
     df = query(
         db,
         "select list(distinct site order by site) as sites, "
@@ -234,10 +240,10 @@ def programs(db: Db) -> pd.DataFrame:
 
 
 @per_load
-def group_sizes(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
+def group_sizes(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs: tuple[str, ...] = ()) -> pd.DataFrame:
     """Participants per program, site and track of the `allowed_sites` (all when empty), for deciding which
     choices the sidebar may offer."""
-    where, params = _reach(allowed_sites)
+    where, params = _reach(allowed_sites, allowed_programs)
     return query(
         db,
         "select program, site, coalesce(program_track, 'none') as track, count(*) as n "
@@ -247,14 +253,14 @@ def group_sizes(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
 
 
 @per_load
-def small_cells(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
+def small_cells(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs: tuple[str, ...] = ()) -> pd.DataFrame:
     """The program x site x track cells left out of every filtered query, with whether the whole program, site
     (of its program) or track is small, among the `allowed_sites` (all when empty; a track's size counts only
     those sites' people).
 
     Columns: program, site, track, program_small, site_small, track_small (no counts: under k by definition).
     """
-    where, params = _reach(allowed_sites)
+    where, params = _reach(allowed_sites, allowed_programs)
     sql = f"""
         with sizes as (select program, site, coalesce(program_track, 'none') as track, count(*) as n
                        from marts.participant_outcomes where {where} group by all)
@@ -268,10 +274,10 @@ def small_cells(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
 
 
 @per_load
-def cell_months(db: Db, allowed_sites: tuple[str, ...] = ()) -> pd.DataFrame:
+def cell_months(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs: tuple[str, ...] = ()) -> pd.DataFrame:
     """Enrollments per site, track and month in the base population of `allowed_sites` (all when empty), for
     analysis.population; never published."""
-    where, params = Filters(allowed_sites=allowed_sites).where()
+    where, params = Filters(allowed_sites=allowed_sites, allowed_programs=allowed_programs).where()
     sql = (
         "select program, site, coalesce(program_track, 'none') as track, cohort_month as month, count(*) as n "
         f"from marts.participant_outcomes where {where} group by all order by month"

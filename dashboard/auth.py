@@ -2,9 +2,10 @@
 
 Policy (docs/deploy.md): deny by default. A signed-in user gets the first `[[access]]` rule of the config
 that names their email (unless the provider says it is unverified) or one of their groups; no rule, no
-numbers. A site coordinator's sites go into `Filters.allowed_sites`, so every query, chart, CSV and ZIP is
-computed from those sites' rows only, whatever the URL or widget state; suppression is then computed on
-that population. Without `--auth` the dashboard is local (127.0.0.1) and shows everything, as before.
+numbers. A site coordinator's sites go into `Filters.allowed_sites`, and a rule's programs (any role; none =
+every program) into `Filters.allowed_programs`, so every query, chart, CSV and ZIP is computed from those
+sites' rows within those programs only, whatever the URL or widget state; suppression is then computed on
+that population. A program the warehouse does not hold (yet) is not an error: nothing of it is shown. Without `--auth` the dashboard is local (127.0.0.1) and shows everything, as before.
 No Streamlit here: the command line (`dashboard --auth`, `doctor`) and the app share it.
 """
 
@@ -15,7 +16,7 @@ import json
 import os
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -41,12 +42,14 @@ MIN_COOKIE_SECRET = 32  # characters: Streamlit signs the session cookie with it
 
 @dataclass(frozen=True)
 class Rule:
-    """One `[[access]]` entry: who (an email or a group) gets which role, and for a coordinator which sites."""
+    """One `[[access]]` entry: who (an email or a group) gets which role, for a coordinator which sites, and
+    which programs (empty = every program)."""
 
     role: str
     email: str = ""
     group: str = ""
     sites: tuple[str, ...] = ()
+    programs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,13 @@ class AuthConfig:
 
 @dataclass(frozen=True)
 class Access:
-    """What one user may see: a role (None = nothing), its pages, and its sites (empty = every site)."""
+    """What one user may see: a role (None = nothing), its pages, its sites (empty = every site) and its
+    programs (empty = every program)."""
 
     email: str
     role: str | None
     sites: tuple[str, ...] = field(default_factory=tuple)
+    programs: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def pages(self) -> tuple[str, ...]:
@@ -89,8 +94,12 @@ class Access:
         return ROLE_PAGES.get(self.role or "", ())
 
     def restrict(self, f: Filters) -> Filters:
-        """`f` limited to the sites this user may see (the one place a role narrows a population)."""
-        return replace(f, allowed_sites=self.sites)
+        """`f` limited to the sites and programs this user may see (the one place a role narrows a population)."""
+        return replace(f, allowed_sites=self.sites, allowed_programs=self.programs)
+
+    def sees_some_program(self, held: Iterable[str]) -> bool:
+        """Whether any program this user may see is among the warehouse's `held` programs."""
+        return not self.programs or bool(set(self.programs) & set(held))
 
 
 LOCAL = "local"  # no sign-in: one person at the machine, every page and site (the 127.0.0.1 default)
@@ -141,18 +150,20 @@ def _rule(raw: object, i: int, path: Path) -> Rule:
     if not isinstance(raw, Mapping):
         raise UserError(f"Access rule {i} in {path} is not a table of email or group, role and sites.")
     role, email, group = str(raw.get("role", "")), str(raw.get("email", "")).strip(), str(raw.get("group", "")).strip()
-    sites = raw.get("sites", [])
+    sites, programs = raw.get("sites", []), raw.get("programs", [])
     if role not in ROLE_PAGES:
         raise UserError(f"Access rule {i} in {path} has role '{role}'; use one of {', '.join(ROLE_PAGES)}.")
     if bool(email) == bool(group):
         raise UserError(f"Access rule {i} in {path} must name exactly one of email or group.")
     if not isinstance(sites, list) or not all(isinstance(s, str) and s for s in sites):
         raise UserError(f"Access rule {i} in {path} has sites that are not a list of site codes.")
+    if not isinstance(programs, list) or not programs and "programs" in raw or not all(isinstance(p, str) and p for p in programs):
+        raise UserError(f"Access rule {i} in {path} has programs that are not a list of program codes; leave programs out for every program.")
     if role == "site_coordinator" and not sites:
         raise UserError(f"Access rule {i} in {path} is a site_coordinator without sites; list their site codes.")
     if role in ALL_SITES_ROLES and sites:
         raise UserError(f"Access rule {i} in {path} gives a {role} sites, but a {role} sees every site.")
-    return Rule(role, email.lower(), group, tuple(sorted(set(sites))))
+    return Rule(role, email.lower(), group, tuple(sorted(set(sites))), tuple(sorted(set(programs))))
 
 
 def access_for(user: Mapping[str, object], cfg: AuthConfig) -> Access:
@@ -163,5 +174,5 @@ def access_for(user: Mapping[str, object], cfg: AuthConfig) -> Access:
     groups = {groups} if isinstance(groups, str) else {str(g) for g in groups} if isinstance(groups, list) else set()
     for rule in cfg.rules:
         if (rule.email and verified and rule.email == email) or (rule.group and rule.group in groups):
-            return Access(email, rule.role, rule.sites)
+            return Access(email, rule.role, rule.sites, rule.programs)
     return Access(email, None)

@@ -46,19 +46,21 @@ def _published(name: str, db: str, data_version: str, k: int, filters: Filters |
 def _get(name: str, filters: Filters | None = None, **kwargs: object) -> Published:
     if filters is None:  # a result about the whole program, whatever the sidebar says
         gate.require_every_site()
-    else:  # narrowed to the sites the signed-in role may see, whatever the URL or widgets asked
+    else:  # narrowed to the sites and programs the signed-in role may see, whatever the URL or widgets asked
         filters = gate.restrict(filters)
     return _published(name, str(db_path()), version(), config.min_cell(), filters, tuple(sorted(kwargs.items())))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _options(db: str, data_version: str, k: int, allowed_sites: tuple[str, ...]) -> dict:
-    return published.filter_options(db, allowed_sites)
+def _options(db: str, data_version: str, k: int, allowed_sites: tuple[str, ...], allowed_programs: tuple[str, ...]) -> dict:
+    return published.filter_options(db, allowed_sites, allowed_programs)
 
 
 def options() -> dict:
-    """Sites, tracks and enrollment months the sidebar offers (of the sites the signed-in role may see)."""
-    return _options(str(db_path()), version(), config.min_cell(), gate.current().sites)
+    """Sites, tracks and enrollment months the sidebar offers (of the sites and programs the signed-in role may
+    see)."""
+    access = gate.current()
+    return _options(str(db_path()), version(), config.min_cell(), access.sites, access.programs)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -91,7 +91,7 @@ def parse_filters(
 
 
 def _check_filters(db: Path, f: Filters) -> dict:
-    opts = queries.filter_options(db, f.allowed_sites)
+    opts = queries.filter_options(db, f.allowed_sites, f.allowed_programs)
     for kind, asked in (("site", f.sites), ("track", f.tracks), ("program", f.programs)):
         unknown = sorted(set(asked) - set(opts[f"{kind}s"]))
         if unknown:
@@ -128,7 +128,7 @@ def compute(db: Path, f: Filters, then: Callable[[Results, str], None] | None = 
         then(res, "practice")
         # all mentors' figures span every site and program: refused to a role limited to some sites, as on the
         # page, and left out when the pack is for some programs only
-        if not f.allowed_sites and not f.programs:
+        if not f.allowed_sites and not f.allowed_programs and not f.programs:
             res.pubs["mentor_practice"] = published_practice.mentor_practice(db)
             then(res, "mentor_practice")
         for note in [*res.pubs["practice"].notes, *published_practice.missing_files(db).values()]:
@@ -195,15 +195,18 @@ def code_version() -> dict:
     return out
 
 
-def data_version(db: Path) -> dict:
-    """The warehouse's data version and the file hashes of every load batch (lineage, no rows)."""
+def data_version(db: Path, allowed_programs: tuple[str, ...] = ()) -> dict:
+    """The warehouse's data version and the file hashes of every load batch (lineage, no rows), of the
+    `allowed_programs` a role may see (all when empty)."""
     s = queries.settings(db)
     # hashes, no row counts: everyone loaded minus the published N would size the groups left out
-    batches = warehouse.query(db, "select batch_id, entity, file_name, sha256, status, "
-                                  "finished_at from load_batches order by started_at, entity")  # fmt: skip
+    batches = warehouse.query(db, "select batch_id, entity, file_name, sha256, status, finished_at from load_batches "
+                                  "where len(?::varchar[]) = 0 or list_contains(?::varchar[], program) "
+                                  "order by started_at, entity", [list(allowed_programs)] * 2)  # fmt: skip
     batches["finished_at"] = batches["finished_at"].astype(str)
     programs = [{"program": p, "name": n, "as_of": pd.Timestamp(a).date().isoformat()}  # each program's own cutoff
-                for p, n, a in queries.programs(db).itertuples(index=False)]  # fmt: skip
+                for p, n, a in queries.programs(db).itertuples(index=False)
+                if not allowed_programs or p in allowed_programs]  # fmt: skip
     return {"data_version": s.get("data_version"), "as_of": pd.Timestamp(s.get("as_of")).date().isoformat(), "gap_days": int(s.get("gap_days")),
             "programs": programs, "load_batches": batches.to_dict(orient="records")}  # fmt: skip
 
@@ -241,7 +244,7 @@ def build_pack(
 
 def _build_pack(db: Path, out: Path, f: Filters, progress: bool, zip_path: Path | None, painter: Painter) -> dict:
     settings = queries.settings(db)  # fails first, in one sentence, if there is no warehouse
-    if not published.filter_options(db, f.allowed_sites)["sites"]:  # e.g. a new program, or every site and track still small
+    if not published.filter_options(db, f.allowed_sites, f.allowed_programs)["sites"]:  # e.g. a new program, or every site and track still small
         raise UserError(f"No site and track has {disclosure.threshold()} or more participants yet, so there is nothing to publish.")
     opts = _check_filters(db, f)
     bar = _progress() if progress else nullcontext()
@@ -316,7 +319,7 @@ def _write_pack(
         title="Peer mentoring outcomes: evidence pack",
         population=res.pubs["headline"].population,
         findings=findings(res.pubs), headline=rows, charts=charts_.pdf,
-        methods=methods(res.pubs, settings, _period(f, opts)), limitations=limitations(res.pubs, tracks),
+        methods=methods(res.pubs, {**settings, "as_of": published.cutoff(db, f)}, _period(f, opts)), limitations=limitations(res.pubs, tracks),
         footer=f"peer-outcomes · data version {str(settings.get('data_version'))[:12]} · "
                f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         notes=res.notes,
@@ -327,7 +330,7 @@ def _write_pack(
     manifest = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "code": code_version(),
-        "data": data_version(db),
+        "data": data_version(db, f.allowed_programs),
         "parameters": {
             "enrolled_from": f.enrolled_from.isoformat() if f.enrolled_from else None,
             "enrolled_to": f.enrolled_to.isoformat() if f.enrolled_to else None,

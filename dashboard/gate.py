@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
 import streamlit as st
 
+from peer_outcomes.analysis import queries
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import audit, auth
 from peer_outcomes.pipelines.errors import UserError
@@ -29,15 +31,17 @@ def current() -> auth.Access:
 
 
 def restrict(f: Filters) -> Filters:
-    """`f` narrowed to the sites this session may see."""
+    """`f` narrowed to the sites and programs this session may see."""
     return current().restrict(f)
 
 
 def require_every_site() -> None:
-    """Refuse a result about the whole program (the loads' detail, all mentors) to a role limited to some
-    sites."""
+    """Refuse a result about the whole warehouse (the loads' detail, all mentors) to a role limited to some
+    sites or programs."""
     if current().sites:
         raise UserError("This part describes every site, so it is not shown to a site coordinator.")
+    if current().programs:
+        raise UserError("This part describes every program, so it is not shown to someone who sees only some programs.")
 
 
 def _audit_path() -> Path | None:
@@ -57,6 +61,9 @@ def admit() -> auth.Access:
         st.stop()
     access = auth.access_for(st.user.to_dict(), auth.load_config(path))
     st.session_state[KEY] = access
+    if access.role is not None and (held := _held_programs()) is not None and not access.sees_some_program(held):
+        access = auth.Access(access.email, None)  # their programs are not in this warehouse (yet): nothing to see
+        st.session_state[KEY] = access
     if access.role is None:
         log("denied", "")
         st.title("Peer mentoring outcomes")
@@ -67,6 +74,16 @@ def admit() -> auth.Access:
     return access
 
 
+def _held_programs() -> list[str] | None:
+    """The program codes the warehouse holds; None when it cannot be read (the pages then say why)."""
+    from peer_outcomes.dashboard import data  # data imports this module
+
+    try:
+        return list(queries.programs(data.db_path())["program"])
+    except (UserError, OSError, duckdb.Error):
+        return None
+
+
 def log(event: str, page: str, item: str = "", population: str = "") -> None:
     """Record an event of this session in the audit trail (sign-in on only)."""
     if (path := _audit_path()) is not None and (a := current()).role != auth.LOCAL:
@@ -75,6 +92,7 @@ def log(event: str, page: str, item: str = "", population: str = "") -> None:
 
 def _population(f: Filters) -> str:
     within = f"; within sites {', '.join(f.allowed_sites)}" if f.allowed_sites else ""
+    within += f"; within programs {', '.join(f.allowed_programs)}" if f.allowed_programs else ""
     return f.describe() + within
 
 

@@ -109,3 +109,40 @@ def test_a_coordinators_overview_is_not_the_whole_programs():
     coordinator = _shown(_run(_signed_in("site_coordinator"), "overview"))
     director = _shown(_run(_signed_in("director"), "overview"))
     assert coordinator["metrics"] != director["metrics"]
+
+
+PROGRAM_RULES = """
+[[access]]
+email = "dir-a@example.org"
+role = "director"
+programs = ["a"]
+
+[[access]]
+email = "dir-next@example.org"
+role = "director"
+programs = ["not-loaded-yet"]
+"""
+
+
+@pytest.fixture
+def programs_dashboard(two_programs, auth_file, tmp_path, monkeypatch):
+    """The two-program warehouse (tests/programs.py) with the rules above beside the usual ones."""
+    path = tmp_path / "programs.toml"
+    path.write_text(auth_file.read_text() + PROGRAM_RULES)
+    path.chmod(0o600)
+    monkeypatch.setenv(auth.ENV, str(path))
+    monkeypatch.setenv("PEER_OUTCOMES_DB", str(two_programs.final))
+    return two_programs
+
+
+def test_a_director_of_program_a_asking_for_b_sees_only_what_a_alone_gives(programs_dashboard, monkeypatch):
+    mine = _shown(_run({"is_logged_in": True, "email": "dir-a@example.org"}, "overview", {"program": "b"}))
+    monkeypatch.setenv("PEER_OUTCOMES_DB", str(programs_dashboard.a_only))
+    alone = _shown(_run(_signed_in("director"), "overview"))
+    assert mine == alone and mine["metrics"]
+
+
+def test_a_user_whose_programs_the_warehouse_lacks_is_sent_to_their_administrator(programs_dashboard):
+    at = _run({"is_logged_in": True, "email": "dir-next@example.org"}, "overview")
+    assert not at.exception and _nothing_published(at)
+    assert "ask your administrator" in at.warning[0].value

@@ -111,6 +111,10 @@ def test_streamlit_secrets_are_its_auth_section(cfg):
         (('role = "grant_writer"', 'role = "grant_writer"\nsites = ["north"]'), 0o600,
          "Access rule 3 in {p} gives a grant_writer sites, but a grant_writer sees every site."),
         (("[oidc]", "[oidc"), 0o600, "The auth config {p} is not valid TOML"),
+        (('role = "director"', 'role = "director"\nprograms = "a"'), 0o600,
+         "Access rule 1 in {p} has programs that are not a list of program codes; leave programs out for every program."),
+        (('role = "director"', 'role = "director"\nprograms = []'), 0o600,
+         "Access rule 1 in {p} has programs that are not a list of program codes; leave programs out for every program."),
     ],
 )
 def test_a_mistake_in_the_config_is_one_sentence(tmp_path, change, mode, sentence):
@@ -124,3 +128,19 @@ def test_a_mistake_in_the_config_is_one_sentence(tmp_path, change, mode, sentenc
 def test_a_missing_config_says_where_to_read_about_it(tmp_path):
     with pytest.raises(UserError, match=r"^No auth config at .*nowhere.toml: see docs/deploy.md for its format.$"):
         auth.load_config(tmp_path / "nowhere.toml")
+
+
+def test_a_rule_naming_programs_limits_every_role_to_them_and_sites_to_within_them(tmp_path):
+    text = CONFIG.replace('role = "director"', 'role = "director"\nprograms = ["b", "a", "b"]').replace(
+        'sites = ["north", "east"]', 'sites = ["north", "east"]\nprograms = ["a"]')
+    cfg = auth.load_config(write(tmp_path, text))
+    director = auth.access_for({"email": "dana@example.org"}, cfg)
+    coordinator = auth.access_for({"email": "x@example.org", "groups": ["coordinators-north"]}, cfg)
+    assert (director.role, director.sites, director.programs) == ("director", (), ("a", "b"))
+    assert (coordinator.sites, coordinator.programs) == (("east", "north"), ("a",))
+    f = coordinator.restrict(Filters(programs=("b",)))
+    assert (f.allowed_sites, f.allowed_programs, f.programs) == (("east", "north"), ("a",), ("b",))
+    assert f.to_query_params() == {"program": ["b"]}  # the reach is never in a URL
+    assert auth.access_for({"email": "gabe@example.org"}, cfg).programs == ()  # no programs key: every program
+    assert coordinator.sees_some_program(["a", "c"]) and not coordinator.sees_some_program(["b"])
+    assert auth.access_for({"email": "gabe@example.org"}, cfg).sees_some_program([])
