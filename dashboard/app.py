@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from peer_outcomes.analysis import disclosure
-from peer_outcomes.dashboard import auth, gate, widgets, words
+from peer_outcomes.dashboard import auth, data, gate, widgets, words
 from peer_outcomes.dashboard.app_pages import PAGES
 from peer_outcomes.pipelines.errors import UserError
 
@@ -30,6 +30,8 @@ try:
     st.sidebar.caption(f"{disclosure.policy_sentence()} Data: pseudonymized warehouse.")
     if access.role != auth.LOCAL:
         reach = f" for {', '.join(words.plain(s) for s in access.sites)}" if access.sites else ""
+        names = data.options().get("program_names", {}) if access.programs else {}
+        reach += f" in {', '.join(names.get(p, p) for p in access.programs if p in names)}" if names else ""
         st.sidebar.caption(f"Signed in as {access.email}: {auth.ROLE_TITLES[access.role]}{reach}.")
         st.sidebar.button("Sign out", on_click=st.logout)
     page = next(p.name for p in pages if p.title == nav.title)

@@ -135,8 +135,12 @@ def programs_dashboard(two_programs, auth_file, tmp_path, monkeypatch):
     return two_programs
 
 
-def test_a_director_of_program_a_asking_for_b_sees_only_what_a_alone_gives(programs_dashboard, monkeypatch):
-    mine = _shown(_run({"is_logged_in": True, "email": "dir-a@example.org"}, "overview", {"program": "b"}))
+def test_a_director_of_program_a_asking_for_b_sees_only_what_a_alone_gives(programs_dashboard, monkeypatch, tmp_path):
+    at = _run({"is_logged_in": True, "email": "dir-a@example.org"}, "overview", {"program": "b"})
+    mine = _shown(at)
+    assert "Signed in as dir-a@example.org: director in a." in [c.value for c in at.sidebar.caption]  # A's name is its code
+    view = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
+    assert view["population"].endswith("within programs a")
     monkeypatch.setenv("PEER_OUTCOMES_DB", str(programs_dashboard.a_only))
     alone = _shown(_run(_signed_in("director"), "overview"))
     assert mine == alone and mine["metrics"]
