@@ -115,6 +115,17 @@ def data_to(db: Db, f: Filters) -> str:
     return "data to " + ", ".join(f"{pd.Timestamp(a):%Y-%m-%d} ({n})" for n, a in zip(p["name"], p["as_of"], strict=True))
 
 
+def gap_text(db: Db, f: Filters) -> str:
+    """The disengagement gap of the programs `f` describes, in words: '30 days', or each program's own when
+    they were loaded with different gaps: '30 days (Riverside Recovery), 21 days (Hilltop)'."""
+    p = _cutoffs(db, f)
+    if p.empty:  # a warehouse without programs rows: the load's gap
+        return f"{queries.settings(db).get('gap_days')} days"
+    if p["gap_days"].nunique() == 1:
+        return f"{int(p['gap_days'].iloc[0])} days"
+    return ", ".join(f"{int(g)} days ({n})" for n, g in zip(p["name"], p["gap_days"], strict=True))
+
+
 def _population(db: Db, f: Filters, n: int) -> str:
     return f"N = {disclosure.count_text(n)} participants, {_describe(db, f)}; {data_to(db, f)}"
 

@@ -235,8 +235,11 @@ def filter_options(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs
 
 @per_load
 def programs(db: Db) -> pd.DataFrame:
-    """Every program loaded: its code, its name (mapping.yaml program_name, else the code) and its cutoff."""
-    return query(db, "select program, coalesce(program_name, program) as name, as_of from programs order by program")
+    """Every program loaded: its code, its name (mapping.yaml program_name, else the code), its cutoff and the
+    disengagement gap it was loaded with."""
+    return query(
+        db, "select program, coalesce(program_name, program) as name, as_of, gap_days from programs order by program"
+    )
 
 
 @per_load

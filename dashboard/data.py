@@ -63,14 +63,16 @@ def options() -> dict:
     return _options(str(db_path()), version(), config.min_cell(), access.sites, access.programs)
 
 
+def gap_text() -> str:
+    """The disengagement gap the programs the signed-in role may see were loaded with (`--gap-days`), in words
+    ('30 days'; each program's own when they differ), for the pages' definitions."""
+    access = gate.current()
+    return _gap_text(str(db_path()), version(), access.sites, access.programs)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
-def _settings(db: str, data_version: str) -> dict:
-    return queries.settings(db)
-
-
-def gap_days() -> int:
-    """The disengagement gap the warehouse was loaded with (`--gap-days`), for the pages' definitions."""
-    return int(_settings(str(db_path()), version()).get("gap_days", config.GAP_DAYS))
+def _gap_text(db: str, data_version: str, sites: tuple[str, ...], programs: tuple[str, ...]) -> str:
+    return published.gap_text(db, Filters(allowed_sites=sites, allowed_programs=programs))
 
 
 def headline(f: Filters) -> Published:

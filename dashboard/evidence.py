@@ -204,8 +204,8 @@ def data_version(db: Path, allowed_programs: tuple[str, ...] = ()) -> dict:
                                   "where len(?::varchar[]) = 0 or list_contains(?::varchar[], program) "
                                   "order by started_at, entity", [list(allowed_programs)] * 2)  # fmt: skip
     batches["finished_at"] = batches["finished_at"].astype(str)
-    programs = [{"program": p, "name": n, "as_of": pd.Timestamp(a).date().isoformat()}  # each program's own cutoff
-                for p, n, a in queries.programs(db).itertuples(index=False)
+    programs = [{"program": p, "name": n, "as_of": pd.Timestamp(a).date().isoformat(), "gap_days": int(g)}  # its own
+                for p, n, a, g in queries.programs(db).itertuples(index=False)
                 if not allowed_programs or p in allowed_programs]  # fmt: skip
     return {"data_version": s.get("data_version"), "as_of": pd.Timestamp(s.get("as_of")).date().isoformat(), "gap_days": int(s.get("gap_days")),
             "programs": programs, "load_batches": batches.to_dict(orient="records")}  # fmt: skip
@@ -319,7 +319,7 @@ def _write_pack(
         title="Peer mentoring outcomes: evidence pack",
         population=res.pubs["headline"].population,
         findings=findings(res.pubs), headline=rows, charts=charts_.pdf,
-        methods=methods(res.pubs, {**settings, "as_of": published.cutoff(db, f)}, _period(f, opts)), limitations=limitations(res.pubs, tracks),
+        methods=methods(res.pubs, {**settings, "as_of": published.cutoff(db, f), "gap": published.gap_text(db, f)}, _period(f, opts)), limitations=limitations(res.pubs, tracks),
         footer=f"peer-outcomes · data version {str(settings.get('data_version'))[:12]} · "
                f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         notes=res.notes,

@@ -256,11 +256,12 @@ def methods(r: dict[str, Published], settings: dict, period: tuple[object, objec
         return s.replace(disclosure.methods_sentence(), "").strip() or "not fitted: too few people or events in this selection to estimate."
 
     pop = r["headline"].population
+    gap = settings.get("gap") or f"{settings.get('gap_days')} days"  # each program's own when they differ
     lo, hi = (pd.Timestamp(d).strftime("%Y-%m-%d") for d in period)
     out = [
         f"Population: {pop}; enrolled from {lo} to {hi}, followed up to the data cutoff (as_of) "
         f"{pd.Timestamp(settings.get('as_of')):%Y-%m-%d}. A participant "
-        f"disengages at a dropout exit or after {settings.get('gap_days')} days without an attended session. "
+        f"disengages at a dropout exit or after {gap} without an attended session. "
         f"Numbers of events: {_events(r)}.",
         f"Retention: {_definition('retention')}. Relapse: {_definition('relapse')}. Competing outcomes: "
         f"{_definition('competing')}. Milestones: {_definition('milestones')}.",

@@ -111,10 +111,10 @@ def packs(two_programs, tmp_path_factory) -> dict[str, dict[str, pd.DataFrame]]:
     return out
 
 
-def test_the_pack_manifest_names_each_program_cutoff_and_the_chosen_programs(packs):
+def test_the_pack_manifest_names_each_program_cutoff_gap_and_the_chosen_programs(packs):
     assert packs["all"]["manifest"]["data"]["programs"] == [
-        {"program": "a", "name": "a", "as_of": "2026-06-30"},
-        {"program": "b", "name": "b", "as_of": "2026-09-30"},
+        {"program": "a", "name": "a", "as_of": "2026-06-30", "gap_days": 30},
+        {"program": "b", "name": "b", "as_of": "2026-09-30", "gap_days": 30},
     ]
     assert packs["b"]["manifest"]["parameters"]["programs"] == ["b"]
     assert packs["all"]["manifest"]["parameters"]["programs"] == []

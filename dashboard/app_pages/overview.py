@@ -7,7 +7,7 @@ from peer_outcomes.dashboard import data, figures, widgets
 st.title("Program outcomes at a glance")
 widgets.intro(
     "How many people the program enrolled, how long they stay engaged, and how many stay free of relapse. "
-    f"“Engaged” ends at a dropout exit or a gap of {data.gap_days()} days without an attended session.",
+    f"“Engaged” ends at a dropout exit or a gap of {data.gap_text()} without an attended session.",
     "retention",
 )
 f = widgets.filters()

@@ -7,7 +7,7 @@ from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
 st.title("Retention")
 widgets.intro(
-    f"Retention is the time from enrollment until a participant disengages: a dropout exit, or {data.gap_days()} days "
+    f"Retention is the time from enrollment until a participant disengages: a dropout exit, or {data.gap_text()} "
     "without an attended session (dated at the last one). Other exits and the data cutoff censor.",
     "retention",
 )
