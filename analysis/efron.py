@@ -159,25 +159,36 @@ class CountingProcess:
 
     def evaluate(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """(log partial likelihood, score, information) at β, Efron ties."""
-        p = self.x.shape[1]
         eta = self.x @ beta
         shift = eta.max()  # exp(η − max) cannot overflow; the shift cancels in the likelihood
         w = self.count * np.exp(eta - shift)
-        pairs = [(i, j) for i in range(p) for j in range(i, p)]
-        wx = w[:, None] * self.x
-        cols = np.column_stack([w, wx, *[wx[:, i] * self.x[:, j] for i, j in pairs]])
-        at_risk, deaths = self.at_risk_sums(cols), self.death_sums(cols[self.dead])
-
-        def square(flat: np.ndarray) -> np.ndarray:
-            out = np.empty((len(flat), p, p))
-            for c, (i, j) in enumerate(pairs):
-                out[:, i, j] = out[:, j, i] = flat[:, c]
-            return out
-
-        terms = efron_terms(self.m, at_risk[:, 0], at_risk[:, 1:p + 1], square(at_risk[:, p + 1:]),
-                            deaths[:, 0], deaths[:, 1:p + 1], square(deaths[:, p + 1:]), self.xsum)
+        terms = _weighted_terms(self.m, self.xsum, self.x, w, self.at_risk_sums,
+                                lambda cols: self.death_sums(cols[self.dead]))
         loglik = float(self.count[self.dead] @ (eta[self.dead] - shift) - terms.log_denominator.sum())
         return loglik, terms.u.sum(axis=0), terms.v.sum(axis=0)
+
+
+def _weighted_terms(
+    m: np.ndarray, xsum: np.ndarray, x: np.ndarray, w: np.ndarray,
+    at_risk_sums: Callable[[np.ndarray], np.ndarray], death_sums: Callable[[np.ndarray], np.ndarray],
+) -> EfronTerms:
+    """`efron_terms` from row weights `w` (exp(x·β), times a group's row count): the columns w, w·x and w·x·x'
+    (upper triangle) are summed over each event time's risk set and deaths by the two callables, which are
+    what differ between counting-process rows and a risk table."""
+    p = x.shape[1]
+    pairs = [(i, j) for i in range(p) for j in range(i, p)]
+    wx = w[:, None] * x
+    cols = np.column_stack([w, wx, *[wx[:, i] * x[:, j] for i, j in pairs]])
+    at_risk, deaths = at_risk_sums(cols), death_sums(cols)
+
+    def square(flat: np.ndarray) -> np.ndarray:
+        out = np.empty((len(flat), p, p))
+        for c, (i, j) in enumerate(pairs):
+            out[:, i, j] = out[:, j, i] = flat[:, c]
+        return out
+
+    return efron_terms(m, at_risk[:, 0], at_risk[:, 1:p + 1], square(at_risk[:, p + 1:]),
+                       deaths[:, 0], deaths[:, 1:p + 1], square(deaths[:, p + 1:]), xsum)
 
 
 def _groups(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -322,23 +333,11 @@ class RiskTable:
     def terms(self, beta: np.ndarray) -> tuple[EfronTerms, float]:
         """Each event time's Efron terms at β, and Σ η over the deaths (η = x·β less its maximum, the shift
         that keeps exp(η) finite and cancels in the likelihood)."""
-        p = self.x.shape[1]
         eta = self.x @ beta
         eta = eta - eta.max()
         w = np.exp(eta)
-        pairs = [(i, j) for i in range(p) for j in range(i, p)]
-        wx = w[:, None] * self.x
-        cols = np.column_stack([w, wx, *[wx[:, i] * self.x[:, j] for i, j in pairs]])
-        at_risk, deaths = self.at_risk @ cols, self.deaths @ cols
-
-        def square(flat: np.ndarray) -> np.ndarray:
-            out = np.empty((len(flat), p, p))
-            for c, (i, j) in enumerate(pairs):
-                out[:, i, j] = out[:, j, i] = flat[:, c]
-            return out
-
-        terms = efron_terms(self.m, at_risk[:, 0], at_risk[:, 1:p + 1], square(at_risk[:, p + 1:]),
-                            deaths[:, 0], deaths[:, 1:p + 1], square(deaths[:, p + 1:]), self.xsum)
+        terms = _weighted_terms(self.m, self.xsum, self.x, w, lambda cols: self.at_risk @ cols,
+                                lambda cols: self.deaths @ cols)
         return terms, float(self.deaths.sum(axis=0) @ eta)
 
     def evaluate(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
