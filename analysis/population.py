@@ -101,14 +101,26 @@ def snap(f: Filters, periods: list[Period]) -> Filters:
     return replace(f, enrolled_from=lo, enrolled_to=hi)
 
 
+def all_small(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs: tuple[str, ...] = ()) -> bool:
+    """Whether every program within reach has fewer than k participants, so that no figure can be shown."""
+    small = queries.small_cells(db, allowed_sites, allowed_programs)
+    reached = queries.group_sizes(db, allowed_sites, allowed_programs)["program"].nunique()
+    return reached > 0 and small.loc[small["program_small"], "program"].nunique() == reached
+
+
 def left_out_notes(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs: tuple[str, ...] = ()) -> list[str]:
     """Notes naming how many sites, tracks and site x track combinations are left out of every figure, among
-    the `allowed_sites` within the `allowed_programs` a role may see (all when empty).
+    the `allowed_sites` within the `allowed_programs` a role may see (all when empty); when all are small,
+    one sentence saying so, without counting programs (a one-program user knows of no others).
 
     Never their number of people: that is under k by definition (queries.SMALL_CELLS).
     """
-    small = queries.small_cells(db, allowed_sites, allowed_programs)
     k = disclosure.threshold()
+    if all_small(db, allowed_sites, allowed_programs):
+        many = queries.group_sizes(db, allowed_sites, allowed_programs)["program"].nunique() > 1
+        whom = "Every program you can see has" if many else "The program has"
+        return [f"{whom} fewer than {k} participants so far, so no figure is shown until {k} or more have enrolled."]
+    small = queries.small_cells(db, allowed_sites, allowed_programs)
     programs = small.loc[small["program_small"], "program"].nunique()
     in_big = ~small["program_small"]
     sites = len(small.loc[small["site_small"] & in_big, ["program", "site"]].drop_duplicates())
@@ -145,7 +157,10 @@ def guard(func: Callable[..., P]) -> Callable[..., P]:
         args = tuple(base(a) for a in args)
         kwargs = {k: base(v) for k, v in kwargs.items()}
         pub = func(db, *args, **kwargs)
-        pub.notes[:0] = left_out_notes(db, *reach)
+        if pub.empty and all_small(db, *reach):  # its note says why; "fewer than k match these filters" would repeat it
+            pub.notes[:] = left_out_notes(db, *reach)
+        else:
+            pub.notes[:0] = left_out_notes(db, *reach)
         return pub
 
     return wrapper
