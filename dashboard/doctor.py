@@ -49,6 +49,26 @@ def auth_check(auth_file: Path | None) -> Check:
     return True, f"Sign-in: {auth_file} is complete, with {len(cfg.rules)} access rules, readable by its owner only."
 
 
+def rules_check(db: Path, auth_file: Path | None) -> Check | None:
+    """Every program and site an access rule names is in the warehouse: a misspelt code would show its users
+    nothing of it, silently. None when there is no config or no warehouse to hold the rules against."""
+    try:
+        cfg = auth.load_config(auth_file) if auth_file else None
+        held = query(db, "select distinct program, site from participants") if cfg else None
+    except UserError:
+        return None  # said by auth_check or warehouse_check
+    if cfg is None or held is None:
+        return None
+    for i, rule in enumerate(cfg.rules, start=1):
+        for kind, codes, known in (("program", rule.programs, held["program"]), ("site", rule.sites, held["site"])):
+            if unknown := sorted(set(codes) - set(known.astype(str))):
+                return False, (
+                    f"Access rules: rule {i} in {auth_file} names {kind} {', '.join(unknown)}, which the warehouse "
+                    f"does not hold (it holds {', '.join(sorted(set(known.astype(str))))}); fix the code or load it."
+                )
+    return True, f"Access rules: every program and site the rules name is in {db}."
+
+
 def address_check(address: str, auth_file: Path | None) -> Check:
     """Any address but this machine's own needs sign-in."""
     if auth.is_loopback(address):
@@ -74,4 +94,5 @@ def audit_check(db: Path) -> Check:
 
 def run_checks(key: Path, db: Path, auth_file: Path | None, address: str) -> list[Check]:
     """Every check, in the order docs/deploy.md sets things up (`key`: pipelines.pseudonym.key_file())."""
-    return [key_check(key), warehouse_check(db), auth_check(auth_file), address_check(address, auth_file), audit_check(db)]
+    checks = [key_check(key), warehouse_check(db), auth_check(auth_file), rules_check(db, auth_file)]
+    return [c for c in checks if c is not None] + [address_check(address, auth_file), audit_check(db)]

@@ -60,8 +60,8 @@ def test_doctor_passes_a_sound_setup_one_line_per_check(synth_warehouse, auth_fi
     out = _cli("doctor", "--db", str(synth_warehouse), "--auth", str(auth_file), "--address", "0.0.0.0")
     lines = out.stdout.splitlines()
     assert out.returncode == 0, out.stdout + out.stderr
-    assert [line.split()[0] for line in lines] == ["ok"] * 5
-    assert [line.split()[1] for line in lines] == ["Pseudonym", "Warehouse:", "Sign-in:", "Address:", "Audit"]
+    assert [line.split()[0] for line in lines] == ["ok"] * 6
+    assert [line.split()[1] for line in lines] == ["Pseudonym", "Warehouse:", "Sign-in:", "Access", "Address:", "Audit"]
     assert "test-client-secret" not in out.stdout and "c" * 40 not in out.stdout
 
 
@@ -74,6 +74,17 @@ def test_doctor_fails_on_readable_secrets_an_open_address_and_a_missing_warehous
     assert ("FAIL  Address: 0.0.0.0 can be reached from other machines, but sign-in is off; add --auth FILE."
             in open_address.stdout)  # fmt: skip
     assert f"FAIL  Sign-in: The auth config {auth_file} holds secrets but other users can read it" in readable.stdout
+
+
+def test_doctor_fails_on_a_rule_naming_a_program_or_site_the_warehouse_lacks(synth_warehouse, auth_file):
+    auth_file.write_text(GOOD + '\n[[access]]\nemail = "a@example.org"\nrole = "director"\nprograms = ["mian"]\n')
+    program = _cli("doctor", "--db", str(synth_warehouse), "--auth", str(auth_file))
+    auth_file.write_text(GOOD + '\n[[access]]\nemail = "c@example.org"\nrole = "site_coordinator"\nsites = ["nowhere"]\n')
+    site = _cli("doctor", "--db", str(synth_warehouse), "--auth", str(auth_file))
+    assert program.returncode == site.returncode == 1
+    assert (f"FAIL Access rules: rule 2 in {auth_file} names program mian, which the warehouse does not hold "
+            "(it holds main); fix the code or load it.") in " ".join(program.stdout.split())  # fmt: skip
+    assert f"FAIL Access rules: rule 2 in {auth_file} names site nowhere, which the warehouse" in " ".join(site.stdout.split())
 
 
 def test_audit_prints_the_trail_as_appended_and_the_file_is_owner_only(tmp_path):
