@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
-from scipy.stats import t as student_t
 
 from peer_outcomes.analysis.competing import COLUMNS as CIF_COLUMNS
 from peer_outcomes.analysis.competing import cumulative_incidence
 from peer_outcomes.analysis.cox import CoxResult
 from peer_outcomes.analysis.dose import fit_time_varying_cox
 from peer_outcomes.analysis.frames import complete_cases, require_columns
-from peer_outcomes.analysis.intervals import poisson_exact, wilson
+from peer_outcomes.analysis.intervals import binomial_p, clopper_pearson, poisson_exact, t_quantile, wilson
 from peer_outcomes.analysis.results import ModelResult, excluded_rows
 
 TREATMENT_TYPES = ("treatment", "mat", "detox")  # the resource types a "treatment referral" covers
@@ -103,7 +101,7 @@ def check_in_regularity(people: pd.DataFrame, group: str | None = None) -> Model
     for label, g in data.groupby(_groups(data, group)):
         s = g["share_weeks_reached"].to_numpy(float)
         n = len(s)
-        half = student_t.ppf(0.975, n - 1) * s.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+        half = t_quantile(0.975, n - 1) * s.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
         parts.append({"group": label, "n_people": n, "n_weeks": int(g["n_weeks"].sum()),
                       "n_weeks_reached": int(g["n_weeks_reached"].sum()),
                       "share": g["n_weeks_reached"].sum() / g["n_weeks"].sum(), "mean_share": s.mean(),
@@ -211,11 +209,9 @@ def incident_rate_ratio(months: pd.DataFrame) -> ModelResult:
     t1, t0 = (int((data["is_supervised"] == s).sum()) for s in (0, 1))
     ratio = lower = upper = p = np.nan
     if x1 + x0 > 0 and t1 > 0 and t0 > 0:
-        test = binomtest(x1, x1 + x0, t1 / (t1 + t0))
-        ci = test.proportion_ci(0.95, method="exact")
         ratio = (x1 / t1) / (x0 / t0) if x0 else np.inf
-        lower, upper = (q / (1 - q) * t0 / t1 if q < 1 else np.inf for q in (ci.low, ci.high))
-        p = test.pvalue
+        lower, upper = (q / (1 - q) * t0 / t1 if q < 1 else np.inf for q in clopper_pearson(x1, x1 + x0))
+        p = binomial_p(x1, x1 + x0, t1 / (t1 + t0))
     summary = pd.DataFrame([{"term": "unsupervised vs supervised", "rate_ratio": ratio, "lower_95": lower,
                              "upper_95": upper, "p": p, "n_incidents_unsupervised": x1, "n_months_unsupervised": t1,
                              "n_incidents_supervised": x0, "n_months_supervised": t0}])

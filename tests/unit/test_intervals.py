@@ -12,7 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
 from peer_outcomes.analysis import published
-from peer_outcomes.analysis.intervals import poisson_exact, wilson
+from peer_outcomes.analysis.intervals import binomial_p, clopper_pearson, poisson_exact, t_quantile, wilson
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import figures
 
@@ -93,3 +93,43 @@ def test_cohort_cells_carry_their_number_at_risk_hidden_with_the_estimate(db):
     assert shown.any() and (~shown).any()
     assert (cells.loc[shown, "n_at_risk"] >= 11).all()
     assert cells.loc[~shown, ["lower_95", "upper_95", "n_at_risk"]].isna().all().all()
+
+
+BINOMIAL = [(k, n, p) for n in (1, 2, 7, 15, 40, 117, 517) for k in sorted({0, 1, n // 3, n // 2, n - 1, n})
+            for p in (0.03, 0.2, 0.37, 0.5, 0.81)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("k", "n", "p"), BINOMIAL)
+def test_exact_binomial_test_equals_scipy_stats_binomtest(k, n, p):
+    """The rate ratio's p-value and Clopper–Pearson interval from scipy.special equal scipy.stats' to 1e-12."""
+    from scipy.stats import binomtest
+
+    ref = binomtest(k, n, p)
+    ci = ref.proportion_ci(0.95, method="exact")
+    assert binomial_p(k, n, p) == pytest.approx(ref.pvalue, abs=1e-12, rel=1e-11)
+    assert clopper_pearson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-12)
+
+
+@pytest.mark.parametrize("df", [1, 2, 5, 30, 1000])
+def test_t_quantile_equals_scipy_stats_t_ppf(df):
+    from scipy.stats import t
+
+    assert t_quantile(0.975, df) == t.ppf(0.975, df)
+
+
+def test_binomial_test_equals_R_binom_test():
+    """R 4 (options(digits = 10)): b <- binom.test(3, 20, 0.4); b$p.value -> 0.02242703814;
+    b$conf.int -> 0.03207093719 0.37892682655"""
+    assert binomial_p(3, 20, 0.4) == pytest.approx(0.02242703814, abs=1e-10)
+    assert clopper_pearson(3, 20) == pytest.approx((0.03207093719, 0.37892682655), abs=1e-10)
+
+
+def test_the_practice_models_do_not_import_scipy_stats():
+    """scipy.stats takes seconds to import; the practice page's models must not pull it in."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import peer_outcomes.analysis.practice, peer_outcomes.analysis.published_practice; "
+            "print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
