@@ -153,9 +153,12 @@ def status(
     if len(st.programs) > 1:  # one line per program: its own cutoff and its people
         for code, name, as_of, n in st.programs:
             out.print(f"program {code}" + (f" ({name})" if name != code else "") + f": as of {as_of}, {n:,} participants")
-    batches = Table("batch", "started", "status", "files", "read", "loaded", "quarantined", title="Loads")
+    several = len(st.programs) > 1  # which program each load was of
+    batches = Table("batch", *["program"] * several, "started", "status", "files", "read", "loaded", "quarantined",
+                    title="Loads")  # fmt: skip
     for b in st.batches:
-        batches.add_row(b[0], f"{b[1]:%Y-%m-%d %H:%M}", b[2], str(b[3]), f"{b[4]:,}", f"{b[5]:,}", f"{b[6]:,}")
+        batches.add_row(b[0], *[b[7]] * several, f"{b[1]:%Y-%m-%d %H:%M}", b[2], str(b[3]), f"{b[4]:,}", f"{b[5]:,}",
+                        f"{b[6]:,}")  # fmt: skip
     out.print(batches)
     counts = Table("table", "rows", title="Rows")
     for name, n in st.counts:

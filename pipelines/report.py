@@ -61,7 +61,7 @@ class WarehouseStatus:
     """What `peer-outcomes status` shows: settings, recent batches, row counts, quarantine by reason."""
 
     settings: dict
-    batches: list[tuple]  # batch_id, started_at, status, files, rows_read, rows_loaded, rows_quarantined
+    batches: list[tuple]  # batch_id, started_at, status, files, rows_read, rows_loaded, rows_quarantined, program
     counts: list[tuple[str, int]]
     quarantine: list[tuple[str, str, int]]  # entity, reason, rows (latest loading batch)
     programs: list[tuple] = field(default_factory=list)  # program, name, as_of, participants (warehouse tier)
@@ -78,7 +78,7 @@ def warehouse_status(db: Path, last: int = 10) -> WarehouseStatus:
         rows = con.execute(f"select {', '.join(cols)} from settings").fetchall()
         batches = con.execute(
             """select batch_id, min(started_at), any_value(status), count(*) filter (where entity <> 'mapping'),
-                      sum(rows_read), sum(rows_loaded), sum(rows_quarantined)
+                      sum(rows_read), sum(rows_loaded), sum(rows_quarantined), any_value(program)
                from load_batches group by batch_id order by min(started_at) desc limit ?""",
             [last],
         ).fetchall()

@@ -207,6 +207,8 @@ def test_status_names_each_program_and_etl_names_the_program_it_loaded(two_progr
     assert done.returncode == 0, done.stderr
     assert "program a: as of 2026-06-30, 12 participants" in done.stdout
     assert "program b: as of 2026-09-30, 300 participants" in done.stdout
+    loads = [line.split("│")[2].strip() for line in done.stdout.splitlines() if line.count("│") > 8]
+    assert sorted(loads) == ["a", "b", "b"], done.stdout  # each load names its program
     args = [CLI, "etl", str(two_programs.exports["b2"]), "--db", str(db), "--program", "b"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
