@@ -18,7 +18,7 @@ leave it at most three possible values, all between 1 and k - 1. The test fails 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -284,28 +284,45 @@ def manifest_facts(db: Path, n: float) -> Iterator[tuple[tuple, Span, str]]:
             yield ("data quality", col, v), exact(v) - exact(n), "data-quality rows - headline N"
 
 
-def attack(db: Path, k: int) -> list[str]:
-    """Every recovery found in one program, as readable lines."""
-    sel, pairs = selections(db)
-    known = {}
+def run_attack(
+    sel: dict[str, Filters],
+    pairs: list[tuple[str, str]],
+    outputs_of: Callable[[str, Filters], dict],
+    k: int,
+    also: Callable[[str, dict], list[str]] = lambda name, pubs: [],
+) -> list[str]:
+    """Every recovery from the outputs of each selection alone (and `also` of them), then from each pair's
+    difference, as readable lines."""
+    known: dict[str, dict] = {}
     found = []
     for name, f in sel.items():
-        pubs = outputs(db, f, compare=name == "all" or name.startswith(("sites-", "tracks-")))
+        pubs = outputs_of(name, f)
         known[name] = {}
         for key, span, how in facts(pubs, k):
             known[name][key] = span
             if span.recovers_small(k):
                 found.append(f"{name}: {how} {key} -> {span}")
-        if name == "all":
-            for key, span, how in manifest_facts(db, pubs["headline"].n):
-                if span.recovers_small(k):
-                    found.append(f"{how} {key} -> {span}")
+        found += also(name, pubs)
     for a, b in pairs:
         for key in known[a].keys() & known[b].keys():
             span = known[a][key] - known[b][key]
             if span.recovers_small(k):
                 found.append(f"{a} minus {b}: {key} -> {span}")
     return found
+
+
+def attack(db: Path, k: int) -> list[str]:
+    """Every recovery found in one program, as readable lines: its selections, their differences, the manifest."""
+    sel, pairs = selections(db)
+
+    def manifest(name: str, pubs: dict) -> list[str]:
+        facts = manifest_facts(db, pubs["headline"].n) if name == "all" else []
+        return [f"{how} {key} -> {span}" for key, span, how in facts if span.recovers_small(k)]
+
+    def outputs_of(name: str, f: Filters) -> dict:
+        return outputs(db, f, compare=name == "all" or name.startswith(("sites-", "tracks-")))
+
+    return run_attack(sel, pairs, outputs_of, k, manifest)
 
 
 @pytest.mark.parametrize("size", PROGRAMS)

@@ -15,7 +15,7 @@ import json
 
 import pandas as pd
 import pytest
-from test_disclosure_attack import facts, outputs, selections
+from test_disclosure_attack import outputs, run_attack, selections
 
 from peer_outcomes.analysis import disclosure, published
 from peer_outcomes.analysis.queries import Filters
@@ -51,20 +51,7 @@ def program_outputs(db, f: Filters, compare: bool) -> dict[str, published.Publis
 
 def attack(db, k: int) -> list[str]:
     sel, pairs = program_selections(db)
-    known, found = {}, []
-    for name, f in sel.items():
-        pubs = program_outputs(db, f, compare=name in ("all", "sites=north"))
-        known[name] = {}
-        for key, span, how in facts(pubs, k):
-            known[name][key] = span
-            if span.recovers_small(k):
-                found.append(f"{name}: {how} {key} -> {span}")
-    for a, b in pairs:
-        for key in known[a].keys() & known[b].keys():
-            span = known[a][key] - known[b][key]
-            if span.recovers_small(k):
-                found.append(f"{a} minus {b}: {key} -> {span}")
-    return found
+    return run_attack(sel, pairs, lambda name, f: program_outputs(db, f, compare=name in ("all", "sites=north")), k)
 
 
 def test_no_published_number_across_programs_works_back_to_fewer_than_11_people(two_programs):
