@@ -193,13 +193,18 @@ def _reach(allowed_sites: tuple[str, ...], allowed_programs: tuple[str, ...] = (
     return Filters(all_groups=True, allowed_sites=allowed_sites, allowed_programs=allowed_programs).where()
 
 
+@functools.cache
 def mart_definitions() -> dict[str, str]:
     """Each mart's one-line definition, from the mart spec (pipelines/sql/marts/marts.yml), by short name.
 
     Read as package data, not through `pipelines.marts`: the spec is the one place a definition is written,
-    and the analysis layer may not import the pipeline's builders (docs/architecture.md).
+    and the analysis layer may not import the pipeline's builders (docs/architecture.md). Parsed once a
+    process (the spec ships with the code), by libyaml when present: the pack's methods ask for it often.
     """
-    spec = yaml.safe_load((files("peer_outcomes.pipelines") / "sql" / "marts" / "marts.yml").read_text(encoding="utf-8"))
+    spec = yaml.load(  # a safe loader, C or Python
+        (files("peer_outcomes.pipelines") / "sql" / "marts" / "marts.yml").read_text(encoding="utf-8"),
+        Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+    )
     return {m["name"].removeprefix("marts."): " ".join(str(m.get("description", "")).split()) for m in spec["marts"]}
 
 

@@ -201,6 +201,10 @@ def evidence(
 
     Example: peer-outcomes evidence --out evidence --from 2024-01-01 --sites A --sites B
     """
+    from peer_outcomes.dashboard.pack_check import check_arguments
+
+    check_arguments(db, out, date_from, date_to, sites or [], programs or [])  # before anything slow starts
+
     from peer_outcomes.dashboard.render import Painter
 
     with Painter() as painter:  # the chart browser boots while the pack's libraries load

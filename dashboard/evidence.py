@@ -33,7 +33,7 @@ import plotly.graph_objects as go
 from peer_outcomes.analysis import disclosure, published, published_practice, queries
 from peer_outcomes.analysis.published import Published
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.dashboard import charts, figures, figures_practice
+from peer_outcomes.dashboard import charts, figures, figures_practice, pack_check
 from peer_outcomes.dashboard.evidence_text import findings, headline_rows, limitations, methods
 from peer_outcomes.dashboard.render import Painter
 from peer_outcomes.dashboard.report_pdf import Chart, ImageCache, Report, preload, write_report
@@ -72,31 +72,18 @@ def parse_filters(
     tracks: list[str] | None = None,
     programs: list[str] | None = None,
 ) -> Filters:
-    """Filters from command-line text; a malformed date ends as one sentence."""
-
-    def day(text: str | None, flag: str) -> date | None:
-        if not text:
-            return None
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise UserError(f"{flag} must be a date written YYYY-MM-DD, e.g. 2025-01-31.") from None
-
-    lo, hi = day(date_from, "--from"), day(date_to, "--to")
-    if lo and hi and lo > hi:
-        raise UserError("--from must not be later than --to.")
+    """Filters from command-line text; a malformed date ends as one sentence (`pack_check.period`)."""
+    lo, hi = pack_check.period(date_from, date_to)
     return Filters(
         lo, hi, tuple(sorted(set(sites or []))), tuple(sorted(set(tracks or []))), programs=tuple(sorted(set(programs or [])))
     )
 
 
 def _check_filters(db: Path, f: Filters) -> dict:
-    opts = queries.filter_options(db, f.allowed_sites, f.allowed_programs)
-    for kind, asked in (("site", f.sites), ("track", f.tracks), ("program", f.programs)):
-        unknown = sorted(set(asked) - set(opts[f"{kind}s"]))
-        if unknown:
-            raise UserError(f"Unknown {kind} code(s) {', '.join(unknown)}; the warehouse has {', '.join(opts[f'{kind}s'])}.")
-    return opts
+    """The codes `f` asks for are in the warehouse within the role's reach; the reach's filter options."""
+    where, params = Filters(all_groups=True, allowed_sites=f.allowed_sites, allowed_programs=f.allowed_programs).where()
+    pack_check.check_codes({"site": f.sites, "track": f.tracks, "program": f.programs}, pack_check.codes(db, where, params))
+    return queries.filter_options(db, f.allowed_sites, f.allowed_programs)
 
 
 def compute(db: Path, f: Filters, then: Callable[[Results, str], None] | None = None) -> Results:
@@ -212,15 +199,14 @@ def data_version(db: Path, allowed_programs: tuple[str, ...] = ()) -> dict:
 
 
 def _prepare(out: Path) -> None:
-    """Create `out`, or clear the files a previous pack listed in its manifest; refuse a foreign folder."""
+    """Create `out`, or clear the files a previous pack listed in its manifest (`pack_check.check_folder` has
+    refused a foreign folder)."""
     out.mkdir(parents=True, exist_ok=True)
     old = out / "manifest.json"
     if old.exists():
         for name in json.loads(old.read_text()).get("files", {}):
             (out / name).unlink(missing_ok=True)
         old.unlink()
-    elif any(out.iterdir()):
-        raise UserError(f"The folder {out} is not empty and holds no evidence pack; give a new or empty folder.")
     for sub in ("charts", "data"):
         (out / sub).mkdir(exist_ok=True)
 
@@ -232,12 +218,11 @@ def build_pack(
     """Write the evidence pack for warehouse `db` and population `f` into `out`; returns the manifest.
 
     `painter`: a browser already started by the caller (the command starts one before its imports); else one
-    is started here and closed after.
+    is started here and closed after. Either way its browser starts closing once the pack's images are drawn.
     """
     db = Path(db)
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out} is a file; give a new or empty folder for the evidence pack.")
+    pack_check.check_folder(out)
     with nullcontext(painter) if painter else Painter() as own, warehouse.reading(db):  # one connection for ~70 reads
         return _build_pack(db, out, f, progress, zip_path, own)
 
@@ -261,6 +246,7 @@ def _build_pack(db: Path, out: Path, f: Filters, progress: bool, zip_path: Path 
             res.notes += charts_.not_drawn
             for image in charts_.renders:
                 image.result()
+            painter.finish()  # the browser shuts down while the PDF is written
         return _write_pack(db, out, f, res, settings, opts, charts_, zip_path, tick, prog)
 
 

@@ -49,6 +49,7 @@ class Painter:
         self._thread = threading.Thread(target=self._loop.run_forever, name="painter", daemon=True)
         self._thread.start()
         self._browser = asyncio.run_coroutine_threadsafe(self._open(), self._loop)  # starts now
+        self._closing: Future[None] | None = None
 
     @staticmethod
     async def _open() -> _OnePage:
@@ -69,15 +70,21 @@ class Painter:
 
         return asyncio.run_coroutine_threadsafe(paint(), self._loop)
 
+    def finish(self) -> None:
+        """Start closing the browser, without waiting: every render the caller needs is done, and the browser's
+        shutdown (~0.6 s) overlaps whatever the caller does next (the pack writes its PDF)."""
+        if self._closing is None:
+            self._closing = asyncio.run_coroutine_threadsafe(self._shut(), self._loop)
+
+    async def _shut(self) -> None:
+        if not self._browser.done() or self._browser.exception() is None:
+            await (await asyncio.wrap_future(self._browser)).close()
+
     def close(self) -> None:
-        """Close the browser and stop the thread (the caller has waited for the renders it needs)."""
-
-        async def shut() -> None:
-            if not self._browser.done() or self._browser.exception() is None:
-                await (await asyncio.wrap_future(self._browser)).close()
-
+        """Close the browser (if `finish` has not) and stop the thread; the caller has waited for its renders."""
+        self.finish()
         try:
-            asyncio.run_coroutine_threadsafe(shut(), self._loop).result(timeout=60)
+            self._closing.result(timeout=60)
         except Exception:  # noqa: BLE001 - a browser that never started or already died has nothing to close
             pass
         finally:

@@ -94,7 +94,7 @@ def mart_names() -> list[str]:
 
 def load_spec() -> dict[str, Any]:
     """The mart spec (marts.yml): every mart, its columns and their tests."""
-    return yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    return yaml.load(SPEC.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x faster
 
 
 def build_models(

@@ -14,11 +14,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from peer_outcomes.pipelines.errors import UserError
+
+if TYPE_CHECKING:  # DuckDB imports pandas itself for `.df()`; a check that reads rows need not (pack_check)
+    import pandas as pd
 
 
 class WarehouseError(UserError):

@@ -223,3 +223,57 @@ def test_each_hostile_input_ends_in_one_sentence_and_exit_1(name, tmp_path, tiny
     assert done.stderr == f"Error: {case.sentence.format(**fill)}\n"
     assert digests(tmp_path) == before  # every warehouse (and other DuckDB file) is byte-identical
     assert not list(tmp_path.glob("*.building-*"))
+
+
+def browser_spy(tmp: Path) -> dict[str, str]:
+    """BROWSER_PATH for kaleido: a real Chromium that first leaves a mark, so a test can tell it was started."""
+    spy = tmp / "chromium-spy"
+    spy.write_text(f'#!/bin/sh\ntouch "{tmp}/browser-started"\nexec /usr/bin/chromium "$@"\n')
+    spy.chmod(0o755)
+    return {"BROWSER_PATH": str(spy)}
+
+
+EVIDENCE_MISTAKES: dict[str, tuple[list[str], str]] = {
+    "an unknown program": (["--programs", "nowhere"], "Unknown program code(s) nowhere; the warehouse has main."),
+    "an unknown site": (["--sites", "zz"], "Unknown site code(s) zz; the warehouse has north, south."),
+    "--to before --from": (["--from", "2025-02-01", "--to", "2025-01-01"], "--from must not be later than --to."),
+    "a pack folder under /proc": (["--out", "/proc/no-such/pack"],
+                                  "The evidence pack cannot be written under /proc (No such file or directory); "
+                                  "give another --out."),
+    "a pack folder under a file": (["--out", "{wh}/pack"],
+                                   "The evidence pack cannot be written under {wh} (Not a directory); give another --out."),
+    "a folder of someone else's files": (["--out", "{tmp}/mine"],
+                                         "The folder {tmp}/mine is not empty and holds no evidence pack; give a new or "
+                                         "empty folder."),
+    "no warehouse": (["--db", "{tmp}/none.duckdb"],
+                     "No warehouse at {tmp}/none.duckdb: run `peer-outcomes etl EXPORT_DIR --db {tmp}/none.duckdb` first."),
+}  # fmt: skip
+
+
+def run_evidence(tmp: Path, wh: Path, args: list[str]) -> subprocess.CompletedProcess:
+    fill = {"tmp": str(tmp), "wh": str(wh)}
+    env = {**os.environ, "COLUMNS": "500", **browser_spy(tmp)}
+    base = ["evidence", "--db", str(wh), "--out", str(tmp / "pack")]  # a later --db or --out wins
+    return subprocess.run([CLI, *base, *(a.format(**fill) for a in args)], capture_output=True, text=True, env=env,
+                          timeout=120)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(EVIDENCE_MISTAKES))
+def test_an_evidence_mistake_ends_in_one_sentence_before_the_browser_starts(name, tmp_path, tiny_warehouse):
+    args, sentence = EVIDENCE_MISTAKES[name]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.docx").write_text("not a pack\n")
+    done = run_evidence(tmp_path, tiny_warehouse, args)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1
+    assert done.stderr == f"Error: {sentence.format(tmp=tmp_path, wh=tiny_warehouse)}\n"
+    assert not (tmp_path / "browser-started").exists()  # checked before Chromium, not after it booted
+    assert not (tmp_path / "pack").exists() and (tmp_path / "mine" / "thesis.docx").exists()
+
+
+def test_good_arguments_start_the_browser_so_the_spy_sees_it(tmp_path, tiny_warehouse):
+    """The control: the tiny warehouse's arguments are fine, so Chromium starts (and the pack is then refused,
+    as nothing in 5 people is publishable)."""
+    done = run_evidence(tmp_path, tiny_warehouse, [])
+    assert done.stderr == "Error: No site and track has 11 or more participants yet, so there is nothing to publish.\n"
+    assert (tmp_path / "browser-started").exists()
