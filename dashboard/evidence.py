@@ -24,6 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -86,16 +87,37 @@ def _check_filters(db: Path, f: Filters) -> dict:
     return queries.filter_options(db, f.allowed_sites, f.allowed_programs)
 
 
-def compute(db: Path, f: Filters, then: Callable[[Results, str], None] | None = None) -> Results:
+# The curves compared by program (issue 17), as the pages' "Compare by: Program" draws them: in the pack when
+# two or more programs the role may see are in the selection (`compares_programs`).
+BY_PROGRAM: dict[str, tuple[Callable[[Path, Filters], Published], str]] = {
+    "retention_by_program": (partial(published.retention, by="program"), "The retention curves by program"),
+    "relapse_free_by_program": (partial(published.relapse_free, by="program"), "The relapse-free curves by program"),
+    "competing_by_program": (partial(published.competing_risks, by="program"), "The competing-outcomes curves by program"),
+}
+
+
+def compares_programs(f: Filters, offered: list[str]) -> bool:
+    """Whether the pack compares by program: two or more of the programs offered to the role (published
+    `filter_options`: each of at least k people) are in the selection."""
+    return len(set(f.programs or offered) & set(offered)) > 1
+
+
+def compute(
+    db: Path, f: Filters, then: Callable[[Results, str], None] | None = None, by_program: bool | None = None
+) -> Results:
     """Every published result the pack shows, in report order; a result that cannot be computed becomes a note.
 
     `then(results, key)` runs as each result arrives, so the pack draws its charts while the next is computed.
+    `by_program`: also the curves compared by program (`BY_PROGRAM`; by default when `compares_programs`).
     """
+    if by_program is None:
+        by_program = compares_programs(f, published.filter_options(db, f.allowed_sites, f.allowed_programs)["programs"])
     calls = {
         "headline": (published.headline, "The headline numbers"),
         "retention": (published.retention, "The retention curve"),
         "relapse_free": (published.relapse_free, "The relapse-free curve"),
         "competing": (published.competing_risks, "The competing-outcomes curves"),
+        **(BY_PROGRAM if by_program else {}),
         "cox": (published.relapse_cox, "The relapse model (Cox)"),
         "milestones": (published.milestones, "Milestone attainment"),
         "served": (published.participants_served, "Participants served"),
@@ -130,6 +152,15 @@ PACK: tuple[tuple[str, figures.Figure, dict[str, str]], ...] = (
     ("relapse_free", figures.RELAPSE_FREE, {"relapse_free_curve": "curve", "relapse_free_rates": "rates",
                                             "relapse_free_at_risk": "at_risk", "relapse_free_medians": "summary"}),
     ("competing", figures.COMPETING, {"competing_risks": "cif", "competing_events": "events"}),
+    # compared by program (issue 17), when the selection holds two or more programs the role may see
+    ("retention_by_program", figures.RETENTION_BY_PROGRAM,
+     {"retention_by_program_curve": "curve", "retention_by_program_rates": "rates",
+      "retention_by_program_at_risk": "at_risk", "retention_by_program_medians": "summary"}),
+    ("relapse_free_by_program", figures.RELAPSE_FREE_BY_PROGRAM,
+     {"relapse_free_by_program_curve": "curve", "relapse_free_by_program_rates": "rates",
+      "relapse_free_by_program_at_risk": "at_risk", "relapse_free_by_program_medians": "summary"}),
+    ("competing_by_program", figures.COMPETING_BY_PROGRAM,
+     {"competing_risks_by_program": "cif", "competing_events_by_program": "events"}),
     ("cox", figures.RELAPSE_COX, {"relapse_cox": "forest", "relapse_cox_ph_test": "ph_test"}),
     ("milestones", figures.MILESTONES, {"milestones": "attainment"}),
     ("served", figures.ENROLLED, {"participants_served": "enrolled"}),
@@ -148,12 +179,13 @@ PACK: tuple[tuple[str, figures.Figure, dict[str, str]], ...] = (
 
 def items(r: Results, key: str | None = None) -> list[Item]:
     """The pack's charts (of result `key`, or all), in report order; one whose result or any of its frames is
-    empty is left out."""
+    empty is left out, and so is a comparison by program that shows fewer than two programs."""
     out = []
     for k, figure, csvs in PACK:
         pub = r.pubs.get(k)  # the practice results are there only when the export has practice files
         if (key in (None, k) and pub is not None and not pub.empty
-                and all(len(pub.frames.get(frame, ())) for frame in csvs.values())):  # fmt: skip
+                and all(len(pub.frames.get(frame, ())) for frame in csvs.values())
+                and (k not in BY_PROGRAM or figure.data(pub)["group"].nunique() > 1)):  # fmt: skip
             out.append(Item(figure, pub, csvs))
     return out
 
@@ -229,7 +261,8 @@ def build_pack(
 
 def _build_pack(db: Path, out: Path, f: Filters, progress: bool, zip_path: Path | None, painter: Painter) -> dict:
     settings = queries.settings(db)  # fails first, in one sentence, if there is no warehouse
-    if not published.filter_options(db, f.allowed_sites, f.allowed_programs)["sites"]:  # e.g. a new program, or every site and track still small
+    offered = published.filter_options(db, f.allowed_sites, f.allowed_programs)
+    if not offered["sites"]:  # e.g. a new program, or every site and track still small
         raise UserError(f"No site and track has {disclosure.threshold()} or more participants yet, so there is nothing to publish.")
     opts = _check_filters(db, f)
     bar = _progress() if progress else nullcontext()
@@ -242,7 +275,7 @@ def _build_pack(db: Path, out: Path, f: Filters, progress: bool, zip_path: Path 
 
         charts_ = _Charts(out, painter, tick)
         with charts_.loader:
-            res = compute(db, f, then=charts_.add)
+            res = compute(db, f, then=charts_.add, by_program=compares_programs(f, offered["programs"]))
             res.notes += charts_.not_drawn
             for image in charts_.renders:
                 image.result()

@@ -295,6 +295,9 @@ def limitations(r: dict[str, Published], tracks: list[str]) -> list[str]:
     else:
         out.append("There is no comparison arm: the curves describe participants in the program, not what would "
                    "have happened without it.")  # fmt: skip
+    if "retention_by_program" in r and len(r["retention_by_program"].frames.get("summary", ())) > 1:  # one row a program
+        out.append("Programs are compared, but each enrolls different people at its own sites and has its own data "
+                   "cutoff; differences between programs may reflect whom each serves, not how well.")  # fmt: skip
     out += [
         "Relapse is known only when reported (self-report, tests, collateral) while a participant is in contact; "
         "follow-up for relapse ends at the last contact, so relapses after disengagement are not seen.",

@@ -8,7 +8,7 @@ pages' tables and downloads and the pack's CSVs read it from here. The plotly wo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -191,3 +191,11 @@ MISSING = Figure(
     "missing_fields", "Participants missing each optional field", "missing",
     _bars("field", "share_missing", "Field", "Missing (%)", percent=True, n="n_total", n_label="participants"),
 )  # fmt: skip
+
+# The curves compared by program (the pages' "Compare by: Program"), for the evidence pack: the same charts,
+# under file names and titles of their own.
+RETENTION_BY_PROGRAM = replace(RETENTION, name="retention_by_program", title="Retention by program: share still engaged")
+RELAPSE_FREE_BY_PROGRAM = replace(RELAPSE_FREE, name="relapse_free_by_program", title="Relapse-free survival by program")
+COMPETING_BY_PROGRAM = replace(
+    COMPETING, name="competing_risks_by_program", title="What happens first, by program: relapse, dropout or completion"
+)

@@ -11,6 +11,7 @@ evidence pack's CSVs for one program hold only numbers the published layer gave.
 
 from __future__ import annotations
 
+import io
 import json
 
 import pandas as pd
@@ -19,6 +20,7 @@ from test_disclosure_attack import outputs, run_attack, selections
 
 from peer_outcomes.analysis import disclosure, published
 from peer_outcomes.analysis.queries import Filters
+from peer_outcomes.dashboard import evidence, figures
 
 
 def program_selections(db) -> tuple[dict[str, Filters], list[tuple[str, str]]]:
@@ -41,11 +43,15 @@ def program_selections(db) -> tuple[dict[str, Filters], list[tuple[str, str]]]:
 
 
 def program_outputs(db, f: Filters, compare: bool) -> dict[str, published.Published]:
+    """The pages' results (and their compare-by-program curves when `compare`), and the evidence pack's curves
+    compared by program in every selection where the pack draws them (two or more programs in it)."""
     pubs = outputs(db, f, compare)
     if compare:
         pubs["retention by program"] = published.retention(db, f, by="program")
         pubs["relapse_free by program"] = published.relapse_free(db, f, by="program")
         pubs["competing by program"] = published.competing_risks(db, f, by="program")
+    if evidence.compares_programs(f, published.filter_options(db)["programs"]):
+        pubs |= {f"pack {key}": fn(db, f) for key, (fn, _) in evidence.BY_PROGRAM.items()}
     return pubs
 
 
@@ -87,13 +93,12 @@ def test_compare_by_program_names_each_program_and_says_each_cutoff(two_programs
 @pytest.fixture(scope="module")
 def packs(two_programs, tmp_path_factory) -> dict[str, dict[str, pd.DataFrame]]:
     """The evidence pack's CSVs for all programs and for program B, built by the real command's code."""
-    from peer_outcomes.dashboard.evidence import build_pack, parse_filters
-
     out = {}
     for name, programs in (("all", None), ("b", ["b"])):
         where = tmp_path_factory.mktemp(f"pack_{name}")
-        build_pack(two_programs.final, where, parse_filters(None, None, None, programs=programs))
+        evidence.build_pack(two_programs.final, where, evidence.parse_filters(None, None, None, programs=programs))
         out[name] = {p.stem: pd.read_csv(p) for p in where.rglob("*.csv")}
+        out[name]["charts"] = sorted(p.name for p in (where / "charts").iterdir())
         out[name]["manifest"] = json.loads((where / "manifest.json").read_text())
     return out
 
@@ -109,7 +114,7 @@ def test_the_pack_manifest_names_each_program_cutoff_gap_and_the_chosen_programs
 
 def test_evidence_csvs_for_one_program_and_for_all_differ_by_no_small_count(packs):
     k = disclosure.threshold()
-    for stem in (packs["all"].keys() & packs["b"].keys()) - {"manifest"}:
+    for stem in (packs["all"].keys() & packs["b"].keys()) - {"manifest", "charts"}:
         a, b = packs["all"][stem], packs["b"][stem]
         counts = [c for c in a.columns if c in b.columns and (c == "n" or c.startswith("n_")) and c != "n_at_risk"]
         keys = [c for c in a.columns if c in b.columns and a[c].dtype == object and c not in counts]
@@ -120,3 +125,21 @@ def test_evidence_csvs_for_one_program_and_for_all_differ_by_no_small_count(pack
             diff = pd.to_numeric(both[f"{c}_all"], errors="coerce") - pd.to_numeric(both[f"{c}_b"], errors="coerce")
             exact = diff[(diff % disclosure.ROUND_COUNTS != 0)]  # a rounded difference is anything +-4
             assert not exact.between(1, k - 1).any(), f"{stem}.{c}: all programs minus B gives {exact.tolist()}"
+
+
+BY_PROGRAM_FILES = [(key, figure, stem, frame) for key, figure, csvs in evidence.PACK if key in evidence.BY_PROGRAM
+                    for stem, frame in csvs.items()]  # fmt: skip
+
+
+def test_the_pack_of_two_programs_compares_them_with_exactly_the_published_frames(packs, two_programs):
+    """Every compare-by-program CSV of the pack is the published frame the attacker above checks, as the
+    dashboard's download shows it; with one program chosen there is nothing to compare and no such file."""
+    assert len(BY_PROGRAM_FILES) == 10
+    for key, figure, stem, frame in BY_PROGRAM_FILES:
+        pub = evidence.BY_PROGRAM[key][0](two_programs.final, Filters())
+        expected = pd.read_csv(io.StringIO(disclosure.csv_text(figures.shown(pub, frame))))
+        pd.testing.assert_frame_equal(packs["all"][stem], expected)
+        assert set(packs["all"][stem]["group"]) == {"a", "b"}, stem
+        assert stem not in packs["b"]
+        assert f"{figure.name}.png" in packs["all"]["charts"] and f"{figure.name}.svg" in packs["all"]["charts"]
+        assert not any(c.startswith(figure.name) for c in packs["b"]["charts"])
