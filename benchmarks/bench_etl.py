@@ -98,10 +98,11 @@ def main() -> None:
     build, build_models, check_marts, steps = marts.build_marts, marts.build_models, marts.check_marts, etl_module._steps
     profiles: list[list[tuple[str, float, float]]] = []  # per round: (step or model, wall s, CPU s)
 
-    def timed_marts(con: duckdb.DuckDBPyConnection) -> None:
+    def timed_marts(con: duckdb.DuckDBPyConnection, **kwargs) -> dict[str, list[str]]:
         t, c = time.perf_counter(), cpu()
-        build(con)
+        rebuilt = build(con, **kwargs)
         mart_seconds.append((time.perf_counter() - t, cpu() - c))
+        return rebuilt
 
     def timed_models(con: duckdb.DuckDBPyConnection, sqls, cpu_seconds=None) -> dict[str, float]:
         model_cpu: dict[str, float] = {} if cpu_seconds is None else cpu_seconds

@@ -1,11 +1,13 @@
 """Benchmark loading one more program into a shared warehouse; prints seconds and the ratio to a same-run baseline.
 
-A load of program B copies every program's rows into the new file and rebuilds every mart (etl.py: one
-writer, atomic swap), so its time grows with the whole warehouse, not with B. Timed per round, alternated so
-the ratio holds on a loaded machine:
+A load of program B copies every program's rows into the new file (etl.py: one writer, atomic swap) and
+rebuilds B's mart rows only, copying the others' (marts.build_marts; before, it rebuilt every program's).
+Timed per round, alternated so the ratio holds on a loaded machine:
 
 - baseline: B's export (a synthetic program of `--n` people) loaded alone into an empty warehouse;
-- shared: the same export loaded as program B beside the programs of `--db` (a copy: `--db` is never written).
+- shared: the same export loaded as program B beside the programs of `--db` (a copy: `--db` is never written);
+  `--db` must have been built by this version (its `mart_builds` match the marts' SQL), or its programs'
+  marts are rebuilt too. Each round also prints the seconds of the marts build alone.
 
     .venv/bin/python benchmarks/bench_programs.py --db /tmp/multiprog-100k/warehouse.duckdb --n 300 --rounds 2
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from peer_outcomes.pipelines import marts  # noqa: E402
 from peer_outcomes.pipelines.etl import run_etl  # noqa: E402
 from peer_outcomes.pipelines.synth import generate  # noqa: E402
 
@@ -32,6 +35,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300, help="participants in program B")
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
+    build, timings = marts.build_marts, []
+
+    def timed_marts(con, **kwargs):
+        start = time.perf_counter()
+        rebuilt = build(con, **kwargs)
+        timings.append((time.perf_counter() - start, sorted(rebuilt)))
+        return rebuilt
+
+    marts.build_marts = timed_marts
     with tempfile.TemporaryDirectory(prefix="bench-programs-") as tmp:
         work = Path(tmp)
         os.environ.setdefault("PEER_OUTCOMES_KEY_FILE", str(work / "key" / "pseudonym.key"))
@@ -46,7 +58,8 @@ def main() -> None:
             run_etl(work / "b", shared, program="b")
             t_shared = time.perf_counter() - start
             print(f"round {r}: B ({args.n:,}) alone {t_alone:.1f} s, beside {args.db.name} {t_shared:.1f} s, "
-                  f"ratio {t_shared / t_alone:.1f}")  # fmt: skip
+                  f"ratio {t_shared / t_alone:.1f}; marts build {timings[-2][0]:.1f} s alone, {timings[-1][0]:.1f} s"
+                  f" beside (rebuilt for {', '.join(timings[-1][1]) or 'none'})")  # fmt: skip
             for f in (alone, shared):
                 f.unlink()
 

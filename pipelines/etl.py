@@ -350,7 +350,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, code, step) -> LoadReport:
         from peer_outcomes.pipelines.marts import build_marts
 
         con.execute("detach scratch")  # frees the raw text before the marts need memory
-        build_marts(con)
+        build_marts(con, previous=db)  # only what changed: other programs' rows come from the live file
         con.execute("checkpoint")
     finally:
         cursor.close()

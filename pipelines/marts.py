@@ -16,11 +16,13 @@ the one-row `settings` table the load wrote, so the warehouse says how its outco
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Mapping
 from graphlib import CycleError, TopologicalSorter
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -36,6 +38,12 @@ SPEC = SQL_DIR / "marts.yml"
 
 _REFERENCE = re.compile(r"\b(" + "|".join(LAYERS) + r")\.([a-z_][a-z0-9_]*)", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
+_CORE = re.compile(r"\bmain\.([a-z_][a-z0-9_]*)", re.IGNORECASE)  # the core tables a model reads
+
+BUILDS = "mart_builds"  # main.mart_builds: each program's fingerprint of each mart (`fingerprints`)
+BUILD_LOGIC = "per-program marts 1"  # part of every fingerprint: change it when the build itself changes
+PREVIOUS = "previous_marts"  # the live warehouse, attached read-only while a load builds the new one
+SCOPED = "scoped"  # in-memory database: views of the core tables restricted to the programs being rebuilt
 
 
 class MartCheckError(UserError):
@@ -122,8 +130,17 @@ def build_models(
     return seconds
 
 
-def build_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create schema `marts` and every mart from the core tables and the one-row `settings` table.
+def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) -> dict[str, list[str]]:
+    """Build schema `marts` for what changed since the warehouse `previous`; return {program: marts rebuilt}.
+
+    Every mart row belongs to one program, and a program's rows depend only on its own core rows and its
+    row of `programs` (each model joins people to facts by keys unique across the warehouse). So a load of
+    program B rebuilds B's rows only: the models run over views of the core tables restricted to B (the
+    SQL stays written once), and every other program's rows are copied from `previous` as they were. What
+    each program's rows of each mart were built from is stored in `mart_builds` (`fingerprints`): rows
+    whose program's data and settings and whose mart SQL did not change are copied, not rebuilt, so an
+    unchanged load rebuilds nothing and a changed mart definition rebuilds that mart (and what reads it).
+    Without a `previous` warehouse that records its builds, every mart is built whole, in place.
 
     Raises MartCheckError when `settings` does not hold exactly one row or a marts.yml test fails.
     """
@@ -133,12 +150,168 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
             "The settings table must hold exactly one row (as_of, gap_days, milestone_days); "
             f"it holds {n_settings}."
         )
-    build_models(con, models())
-    failures = check_marts(con)
+    sqls = models()
+    now = fingerprints(con, sqls)
+    attached = previous is not None and _attach_previous(con, previous)
+    try:
+        built = _previous_fingerprints(con) if attached else {}
+        stale = sorted(key for key, fingerprint in now.items() if built.get(key) != fingerprint)
+        whole = not attached or len(stale) == len(now) or not _splittable(con)
+        if whole:
+            stale = sorted(now)
+            build_models(con, sqls)
+        else:
+            _build_stale(con, sqls, stale, {program for program, _ in now})
+    finally:
+        if attached:
+            con.execute(f"detach {PREVIOUS}")
+    con.execute(f"create or replace table main.{BUILDS} (program varchar, mart varchar, fingerprint varchar)")
+    con.executemany(f"insert into main.{BUILDS} values (?, ?, ?)", [[*key, f] for key, f in sorted(now.items())])
+    failures = check_marts(con) if whole or stale else []  # rows copied as they were passed these checks
     if failures:
         raise MartCheckError(
             f"The outcome marts failed {len(failures)} check(s), so the load was stopped: {'; '.join(failures)}."
         )
+    rebuilt: dict[str, list[str]] = {}
+    for program, mart in stale:
+        rebuilt.setdefault(program, []).append(mart.removeprefix("marts."))
+    return rebuilt
+
+
+def fingerprints(con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    """What each program's rows of each mart are built from, as a hash: {(program, mart): sha256 hex}.
+
+    A mart's fingerprint covers its SQL and every model it reads (transitively), the columns of the core
+    tables they read (a covariate added to `participants` reaches participant_outcomes), the program's
+    settings (its row of `programs` but the load time and name, and its matched tracks) and its data: the
+    load batches that changed its rows (status "loaded"; an unchanged load writes "unchanged" and loads
+    nothing).
+    """
+    closure: dict[str, set[str]] = {}
+    for name in build_order(sqls):
+        closure[name] = {name}.union(*(closure[ref] for ref in references(sqls[name])))
+    tables = sorted(_CORE.findall(_COMMENT.sub("", "\n".join(sqls.values()))))
+    schema = con.execute(
+        "select coalesce(string_agg(table_name || '.' || column_name || ' ' || data_type, ', '"
+        " order by table_name, column_index), '') from duckdb_columns()"
+        " where database_name = current_database() and schema_name = 'main' and list_contains(?, table_name)",
+        [sorted({t.lower() for t in tables})],
+    ).fetchone()[0]
+    states = dict(
+        con.execute(
+            """select p.program, concat_ws('|', p.as_of, p.gap_days, p.milestone_days::varchar, p.supervision_hours,
+                   p.key_id, t.tracks, b.batches)
+               from programs as p
+               left join (select program, string_agg(program_track, ',' order by program_track) as tracks
+                          from matched_tracks group by program) as t using (program)
+               left join (select program, string_agg(distinct batch_id, ',' order by batch_id) as batches
+                          from load_batches where status = 'loaded' group by program) as b using (program)"""
+        ).fetchall()
+    )
+    out = {}
+    for mart in (n for n in sqls if n.startswith("marts.")):
+        definition = "\n".join(f"{name}\n{sqls[name]}" for name in sorted(closure[mart]))
+        for program, state in states.items():
+            text = "\n".join((BUILD_LOGIC, schema, definition, state))
+            out[(program, mart)] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def _attach_previous(con: duckdb.DuckDBPyConnection, previous: Path) -> bool:
+    """ATTACH the live warehouse read-only as PREVIOUS when it records what its marts were built from, and whose."""
+    if not Path(previous).exists():
+        return False
+    con.execute(f"attach '{str(previous).replace(chr(39), chr(39) * 2)}' as {PREVIOUS} (read_only)")
+    (n_columns,) = con.execute(  # a warehouse of another version may lack them: then every mart is built
+        "select count(*) from duckdb_columns() where database_name = ? and schema_name = 'main' and ("
+        " (table_name = ? and column_name in ('program', 'mart', 'fingerprint'))"
+        " or (table_name = 'participants' and column_name = 'program'))",
+        [PREVIOUS, BUILDS],
+    ).fetchone()
+    if n_columns != 4:
+        con.execute(f"detach {PREVIOUS}")
+    return n_columns == 4
+
+
+def _previous_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    rows = con.execute(f"select program, mart, fingerprint from {PREVIOUS}.main.{BUILDS}").fetchall()
+    return {(program, mart): fingerprint for program, mart, fingerprint in rows}
+
+
+def _splittable(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every mart of PREVIOUS says whose its rows are: a `program` or a `participant_key` column."""
+    (n,) = con.execute(
+        "select count(*) from (select table_name from duckdb_columns() where database_name = ? and schema_name"
+        " = 'marts' group by all having not bool_or(column_name in ('program', 'participant_key')))",
+        [PREVIOUS],
+    ).fetchone()
+    return n == 0
+
+
+def _build_stale(
+    con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str], stale: list[tuple[str, str]], programs: set[str]
+) -> None:
+    """Rebuild the `stale` (program, mart) rows, and copy every other row of every mart from PREVIOUS.
+
+    The stale marts and the models they read run in the in-memory database SCOPED, whose `main` holds views
+    of the core tables restricted to the stale programs (so `main.attendance` in a model reads theirs only).
+    A stale mart is then PREVIOUS's rows of the other programs plus these; a mart without a `program` column
+    (dose_weekly, ...) tells its program by `participant_key`, unique across the warehouse.
+    """
+    warehouse = con.execute("select current_database()").fetchone()[0]
+    redo = sorted({program for program, _ in stale})
+    codes = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in redo) + "]"
+    order = build_order(sqls)
+    needed = {mart for _, mart in stale}
+    for name in reversed(order):  # every model a stale mart reads, directly or not
+        if name in needed:
+            needed |= references(sqls[name])
+    kept = {
+        table: has_program
+        for table, has_program in con.execute(
+            "select table_name, bool_or(column_name = 'program') from duckdb_columns() where database_name = ?"
+            " and schema_name = 'marts' group by all",
+            [PREVIOUS],
+        ).fetchall()
+    }
+    if stale:
+        con.execute(f"attach ':memory:' as {SCOPED}")
+    try:
+        if stale:
+            for (table,) in con.execute(
+                "select distinct table_name from duckdb_columns() where database_name = ? and schema_name = 'main'"
+                " and column_name = 'program' order by all",
+                [warehouse],
+            ).fetchall():
+                con.execute(
+                    f'create view {SCOPED}.main."{table}" as select * from "{warehouse}".main."{table}"'
+                    f" where list_contains({codes}, program)"
+                )
+            con.execute(f"use {SCOPED}")
+            try:
+                build_models(con, {name: sqls[name] for name in order if name in needed})
+            finally:
+                con.execute(f'use "{warehouse}"')
+        con.execute("create schema if not exists marts")
+        for name in (n for n in order if n.startswith("marts.")):
+            mart = name.removeprefix("marts.")
+            redone = {program for program, m in stale if m == name}
+            if not redone:
+                con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name}")
+            elif redone >= programs or mart not in kept:  # every program's rows new (its columns may be too)
+                con.execute(f"create or replace table {name} as select * from {SCOPED}.{name}")
+            else:
+                others = (
+                    f"not list_contains({codes}, program)"
+                    if kept[mart]
+                    else f"participant_key in (select participant_key from {PREVIOUS}.main.participants"
+                    f" where not list_contains({codes}, program))"
+                )
+                con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name} where {others}")
+                con.execute(f"insert into {name} by name select * from {SCOPED}.{name}")
+    finally:
+        if stale:
+            con.execute(f"detach {SCOPED}")
 
 
 def _tests_sql(table: str, column: str | None, test: Any) -> tuple[str, str]:

@@ -1,0 +1,96 @@
+"""Marts built only for what changed (issue 17): a load of program B rebuilds B's mart rows only, and gives
+the same rows as building every mart whole; an unchanged program is not rebuilt; a changed setting or mart
+definition is. Real warehouses from the real ETL (conftest `two_programs`, built once per session)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from peer_outcomes.pipelines import marts
+from peer_outcomes.pipelines.marts import build_marts, fingerprints, mart_names, models
+
+
+def copy(src: Path, dst: Path) -> duckdb.DuckDBPyConnection:
+    shutil.copyfile(src, dst)
+    return duckdb.connect(str(dst))
+
+
+def differing_rows(con: duckdb.DuckDBPyConnection, other: Path) -> dict[str, int]:
+    """{mart: rows in one and not the other (EXCEPT ALL both ways)} between `con`'s marts and `other`'s."""
+    con.execute(f"attach '{other}' as other (read_only)")
+    out = {}
+    for mart in mart_names():
+        (n,) = con.execute(
+            f"select (select count(*) from (from marts.{mart} except all from other.marts.{mart}))"
+            f" + (select count(*) from (from other.marts.{mart} except all from marts.{mart}))"
+        ).fetchone()
+        if n:
+            out[mart] = n
+    con.execute("detach other")
+    return out
+
+
+def test_marts_built_for_b_only_equal_every_mart_built_whole(two_programs, tmp_path):
+    con = copy(two_programs.final, tmp_path / "whole.duckdb")
+    assert build_marts(con) == {p: sorted(mart_names()) for p in ("a", "b")}  # no previous warehouse: all, in place
+    assert differing_rows(con, two_programs.final) == {}
+    (n_b,) = con.execute("select count(*) from marts.dose_weekly join participants using (participant_key)"
+                         " where program = 'b'").fetchone()  # fmt: skip
+    assert n_b > 1000  # B's corrected rows are among those compared, not only A's
+
+
+def test_an_unchanged_warehouse_rebuilds_nothing_and_keeps_every_row(two_programs, tmp_path):
+    con = copy(two_programs.final, tmp_path / "again.duckdb")
+    assert build_marts(con, previous=two_programs.final) == {}
+    assert differing_rows(con, two_programs.final) == {}
+    builds = "select * from mart_builds order by all"
+    with duckdb.connect(str(two_programs.final), read_only=True) as final:
+        assert con.execute(builds).fetchall() == final.execute(builds).fetchall()
+    assert len(con.execute(builds).fetchall()) == 2 * len(mart_names())
+
+
+def test_a_changed_setting_rebuilds_that_program_only(two_programs, tmp_path):
+    con = copy(two_programs.final, tmp_path / "gap.duckdb")
+    con.execute("update programs set gap_days = 14 where program = 'b'")
+    assert build_marts(con, previous=two_programs.final) == {"b": sorted(mart_names())}
+    con.execute("checkpoint")  # the copy below is of the file alone, without its write-ahead log
+    whole = copy(tmp_path / "gap.duckdb", tmp_path / "gap_whole.duckdb")
+    build_marts(whole)
+    whole.close()
+    assert differing_rows(con, tmp_path / "gap_whole.duckdb") == {}
+    changed = differing_rows(con, two_programs.final)
+    assert "retention" in changed and "goals" not in changed  # the gap moved B's disengagement, not its goals
+
+
+def test_a_changed_mart_definition_rebuilds_it_and_what_reads_it_only(two_programs, tmp_path, monkeypatch):
+    con = copy(two_programs.final, tmp_path / "sql.duckdb")
+    sqls = models()
+    changed = {**sqls, "marts.relapse_events": sqls["marts.relapse_events"] + "\n-- reworded\n"}
+    before, after = fingerprints(con, sqls), fingerprints(con, changed)
+    assert {key for key in before if before[key] != after[key]} == {
+        (p, f"marts.{m}") for p in ("a", "b") for m in READS_RELAPSE_EVENTS
+    }
+    monkeypatch.setattr(marts, "models", lambda: changed)
+    rebuilt = build_marts(con, previous=two_programs.final)
+    assert {p: sorted(m) for p, m in rebuilt.items()} == {p: sorted(READS_RELAPSE_EVENTS) for p in ("a", "b")}
+    assert differing_rows(con, two_programs.final) == {}  # a comment: the same rows, rebuilt
+
+
+READS_RELAPSE_EVENTS = ("relapse_events", "relapse", "competing", "dose_weekly", "check_in_weekly", "participant_outcomes")
+
+
+@pytest.mark.parametrize("program", ["a", "b"])
+def test_a_new_load_batch_rebuilds_its_program_only(two_programs, tmp_path, program):
+    con = copy(two_programs.final, tmp_path / "batch.duckdb")
+    con.execute(
+        "insert into load_batches select 'later', entity, file_name, sha256, rows_read, rows_loaded,"
+        " rows_quarantined, dropped_columns, started_at, finished_at, 'loaded', program from load_batches"
+        " where program = ? limit 1",
+        [program],
+    )
+    assert build_marts(con, previous=two_programs.final) == {program: sorted(mart_names())}
+    assert differing_rows(con, two_programs.final) == {}  # same rows: the data did not change
