@@ -20,12 +20,16 @@ from peer_outcomes.analysis.results import ModelResult, excluded_rows
 COLUMNS = ["group", "cause", "time", "cif", "lower_95", "upper_95"]
 
 
-def cif_one(time: np.ndarray, code: np.ndarray, cause: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(distinct times, CIF, SE) for one cause in one group; SE as statsmodels CumIncidenceRight."""
+def cif_one(
+    time: np.ndarray, code: np.ndarray, cause: int, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct times, CIF, SE) for one cause in one group; SE as statsmodels CumIncidenceRight.
+    `weight`: how many people each row stands for (one each when None)."""
+    w = np.ones(len(time)) if weight is None else np.asarray(weight, float)
     times, inv = np.unique(time, return_inverse=True)
-    n = np.bincount(inv).astype(float)[::-1].cumsum()[::-1]
-    d_all = np.bincount(inv, weights=(code >= 1).astype(float), minlength=len(times))
-    d_k = np.bincount(inv, weights=(code == cause).astype(float), minlength=len(times))
+    n = np.bincount(inv, weights=w).astype(float)[::-1].cumsum()[::-1]
+    d_all = np.bincount(inv, weights=(code >= 1) * w, minlength=len(times))
+    d_k = np.bincount(inv, weights=(code == cause) * w, minlength=len(times))
     surv = np.cumprod(1.0 - d_all / n)
     s_before = np.r_[1.0, surv[:-1]] / n
     cif = np.cumsum(s_before * d_k)
@@ -54,14 +58,20 @@ def cumulative_incidence(
     event_code: str,
     causes: dict[int, str],
     group: str | None = None,
+    weights: str | None = None,
 ) -> ModelResult:
     """Aalen–Johansen cumulative incidence per cause (and group).
 
     `event_code` holds 0 for censored and a cause code from `causes` (e.g. {1: "relapse", 2: "dropout",
     3: "completion"}) for the first event. `.summary` has one row per group, cause and distinct time,
     plus time 0 (group, cause, time, cif, lower_95, upper_95); `.events` counts first events of any cause.
+    `weights` names a column of counts: each row stands for that many people alike.
     """
-    data, dropped = complete_cases(df, [duration, event_code, *([group] if group else [])])
+    used = [duration, event_code, *([group] if group else [])]
+    data, dropped = complete_cases(df, [*used, *([weights] if weights else [])])
+    w = data[weights].to_numpy(float) if weights else np.ones(len(data))
+    if weights:
+        dropped = int(df[weights].sum() - w.sum())  # people left out, not rows
     codes = pd.to_numeric(data[event_code]).astype(int).to_numpy()
     unknown = sorted(int(c) for c in set(np.unique(codes)) - {0, *causes})
     if unknown:
@@ -75,7 +85,7 @@ def cumulative_incidence(
     for label in sorted(set(labels)):
         m = labels == label
         for code, name in causes.items():
-            times, cif, se = cif_one(t[m], codes[m], code)
+            times, cif, se = cif_one(t[m], codes[m], code, w[m])
             lower, upper = _loglog_ci(cif, se, z)
             parts.append(pd.DataFrame({"group": label, "cause": name, "time": np.r_[0.0, times],
                                        "cif": np.r_[0.0, cif], "lower_95": np.r_[0.0, lower],
@@ -89,4 +99,4 @@ def cumulative_incidence(
         "estimator (exact with tied days), as R survfit(Surv(time, factor(status))), with delta-method "
         "standard errors and log(-log) 95% confidence intervals"
     )
-    return ModelResult(summary=out, n=len(data), events=int((codes >= 1).sum()), how=how, excluded=excluded)
+    return ModelResult(summary=out, n=int(w.sum()), events=int((codes >= 1) @ w), how=how, excluded=excluded)

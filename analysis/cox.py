@@ -65,6 +65,7 @@ def fit_cox(
     strata: list[str] | None = None,
     check_ph: bool = True,
     min_clusters: int | None = None,
+    weights: str | None = None,
 ) -> CoxResult:
     """Hazard ratios from a Cox model with Efron ties, as R `coxph` (see the module docstring).
 
@@ -72,19 +73,26 @@ def fit_cox(
     and a warning. With `cluster`, the robust SE is used only with at least `min_clusters` clusters
     (default `config.min_clusters()`, 20); with fewer the model-based SE is reported and the methods
     sentence says so. `check_ph=False` skips the cox.zph test (about a third of the time at 100,000
-    rows) when only the hazard ratios are wanted.
+    rows) when only the hazard ratios are wanted. `weights` names a column of counts, each row standing for
+    that many people alike (people per time, event and covariate pattern, `queries.counts`): the fit equals
+    that on the people's own rows.
     """
     if not covariates:
         raise AnalysisInputError("A Cox model needs at least one covariate.")
+    if weights and cluster:
+        raise AnalysisInputError("A Cox model on counted rows cannot cluster: give one row per person.")
     strata = list(strata or [])
     extra = [*covariates, *([cluster] if cluster else []), *strata]
-    data, dropped = survival_frame(df, duration, event, extra)
+    data, dropped = survival_frame(df, duration, event, [*extra, *([weights] if weights else [])])
+    w = data[weights].to_numpy(float) if weights else None
+    if weights:
+        dropped = int(df[weights].sum() - w.sum())  # people left out, not rows
     if data[event].sum() == 0:
         raise AnalysisInputError("There are no events to model.")
     design = build_design(data, covariates, categorical)
     t, e = data[duration].to_numpy(float), data[event].to_numpy(int)
     strata_key = pd.Categorical(data[strata].astype(str).agg("|".join, axis=1)).codes if strata else None
-    reasons, rows = cox_not_estimable(design.x, t, e, strata=strata_key)
+    reasons, rows = cox_not_estimable(design.x, t, e, strata=strata_key, weights=w)
     columns = list(design.x.columns)
     names = [c for c in columns if c not in reasons] if e[rows].sum() else []
     notes = list(not_estimable_warnings(reasons, design.labels))
@@ -98,7 +106,10 @@ def fit_cox(
         t, e, groups = t[rows], e[rows], data[cluster].astype(str).to_numpy()[rows] if cluster else None
         strata_key = None if strata_key is None else strata_key[rows]
         x = design.x.loc[rows, names].to_numpy(float)
-        table = RiskTable.of(t, e, x, strata_key)  # None with a continuous covariate: then row by row
+        w = None if w is None else w[rows]
+        table = RiskTable.of(t, e, x, strata_key, w)  # None with a continuous covariate: then row by row
+        if table is None and w is not None:
+            raise AnalysisInputError("A Cox model on counted rows needs categorical covariates.")
         try:
             fit = newton(table.evaluate if table else
                          lambda b: efron_loglik_score_information(t, e, x, b, strata_key), len(names))
@@ -114,7 +125,7 @@ def fit_cox(
         params[names], se[names] = beta, np.sqrt(np.diag(variance))
         if check_ph:
             terms = _terms_of(names, columns, design.terms)
-            ph = zph_test_from_table(table, beta, terms, t, e) if table else zph_test(t, e, x, beta, terms, strata_key)
+            ph = zph_test_from_table(table, beta, terms, t, e, w) if table else zph_test(t, e, x, beta, terms, strata_key)
             ph_note = ph_sentence(ph)
     else:
         ph_note = "Proportional hazards were not checked: no term could be estimated."
@@ -132,8 +143,8 @@ def fit_cox(
     )
     return CoxResult(
         summary=ratio_table(params, se, design.labels),
-        n=len(data),
-        events=int(data[event].sum()),
+        n=len(data) if weights is None else int(data[weights].sum()),
+        events=int(data[event].sum()) if weights is None else int(data[event].to_numpy(float) @ data[weights].to_numpy(float)),
         how=f"Cox proportional hazards, {how}, as R {r_call}",
         excluded=excluded_rows(dropped),
         warnings=tuple(notes),

@@ -186,10 +186,12 @@ def rows_with_enough(frame: pd.DataFrame, people: str) -> pd.DataFrame:
     return frame[enough(frame[people])]
 
 
-def hide_time_past_curve(value: float, times: np.ndarray) -> float:
-    """A time read off a curve (a median or its CI bound), or NaN where fewer than k were still followed:
-    the curve is not shown there, so neither is a time read off it."""
-    if pd.notna(value) and np.isfinite(value) and not enough((times >= value).sum()):
+def hide_time_past_curve(value: float, times: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """A time read off a curve (a median or its CI bound), or NaN where fewer than k were still followed
+    (`weights`: how many people each time stands for, one each when None): the curve is not shown there, so
+    neither is a time read off it."""
+    w = np.ones(len(times)) if weights is None else np.asarray(weights, float)
+    if pd.notna(value) and np.isfinite(value) and not enough(w[np.asarray(times) >= value].sum()):
         return np.nan
     return value
 
@@ -318,44 +320,59 @@ def publish_counts(
 def coarsen(
     df: pd.DataFrame, duration: str, code: str, group: str | None = None, exact_size: bool = True
 ) -> pd.DataFrame:
-    """The rows a published curve is drawn from: per group, the running count of each outcome code (0 =
-    censored) rounded up to a multiple of k, as OpenSAFELY's `round_km` does.
+    """`coarsen_counts` of one row per person, as rows again (one per person the rounded counts stand for):
+    for a model that takes rows. Returns rows with `duration`, `code` and (when given) `group`."""
+    cols = [duration, code, *([group] if group else [])]
+    missing = df[duration].isna() | df[code].isna()
+    per = (df.loc[~missing, cols].assign(_n=1).groupby(cols, sort=False, dropna=False)["_n"].sum().reset_index())
+    counts = pd.concat([df.loc[missing, cols].assign(_n=1), per], ignore_index=True)
+    out = coarsen_counts(counts, duration, code, "_n", group, exact_size)
+    return out.loc[out.index.repeat(out["_n"].to_numpy(int))].drop(columns="_n").reset_index(drop=True)
 
-    A curve drawn from these rows drops only in steps of 0 or at least k events, and its number at risk
+
+def coarsen_counts(
+    counts: pd.DataFrame, duration: str, code: str, weight: str, group: str | None = None, exact_size: bool = True
+) -> pd.DataFrame:
+    """The counts a published curve is drawn from: per group, the running count of each outcome code (0 =
+    censored) rounded up to a multiple of k, as OpenSAFELY's `round_km` does. `counts` holds how many people
+    (`weight`) have each time, code and group; so does the result, one row per time and code with a count.
+
+    A curve drawn from these counts drops only in steps of 0 or at least k events, and its number at risk
     changes only by 0 or at least k, so step x at-risk, cumulative incidence x group size, or the same
     step in two selections never gives back a count of 1..k-1. Each group keeps its real size when that
     size is itself a published population (`exact_size`, e.g. a site); otherwise its size is rounded down
     to a multiple of k. Either way the number at risk is never above the real one, so a curve that stops
-    where fewer than k remain at risk in these rows stops no later than in the real ones. Rows with a
+    where fewer than k remain at risk in these counts stops no later than in the real ones. Counts with a
     missing duration or code are passed through for the model to drop.
-    Returns rows with `duration`, `code` and (when given) `group`.
     """
     k = threshold()
-    missing = df[duration].isna() | df[code].isna()
-    keep = df.loc[~missing]
+    missing = counts[duration].isna() | counts[code].isna()
+    keep = counts.loc[~missing]
     labels = keep[group].astype(str) if group else pd.Series("All", index=keep.index)
-    parts = [df.loc[missing, [duration, code, *([group] if group else [])]]]
+    parts = [counts.loc[missing, [duration, code, *([group] if group else []), weight]]]
     for g, idx in labels.groupby(labels, sort=True).groups.items():
         t = keep.loc[idx, duration].to_numpy(float)
         c = keep.loc[idx, code].to_numpy(float).astype(int)
-        size = len(t) if exact_size else len(t) // k * k  # rounded down: never more at risk than there are
+        w = keep.loc[idx, weight].to_numpy(float)
+        total = int(w.sum())
+        size = total if exact_size else total // k * k  # rounded down: never more at risk than there are
         times, inv = np.unique(t, return_inverse=True)
-        codes = sorted(set(c.tolist()) | {0}, key=lambda x: (x == 0, x))  # events before censorings at a tie
-        counts = np.stack([np.bincount(inv, weights=(c == cc).astype(float), minlength=len(times)) for cc in codes], 1)
-        rounded = np.ceil(counts.cumsum(axis=0) / k) * k
+        codes = sorted(set(c[w > 0].tolist()) | {0}, key=lambda x: (x == 0, x))  # events before censorings at a tie
+        n = np.stack([np.bincount(inv, weights=w * (c == cc), minlength=len(times)) for cc in codes], 1)
+        rounded = np.ceil(n.cumsum(axis=0) / k) * k
         steps = np.diff(np.vstack([np.zeros(len(codes)), rounded]), axis=0).ravel()  # time-major, codes in order
         steps -= np.clip(steps.cumsum() - size, 0, None)  # rounding up runs out of people at the tail
         steps = np.clip(steps, 0, None).astype(int)
-        out_t = [np.repeat(np.repeat(times, len(codes)), steps)]
-        out_c = [np.repeat(np.tile(codes, len(times)), steps)]
+        out_t, out_c, out_n = np.repeat(times, len(codes)), np.tile(codes, len(times)), steps
         if steps.sum() < size:  # cannot happen (rounded-up counts add up to at least the size); kept as a guard
-            out_t.append(np.full(size - steps.sum(), times[-1]))
-            out_c.append(np.zeros(size - steps.sum(), dtype=int))
-        rows = pd.DataFrame({duration: np.concatenate(out_t), code: np.concatenate(out_c)})
+            out_t, out_c = np.r_[out_t, times[-1]], np.r_[out_c, 0]
+            out_n = np.r_[out_n, size - steps.sum()]
+        shown = out_n > 0
+        rows = pd.DataFrame({duration: out_t[shown], code: out_c[shown].astype(int), weight: out_n[shown]})
         if group:
             rows[group] = g
         parts.append(rows)
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
 
 
 def at_risk(n: pd.Series) -> pd.Series:
@@ -389,17 +406,22 @@ def neutralize(value: object) -> object:
     return value
 
 
-def small_groups(df: pd.DataFrame, group: str) -> list[str]:
-    """Levels of `group` with fewer than k people (rows): to be removed before a curve or model."""
-    counts = df[group].astype("string").fillna("missing").value_counts()
+def small_groups(df: pd.DataFrame, group: str, weight: str | None = None) -> list[str]:
+    """Levels of `group` with fewer than k people (rows, or the sum of `weight` when each row counts that
+    many people): to be removed before a curve or model."""
+    levels = df[group].astype("string").fillna("missing")
+    counts = levels.value_counts() if weight is None else df[weight].groupby(levels).sum()
     return sorted(str(g) for g in counts[counts < threshold()].index)
 
 
-def drop_small_groups(df: pd.DataFrame, groups: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Remove people in any level, of any of `groups`, with fewer than k people; return a note per removal."""
+def drop_small_groups(
+    df: pd.DataFrame, groups: Iterable[str], weight: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Remove people in any level, of any of `groups`, with fewer than k people (rows, or the sum of
+    `weight`); return a note per removal."""
     out, notes = df, []
     for g in groups:
-        small = small_groups(out, g)
+        small = small_groups(out, g, weight)
         if small:
             keep = ~out[g].astype("string").fillna("missing").isin(small)
             n = len(small)  # `g` stays a code here: the dashboard's words put it in a director's words
@@ -429,14 +451,20 @@ def truncate_curve(curve: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def truncate_incidence(cif: pd.DataFrame, rows: pd.DataFrame, group: str, time: str) -> pd.DataFrame:
+def truncate_incidence(
+    cif: pd.DataFrame, rows: pd.DataFrame, group: str, time: str, weight: str | None = None
+) -> pd.DataFrame:
     """Publishable cumulative-incidence curves: each group's curve stops where fewer than k remain at risk,
-    as a Kaplan–Meier curve does (`rows` are the people behind `cif`, one row each, as `coarsen` gives)."""
+    as a Kaplan–Meier curve does (`rows` are the people behind `cif`, one row each as `coarsen` gives, or
+    as many as `weight` says, as `coarsen_counts` gives)."""
     last = {}
     for g, part in rows.groupby(group):
-        t = np.sort(part[time].dropna().to_numpy())
-        n_at_risk = len(t) - np.searchsorted(t, t, side="left")
-        ok = t[enough(n_at_risk)]
+        part = part[part[time].notna()]
+        t = part[time].to_numpy(float)
+        w = np.ones(len(t)) if weight is None else part[weight].to_numpy(float)
+        times, inv = np.unique(t, return_inverse=True)
+        n_at_risk = np.bincount(inv, weights=w, minlength=len(times))[::-1].cumsum()[::-1]
+        ok = times[enough(n_at_risk)]
         last[str(g)] = ok.max() if len(ok) else -1
     keep = [t <= last.get(str(g), -1) for g, t in zip(cif["group"], cif["time"], strict=True)]
     return cif[keep].reset_index(drop=True)

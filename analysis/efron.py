@@ -302,9 +302,14 @@ class RiskTable:
     time: np.ndarray  # the event times' values (T)
 
     @classmethod
-    def of(cls, time: np.ndarray, event: np.ndarray, x: np.ndarray, strata: np.ndarray | None = None) -> RiskTable | None:
-        """The table of these rows, or None when it would exceed MAX_TABLE_CELLS (a continuous covariate)."""
+    def of(
+        cls, time: np.ndarray, event: np.ndarray, x: np.ndarray, strata: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+    ) -> RiskTable | None:
+        """The table of these rows, or None when it would exceed MAX_TABLE_CELLS (a continuous covariate).
+        `weights`: how many people each row stands for (one each when None), e.g. people per time and pattern."""
         time, dead = np.asarray(time, float), np.asarray(event, float) == 1
+        w = None if weights is None else np.asarray(weights, float)
         x = np.asarray(x, float).reshape(len(time), -1)
         pattern, rep = _groups(list(x.T)) if x.shape[1] else (np.zeros(len(time), np.int64), np.zeros(1, np.int64))
         size = len(rep)
@@ -318,13 +323,14 @@ class RiskTable:
             last = np.searchsorted(ev, time[rows], side="right") - 1  # at risk at event times 0..last
             seen = last >= 0
             cell = last[seen] * size + pattern[rows][seen]
-            counts = np.bincount(cell, minlength=len(ev) * size).reshape(len(ev), size)
-            at_risk.append(counts[::-1].cumsum(axis=0)[::-1])
+            counts = np.bincount(cell, None if w is None else w[rows][seen], minlength=len(ev) * size)
+            at_risk.append(counts.reshape(len(ev), size)[::-1].cumsum(axis=0)[::-1])
             d = rows & dead
             cell = np.searchsorted(ev, time[d]) * size + pattern[d]
-            deaths.append(np.bincount(cell, minlength=len(ev) * size).reshape(len(ev), size))
+            deaths.append(np.bincount(cell, None if w is None else w[d], minlength=len(ev) * size).reshape(len(ev), size))
             times.append(ev)
-        xc = x - x.mean(axis=0) if len(x) else x  # centred, as R: smaller sums, less rounding
+        mean = (x.mean(axis=0) if w is None else np.average(x, axis=0, weights=w)) if len(x) else 0.0
+        xc = x - mean  # centred, as R: smaller sums, less rounding
         patterns = xc[rep]
         death_counts = np.vstack(deaths).astype(float)
         return cls(patterns, np.vstack(at_risk).astype(float), death_counts, death_counts.sum(axis=1),

@@ -50,26 +50,30 @@ def risk_set_information(
     x: np.ndarray,
     start: np.ndarray | None = None,
     strata: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Σ over event times of d · Cov(x among those at risk), at β = 0: the Cox information (Breslow form).
 
     At risk at t: stop ≥ t and (with `start`) start < t. Rows are first summed per distinct time (day-level
     data have few), one column or column pair at a time, so memory stays O(n) and the risk-set sums are
-    cumulative sums over the distinct times.
+    cumulative sums over the distinct times. `weights`: how many people each row stands for (one each when None).
     """
     stop, event = np.asarray(stop, float), np.asarray(event, float)
     x = np.asarray(x, float)
-    x = x - x.mean(axis=0)
+    w = np.ones(len(stop)) if weights is None else np.asarray(weights, float)
+    x = x - (x.mean(axis=0) if weights is None else np.average(x, axis=0, weights=w) if len(x) else 0.0)
     n, p = x.shape
     strata = np.zeros(n, int) if strata is None else pd.factorize(pd.Series(strata))[0]
     pairs = [(i, j) for i in range(p) for j in range(i, p)]
     info = np.zeros((p, p))
     for s in np.unique(strata):
         m = strata == s
-        ev, d = np.unique(stop[m][event[m] == 1], return_counts=True)
+        dead = event[m] == 1
+        ev, inv = np.unique(stop[m][dead], return_inverse=True)
         if not len(ev):
             continue
-        xs = x[m]
+        d = np.bincount(inv, weights=w[m][dead], minlength=len(ev))
+        xs, ws = x[m], w[m]
         begin = None if start is None else np.asarray(start, float)[m]
         grid = np.unique(stop[m] if begin is None else np.r_[stop[m], begin])
         at_stop = np.searchsorted(grid, stop[m])
@@ -77,11 +81,11 @@ def risk_set_information(
         at_ev = np.searchsorted(grid, ev)
 
         index = (at_stop, at_start, at_ev, len(grid))
-        s0 = _at_risk_sum(np.ones(len(xs)), index)
+        s0 = _at_risk_sum(ws, index)
         ok = s0 > 0
-        mean = np.column_stack([_at_risk_sum(xs[:, i], index) for i in range(p)])[ok] / s0[ok, None]
+        mean = np.column_stack([_at_risk_sum(ws * xs[:, i], index) for i in range(p)])[ok] / s0[ok, None]
         for i, j in pairs:
-            v = float(np.sum(d[ok] * (_at_risk_sum(xs[:, i] * xs[:, j], index)[ok] / s0[ok] - mean[:, i] * mean[:, j])))
+            v = float(np.sum(d[ok] * (_at_risk_sum(ws * xs[:, i] * xs[:, j], index)[ok] / s0[ok] - mean[:, i] * mean[:, j])))
             info[i, j] = info[j, i] = info[i, j] + v
     return info
 
@@ -116,24 +120,28 @@ def cox_not_estimable(
     event: np.ndarray,
     start: np.ndarray | None = None,
     strata: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[dict[str, str], np.ndarray]:
     """Columns of a Cox design that cannot be estimated (name → reason in words), and the rows to fit.
 
     A level with no events on one side has an infinite estimate; the other terms' estimates are their
     limit, in which the people on the side without events drop out of every risk set (weight e^{±∞}
     relative to the rest), so those rows are left out of the fit, which gives that limit exactly.
+    `weights`: how many people each row stands for (a table of people per time and covariate pattern).
     """
-    event = np.asarray(event, float)
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, float)
+    event = np.asarray(event, float) * w  # events per row: only whether a side has none matters below
     start = None if start is None else np.asarray(start, float)
     strata = None if strata is None else np.asarray(strata)
     stop = np.asarray(stop, float)
 
     def one_pass(cols: list[str], rows: np.ndarray) -> tuple[dict[str, str], np.ndarray]:
         values = x.loc[rows, cols].to_numpy(float)
-        ev = event[rows]
-        info = risk_set_information(stop[rows], ev, values, None if start is None else start[rows],
-                                    None if strata is None else strata[rows])
-        found = {cols[i]: r for i, r in aliased_columns(info, ev.sum() * values.var(axis=0)).items()}
+        ev, wr = event[rows], w[rows]
+        info = risk_set_information(stop[rows], (ev > 0).astype(float), values, None if start is None else start[rows],
+                                    None if strata is None else strata[rows], None if weights is None else wr)
+        spread = values.var(axis=0) if weights is None else np.average((values - np.average(values, axis=0, weights=wr)) ** 2, axis=0, weights=wr)
+        found = {cols[i]: r for i, r in aliased_columns(info, ev.sum() * spread).items()}
         drop = np.zeros(len(x), bool)
         for i in _indicators(x.loc[rows, cols]):
             if cols[i] in found:

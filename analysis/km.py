@@ -81,11 +81,12 @@ def _check_conf_type(conf_type: str) -> None:
         raise AnalysisInputError(f"conf_type must be one of {', '.join(CONF_TYPES)}.")
 
 
-def _curve_one(t: np.ndarray, e: np.ndarray, z: float, conf_type: str = "log") -> pd.DataFrame:
-    """The KM step table for one group (time-0 anchor first)."""
+def _curve_one(t: np.ndarray, e: np.ndarray, z: float, conf_type: str = "log", w: np.ndarray | None = None) -> pd.DataFrame:
+    """The KM step table for one group (time-0 anchor first); `w`: how many people each row stands for."""
+    w = np.ones(len(t)) if w is None else w
     times, inv = np.unique(t, return_inverse=True)
-    d = np.bincount(inv, weights=e).astype(float)
-    total = np.bincount(inv).astype(float)
+    d = np.bincount(inv, weights=e * w).astype(float)
+    total = np.bincount(inv, weights=w).astype(float)
     n = total[::-1].cumsum()[::-1]
     surv = np.cumprod(1.0 - d / n)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -105,7 +106,7 @@ def _curve_one(t: np.ndarray, e: np.ndarray, z: float, conf_type: str = "log") -
         }
     )
     anchor = pd.DataFrame(
-        {"time": [0.0], "n_at_risk": [len(t)], "n_events": [0], "n_censored": [0], "survival": [1.0],
+        {"time": [0.0], "n_at_risk": [int(w.sum())], "n_events": [0], "n_censored": [0], "survival": [1.0],
          "lower_95": [1.0], "upper_95": [1.0]}
     )
     return pd.concat([anchor, body], ignore_index=True)
@@ -156,28 +157,37 @@ def fit_km(
     group: str | None = None,
     alpha: float = 0.05,
     conf_type: str = "log",
+    weights: str | None = None,
 ) -> KMResult:
     """Kaplan–Meier curve(s) with CIs and medians, as R `survfit` (see module docstring).
 
     `conf_type="log-log"` gives R's `conf.type = "log-log"` (lifelines' and Stata's default) instead.
+    `weights` names a column of counts: each row stands for that many people alike (R's case weights), so a
+    table of people per time and event gives the curve of the people themselves.
     """
     _check_conf_type(conf_type)
     data, dropped = survival_frame(df, duration, event, [group] if group else [])
+    w_all = np.ones(len(data))
+    if weights is not None:
+        kept = df[[duration, event, *([group] if group else [])]].notna().all(axis=1).to_numpy()
+        w_all = df[weights].to_numpy(float)[kept]
+        dropped = int(df[weights].sum() - w_all.sum())  # people left out, not rows
     excluded = excluded_rows(dropped)
     z = float(ndtri(1 - alpha / 2))
     labels = data[group].astype(str) if group else pd.Series("All", index=data.index)
     curves, summaries = [], []
     for label, rows in sorted(labels.groupby(labels, sort=False).indices.items()):  # one pass, not one per group
         part = data.iloc[rows]
-        c = _curve_one(part[duration].to_numpy(float), part[event].to_numpy(float), z, conf_type)
+        w = w_all[rows]
+        c = _curve_one(part[duration].to_numpy(float), part[event].to_numpy(float), z, conf_type, w)
         c.insert(0, "group", label)
         curves.append(c)
         steps = c.iloc[1:]
         summaries.append(
             {
                 "group": label,
-                "n": len(part),
-                "events": int(part[event].sum()),
+                "n": int(w.sum()),
+                "events": int(part[event].to_numpy(float) @ w),
                 "median": quantile_time(steps["time"], steps["survival"]),
                 "median_lower_95": quantile_time(steps["time"], steps["lower_95"]),
                 "median_upper_95": quantile_time(steps["time"], steps["upper_95"]),
@@ -190,6 +200,6 @@ def fit_km(
         f"{100 * (1 - alpha):.0f}% confidence intervals; medians by R's quantile.survfit convention, "
         f"as R survfit(conf.type='{conf_type}')"
     )
-    return KMResult(curve=curve, summary=pd.DataFrame(summaries), n=len(data), events=int(data[event].sum()),
-                    how=how, excluded=excluded)
+    return KMResult(curve=curve, summary=pd.DataFrame(summaries), n=int(w_all.sum()),
+                    events=int(data[event].to_numpy(float) @ w_all), how=how, excluded=excluded)
 

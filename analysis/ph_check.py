@@ -29,11 +29,12 @@ def _km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     return 1.0 - before[inv]
 
 
-def _km_transform_at(time: np.ndarray, event: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """1 − S(t−) at the times `at` (each one of `time`), S the pooled Kaplan–Meier curve."""
+def _km_transform_at(time: np.ndarray, event: np.ndarray, at: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """1 − S(t−) at the times `at` (each one of `time`), S the pooled Kaplan–Meier curve (`weights`: people
+    per row, one each when None)."""
     times, inv = np.unique(time, return_inverse=True)
-    d = np.bincount(inv, weights=event)
-    n = np.bincount(inv)[::-1].cumsum()[::-1]
+    d = np.bincount(inv, weights=event if weights is None else event * weights)
+    n = np.bincount(inv, weights)[::-1].cumsum()[::-1]
     before = np.r_[1.0, np.cumprod(1.0 - d / n)[:-1]]
     return 1.0 - before[np.searchsorted(times, at)]
 
@@ -113,11 +114,13 @@ def zph_test(
 
 
 def zph_test_from_table(
-    table: RiskTable, beta: np.ndarray, terms: dict[str, list[int]], time: np.ndarray, event: np.ndarray
+    table: RiskTable, beta: np.ndarray, terms: dict[str, list[int]], time: np.ndarray, event: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """`zph_test` from a `RiskTable` of the same rows (`time`, `event`: the rows, for the pooled KM transform):
-    every part is a sum over event times, and g(t) is the same for everyone with an event time t."""
-    raw = _km_transform_at(np.asarray(time, float), np.asarray(event, float), table.time)
+    """`zph_test` from a `RiskTable` of the same rows (`time`, `event`, `weights`: the rows and the people each
+    stands for, for the pooled KM transform): every part is a sum over event times, and g(t) is the same for
+    everyone with an event time t."""
+    raw = _km_transform_at(np.asarray(time, float), np.asarray(event, float), table.time, weights)
     g = raw - (table.m @ raw) / table.m.sum()  # centred on its mean over the deaths, as in zph_test
     parts, _ = table.terms(beta)
     u, v = parts.u, parts.v

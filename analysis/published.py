@@ -29,6 +29,7 @@ GROUPINGS = {"site": "Site", "program_track": "Track", "main_format": "Main form
 PROGRAM = {"program": "Program"}  # a compare-by grouping only where the warehouse holds several (`groupings`)
 CAUSES = {1: "relapse", 2: "dropout", 3: "completion"}
 COX_COVARIATES = ["program_track", "age_group", "gender", "primary_substance", "housing_at_intake"]
+N = "n_people"  # the people a row of counts stands for (queries.counts)
 
 
 @dataclass
@@ -156,25 +157,32 @@ def _as_int(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df.assign(**{c: df[c].fillna(0).astype(int) for c in cols})
 
 
-def _coarse_km(df: pd.DataFrame, duration: str, event: str, group: str | None) -> tuple[KMResult, pd.DataFrame]:
-    """Kaplan–Meier on the coarsened rows every published curve is drawn from (disclosure.coarsen), and
-    those rows. A group keeps its real size only when it is a population the filters can choose anyway
-    (population.is_selection); the result's n counts the real people, for the methods sentence."""
+def _people(counts: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """One row per person (`queries.outcomes`) as people per combination of `cols` (`N`), as `queries.counts`
+    gives them."""
+    return counts[cols].assign(**{N: 1}).groupby(cols, dropna=False, sort=False)[N].sum().reset_index()
+
+
+def _coarse_km(counts: pd.DataFrame, duration: str, event: str, group: str | None) -> tuple[KMResult, pd.DataFrame]:
+    """Kaplan–Meier on the coarsened counts every published curve is drawn from (disclosure.coarsen_counts),
+    and those counts (`N` people per time, event and group). A group keeps its real size only when it is a
+    population the filters can choose anyway (population.is_selection); the result's n counts the real people,
+    for the methods sentence."""
     from peer_outcomes.analysis.km import fit_km
 
-    rows = disclosure.coarsen(df, duration, event, group, exact_size=population.is_selection(group))
-    res = fit_km(rows, duration, event, group=group)
-    return replace(res, n=len(df) - res.n_excluded), rows
+    rows = disclosure.coarsen_counts(counts, duration, event, N, group, exact_size=population.is_selection(group))
+    res = fit_km(rows, duration, event, group=group, weights=N)
+    return replace(res, n=int(counts[N].sum()) - res.n_excluded), rows
 
 
 def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -> tuple[dict, list[str], str]:
     """KM curve, numbers at risk, rates at 30/90/180/365 days and medians, all suppressed."""
 
     notes: list[str] = []
-    n = len(df)
+    n = int(df[N].sum())
     if group:
         df = df.assign(**{group: df[group].astype("string").fillna("unknown")})
-        df, notes = disclosure.drop_small_groups(df, [group])
+        df, notes = disclosure.drop_small_groups(df, [group], N)
         if df.empty:  # every group is small: say so, rather than fit a model on no one
             what = GROUPINGS.get(group, group.replace("_", " ")).lower()
             note = f"Every {what} has fewer than {disclosure.threshold()} people, so this comparison cannot be shown."
@@ -190,7 +198,7 @@ def _km_frames(df: pd.DataFrame, duration: str, event: str, group: str | None) -
     summary = _safe_medians(res.summary, rows, duration, group)
     summary = summary[["group", "n", "events", "median", "median_lower_95", "median_upper_95"]]
     frames = {"curve": disclosure.truncate_curve(res.curve), "at_risk": at_risk, "rates": rates, "summary": summary}
-    return frames, notes, _fitted(res, n, n - len(df))
+    return frames, notes, _fitted(res, n, n - int(df[N].sum()))
 
 
 def filter_options(db: Db, allowed_sites: tuple[str, ...] = (), allowed_programs: tuple[str, ...] = ()) -> dict:
@@ -220,9 +228,10 @@ def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group:
     for c in cols:  # empty before any mask: the curve has not come down that far yet
         disclosure.mark(out, c, out[c].isna(), disclosure.NOT_REACHED)
     for i, row in out.iterrows():
-        t = df.loc[labels == row["group"], duration].to_numpy()
+        mine = labels == row["group"]
+        t, w = df.loc[mine, duration].to_numpy(), df.loc[mine, N].to_numpy()
         for col in cols:
-            out.loc[i, col] = disclosure.hide_time_past_curve(row[col], t)
+            out.loc[i, col] = disclosure.hide_time_past_curve(row[col], t, w)
     for c in cols:
         disclosure.mark(out, c, out[c].isna(), disclosure.HIDDEN_SMALL)
     return out
@@ -232,25 +241,26 @@ def _safe_medians(summary: pd.DataFrame, df: pd.DataFrame, duration: str, group:
 def headline(db: Db, f: Filters) -> Published:
     """Overview tiles: enrolled, retained at 90 days, median retention, relapse-free at 180 days, matched."""
 
-    cols = ["retention_days", "is_disengaged", "relapse_days", "is_relapse", "is_matched", "is_meant_to_be_matched",
-            "program_track", "sessions_per_week_90d"]
-    df = _as_int(queries.outcomes(db, f, cols), ["is_disengaged", "is_relapse"])
-    if (none := _too_few(db, f, len(df), ["tiles"])) is not None:
+    retained = _as_int(queries.counts(db, f, ["retention_days", "is_disengaged"]), ["is_disengaged"])
+    n = int(retained[N].sum())
+    if (none := _too_few(db, f, n, ["tiles"])) is not None:
         return none
-    ret, ret_rows = _coarse_km(df, "retention_days", "is_disengaged", None)
-    rel, _ = _coarse_km(df, "relapse_days", "is_relapse", None)
+    ret, ret_rows = _coarse_km(retained, "retention_days", "is_disengaged", None)
+    relapse = _as_int(queries.counts(db, f, ["relapse_days", "is_relapse"]), ["is_relapse"])
+    rel, _ = _coarse_km(relapse, "relapse_days", "is_relapse", None)
     r90 = ret.at([90]).iloc[0]
     f180 = rel.at([180]).iloc[0]
-    matched, meant = _matched(df)
+    matched, meant = _matched(queries.counts(db, f, ["is_matched", "is_meant_to_be_matched", "program_track"]))
     med = _safe_medians(ret.summary, ret_rows, "retention_days", None)
+    sessions, with_sessions = queries.mean(db, f, "sessions_per_week_90d")
     rows = [
-        ("enrolled", "Participants", float(len(df)), "people"),
+        ("enrolled", "Participants", float(n), "people"),
         ("retained_90", "Still engaged at 90 days", disclosure.estimate(r90.survival, r90.n_at_risk), "share"),
         ("median_retention", "Median retention",
          float(med["median"].iloc[0]), "days"),
         ("relapse_free_180", "Relapse-free at 180 days", disclosure.estimate(f180.survival, f180.n_at_risk), "share"),
         ("matched", "Matched with a mentor", float(matched["rate"].iloc[0]), "share"),
-        ("sessions_per_week", "Sessions a week (90 d)", disclosure.mean(df["sessions_per_week_90d"]), "per week"),
+        ("sessions_per_week", "Sessions a week (90 d)", disclosure.estimate(sessions, with_sessions), "per week"),
     ]  # fmt: skip
     tiles = pd.DataFrame(rows, columns=["key", "label", "value", "unit"]).assign(n=np.nan, of="")
     disclosure.mark(tiles, "value", tiles["key"].eq("median_retention"), disclosure.cell_status(med, "median").iloc[0])
@@ -259,16 +269,18 @@ def headline(db: Db, f: Filters) -> Published:
     tiles.loc[tiles["key"] == "matched", ["n", "of"]] = [matched["n"].iloc[0], meant]
     if meant is None:  # no one in this selection is in a track meant to have a mentor: no share to show
         tiles = tiles[tiles["key"] != "matched"]
-    methods = f"{_fitted(ret, len(df))} Relapse: {_fitted(rel, len(df))} {disclosure.methods_sentence()}"
-    return Published({"tiles": tiles}, methods, _population(db, f, len(df)), float(len(df)))
+    methods = f"{_fitted(ret, n)} Relapse: {_fitted(rel, n)} {disclosure.methods_sentence()}"
+    return Published({"tiles": tiles}, methods, _population(db, f, n), float(n))
 
 
 def _matched(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     """The share matched with a mentor among those meant to be (marts: is_meant_to_be_matched), as a published
     rate with its denominator (`n`), and the denominator in words: "of about 1,235 people in the peer_mentoring
-    track" (the published count is rounded) (codes stay codes here; the dashboard's words translate them). None when no one is meant to be."""
+    track" (the published count is rounded) (codes stay codes here; the dashboard's words translate them). None when no one is meant to be.
+    `df`: people (`N`) per is_matched, is_meant_to_be_matched and program_track."""
     meant = df[df["is_meant_to_be_matched"].fillna(False).astype(bool)]
-    counts = pd.DataFrame({"k": [int(meant["is_matched"].fillna(0).sum())], "n": [len(meant)]})
+    k = int((meant["is_matched"].fillna(0).astype(float) * meant[N]).sum())
+    counts = pd.DataFrame({"k": [k], "n": [int(meant[N].sum())]})
     rate = disclosure.suppress_rate(counts, "k", "n", "rate", [[]])
     if meant.empty:
         return rate, None
@@ -279,12 +291,13 @@ def _matched(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
 
 
 def _km_published(db: Db, f: Filters, duration: str, event: str, by: str | None) -> Published:
-    df = _as_int(queries.outcomes(db, f, [duration, event, *([by] if by else [])]), [event])
+    df = _as_int(queries.counts(db, f, [duration, event, *([by] if by else [])]), [event])
+    n = int(df[N].sum())
     names = ["curve", "at_risk", "rates", "summary"]
-    if (none := _too_few(db, f, len(df), names)) is not None:
+    if (none := _too_few(db, f, n, names)) is not None:
         return none
     frames, notes, method = _km_frames(_named_programs(db, df, by), duration, event, by)
-    return Published(frames, f"{method} {disclosure.methods_sentence()}", _population(db, f, len(df)), float(len(df)), notes)
+    return Published(frames, f"{method} {disclosure.methods_sentence()}", _population(db, f, n), float(n), notes)
 
 
 @population.guard
@@ -303,13 +316,14 @@ def relapse_free(db: Db, f: Filters, by: str | None = None) -> Published:
 def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     """Retention heatmap: KM share still engaged by enrollment month x months since enrollment."""
 
-    df = _as_int(queries.outcomes(db, f, ["retention_days", "is_disengaged", "cohort_month"]), ["is_disengaged"])
-    if (none := _too_few(db, f, len(df), ["cells"])) is not None:
+    counts = queries.counts(db, f, ["retention_days", "is_disengaged", "cohort_month"])
+    df = _as_int(counts, ["is_disengaged"])
+    n = int(df[N].sum())  # the population line counts everyone filtered, so leaving groups out reveals nothing
+    if (none := _too_few(db, f, n, ["cells"])) is not None:
         return none
-    codes, firsts = pd.factorize(df["cohort_month"])  # format the few months, not every row (0.8 s at 100,000)
+    codes, firsts = pd.factorize(df["cohort_month"])  # format the few months, not every row
     df = df.assign(cohort=np.asarray(pd.to_datetime(firsts).strftime("%Y-%m"), dtype=object)[codes])
-    n = len(df)  # the population line counts everyone filtered, so leaving groups out reveals nothing
-    df, notes = disclosure.drop_small_groups(df, ["cohort"])
+    df, notes = disclosure.drop_small_groups(df, ["cohort"], N)
     if df.empty:
         notes = [f"Every enrollment month has fewer than {disclosure.threshold()} people, so retention by month cannot be shown."]
         return Published({"cells": pd.DataFrame()}, "", _population(db, f, n), float(n), notes)
@@ -320,7 +334,7 @@ def cohort_retention(db: Db, f: Filters, months: int = 12) -> Published:
     # a cohort's later months are not yet observable: no one has that much follow-up
     cells = cells.rename(columns={"group": "cohort_month"})
     cells = cells[["cohort_month", "months", "survival", "lower_95", "upper_95", "n_at_risk"]]
-    return Published({"cells": cells}, f"{_fitted(res, n, n - len(df))} {disclosure.methods_sentence()}", _population(db, f, n), float(n), notes)
+    return Published({"cells": cells}, f"{_fitted(res, n, n - int(df[N].sum()))} {disclosure.methods_sentence()}", _population(db, f, n), float(n), notes)
 
 
 @population.guard
@@ -328,23 +342,24 @@ def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
     """Cumulative incidence of relapse, dropout and completion (Aalen–Johansen, exact ties)."""
     from peer_outcomes.analysis.competing import cumulative_incidence
 
-    df = _named_programs(db, queries.competing(db, f), by)
-    if (none := _too_few(db, f, len(df), ["cif", "events"])) is not None:
+    cols = ["time_days", "event_code", "event_name", *([by] if by else [])]
+    df = _named_programs(db, queries.counts(db, f, cols, "marts.competing"), by)
+    n = int(df[N].sum())
+    if (none := _too_few(db, f, n, ["cif", "events"])) is not None:
         return none
     notes: list[str] = []
     group = by or "group"
     df = df.assign(**{group: df[by].astype("string").fillna("unknown") if by else "All"})
-    events = df.groupby([group, "event_name"]).size().rename("n").reset_index().rename(columns={group: "group"})
+    events = df.groupby([group, "event_name"])[N].sum().rename("n").reset_index().rename(columns={group: "group"})
     events = disclosure.publish_counts(events, "n", margins=[["group"], ["event_name"]])
-    n = len(df)
     if by:
-        df, notes = disclosure.drop_small_groups(df, [by])
+        df, notes = disclosure.drop_small_groups(df, [by], N)
         events = events[events["group"].isin(df[by].unique())]
-    rows = disclosure.coarsen(df, "time_days", "event_code", group, exact_size=population.is_selection(by))
-    res = cumulative_incidence(rows, "time_days", "event_code", CAUSES, group=by)
-    res = replace(res, n=len(df) - res.n_excluded)  # the real people the coarsened rows stand for
-    cif = disclosure.truncate_incidence(res.summary, rows, group, "time_days")
-    return Published({"cif": cif, "events": events}, f"{_fitted(res, n, n - len(df))} {disclosure.methods_sentence()}",
+    rows = disclosure.coarsen_counts(df, "time_days", "event_code", N, group, exact_size=population.is_selection(by))
+    res = cumulative_incidence(rows, "time_days", "event_code", CAUSES, group=by, weights=N)
+    res = replace(res, n=int(df[N].sum()) - res.n_excluded)  # the real people the coarsened counts stand for
+    cif = disclosure.truncate_incidence(res.summary, rows, group, "time_days", N)
+    return Published({"cif": cif, "events": events}, f"{_fitted(res, n, n - int(df[N].sum()))} {disclosure.methods_sentence()}",
                      _population(db, f, n), float(n), notes)  # fmt: skip
 
 
@@ -353,30 +368,32 @@ def relapse_cox(db: Db, f: Filters) -> Published:
     """Cox model of time to first relapse: a forest-plot frame of hazard ratios and the PH check."""
     from peer_outcomes.analysis.cox import fit_cox
 
-    df = _as_int(queries.outcomes(db, f, ["relapse_days", "is_relapse", *COX_COVARIATES]), ["is_relapse"])
-    if (none := _too_few(db, f, len(df), ["forest"])) is not None:
+    df = _as_int(queries.counts(db, f, ["relapse_days", "is_relapse", *COX_COVARIATES]), ["is_relapse"])
+    n = int(df[N].sum())
+    if (none := _too_few(db, f, n, ["forest"])) is not None:
         return none
     covs = [c for c in COX_COVARIATES if df[c].nunique(dropna=True) > 1 or df[c].isna().any()]
     df = df.assign(**{c: df[c].astype("string").fillna("unknown") for c in covs})
-    n = len(df)
-    df, notes = disclosure.drop_small_groups(df, covs)
+    df, notes = disclosure.drop_small_groups(df, covs, N)
     covs = [c for c in covs if df[c].nunique() > 1]
-    if not disclosure.enough(int(df["is_relapse"].sum())) or not covs:
+    relapses = df["is_relapse"] * df[N]
+    if not disclosure.enough(int(relapses.sum())) or not covs:
         note = disclosure.too_few_sentence("relapses (or nothing to compare) in this selection", "so no model is fitted")
         empty = pd.DataFrame(columns=["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"])
         return Published({"forest": empty, "ph_test": pd.DataFrame()}, "", _population(db, f, n), float(n), [*notes, note])
-    categorical = {c: df[c].value_counts().idxmax() for c in covs}  # the commonest level is the reference
-    res = fit_cox(df[["relapse_days", "is_relapse", *covs]], "relapse_days", "is_relapse", covs, categorical)
+    # the commonest level is the reference (a tie: the first in sort order)
+    categorical = {c: df[N].groupby(df[c]).sum().sort_index(kind="stable").idxmax() for c in covs}
+    res = fit_cox(df[["relapse_days", "is_relapse", *covs, N]], "relapse_days", "is_relapse", covs, categorical, weights=N)
     forest = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]].reset_index(drop=True))
     # a level with fewer than k relapses has an unstable (often overflowing) hazard ratio that also pins
     # down a handful of people's events: shown as not estimable
-    events = {f"{c}[T.{v}]": n for c in covs for v, n in df.groupby(c)["is_relapse"].sum().items()}
+    events = {f"{c}[T.{v}]": n for c in covs for v, n in relapses.groupby(df[c]).sum().items()}
     forest, sparse = disclosure.mask_sparse_terms(forest, events)
     notes += sparse
     ph = res.ph_note
     refs = "; ".join(f"{c.replace('_', ' ')}: {v}" for c, v in categorical.items())
     notes += list(res.warnings)
-    method = f"{_fitted(res, n, n - len(df))} Reference levels — {refs}. {ph}"
+    method = f"{_fitted(res, n, n - int(df[N].sum()))} Reference levels — {refs}. {ph}"
     return Published({"forest": forest, "ph_test": res.ph_test}, method, _population(db, f, n), float(n), [*notes, ph])
 
 
@@ -478,10 +495,11 @@ def mentors(db: Db, f: Filters) -> Published:
         notes += [f"{feat.replace('_', ' ')}: {d}" for d in dropped]
         if sub.empty:
             continue
-        ret_fit, ret_rows = _coarse_km(sub, "retention_days", "is_disengaged", "level")
-        n_level = ret_rows.groupby("level").size()  # the size the curve is drawn from: a multiple of k
+        ret_fit, ret_rows = _coarse_km(_people(sub, ["retention_days", "is_disengaged", "level"]),
+                                       "retention_days", "is_disengaged", "level")
+        n_level = ret_rows.groupby("level")[N].sum()  # the size the curve is drawn from: a multiple of k
         ret = ret_fit.at([90])
-        rel = _coarse_km(sub, "relapse_days", "is_relapse", "level")[0].at([180])
+        rel = _coarse_km(_people(sub, ["relapse_days", "is_relapse", "level"]), "relapse_days", "is_relapse", "level")[0].at([180])
         for (_, a), (_, b) in zip(ret.iterrows(), rel.iterrows(), strict=True):
             rows.append({"feature": feat, "level": a["group"], "n": n_level[a["group"]],
                          "retained_90": disclosure.estimate(a["survival"], a["n_at_risk"]),
