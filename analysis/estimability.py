@@ -81,13 +81,38 @@ def risk_set_information(
         at_ev = np.searchsorted(grid, ev)
 
         index = (at_stop, at_start, at_ev, len(grid))
-        s0 = _at_risk_sum(ws, index)
+        by_pattern = None if begin is not None else _pattern_sums(xs, ws, at_stop, at_ev, len(grid), pairs)
+        s0 = _at_risk_sum(ws, index) if by_pattern is None else by_pattern[:, 0]
         ok = s0 > 0
-        mean = np.column_stack([_at_risk_sum(ws * xs[:, i], index) for i in range(p)])[ok] / s0[ok, None]
-        for i, j in pairs:
-            v = float(np.sum(d[ok] * (_at_risk_sum(ws * xs[:, i] * xs[:, j], index)[ok] / s0[ok] - mean[:, i] * mean[:, j])))
+        sums = (np.column_stack([_at_risk_sum(ws * xs[:, i], index) for i in range(p)]) if by_pattern is None
+                else by_pattern[:, 1:p + 1])
+        mean = sums[ok] / s0[ok, None]
+        for c, (i, j) in enumerate(pairs):
+            pair = _at_risk_sum(ws * xs[:, i] * xs[:, j], index) if by_pattern is None else by_pattern[:, p + 1 + c]
+            v = float(np.sum(d[ok] * (pair[ok] / s0[ok] - mean[:, i] * mean[:, j])))
             info[i, j] = info[j, i] = info[i, j] + v
     return info
+
+
+def _pattern_sums(
+    x: np.ndarray, w: np.ndarray, at_stop: np.ndarray, at_ev: np.ndarray, size: int, pairs: list[tuple[int, int]]
+) -> np.ndarray | None:
+    """Σ w, Σ w·x and Σ w·x_i·x_j (columns in that order, pairs as listed) over those at risk at each event
+    time, for right-censored rows: the rows are tabulated per time × covariate pattern (a categorical design
+    has a few hundred patterns), so every sum is one matrix product instead of a pass over the rows per
+    column pair. None when the table would be too large (a continuous covariate): then row by row."""
+    from peer_outcomes.analysis.efron import MAX_TABLE_CELLS, _groups
+
+    if not x.shape[1] or not len(x):
+        return None
+    pattern, rep = _groups(list(x.T))
+    n_patterns = len(rep)
+    if n_patterns * size > MAX_TABLE_CELLS:
+        return None
+    table = np.bincount(at_stop * n_patterns + pattern, weights=w, minlength=size * n_patterns)
+    at_risk = table.reshape(size, n_patterns)[::-1].cumsum(axis=0)[::-1][at_ev]
+    xp = x[rep]
+    return at_risk @ np.column_stack([np.ones(n_patterns), xp, *[xp[:, i] * xp[:, j] for i, j in pairs]])
 
 
 def aliased_columns(info: np.ndarray, scale: np.ndarray, tol: float = TOL) -> dict[int, str]:
@@ -109,9 +134,12 @@ def aliased_columns(info: np.ndarray, scale: np.ndarray, tol: float = TOL) -> di
     return out
 
 
-def _indicators(x: pd.DataFrame) -> list[int]:
+def _indicators(x: pd.DataFrame | np.ndarray) -> list[int]:
     """Positions of the 0/1 columns (categorical levels, yes/no covariates) that take both values."""
-    return [i for i, c in enumerate(x.columns) if set(np.unique(x[c].to_numpy())) == {0.0, 1.0}]
+    values = np.asarray(x, float)
+    return [i for i in range(values.shape[1])
+            if values[:, i].min(initial=np.inf) == 0 and values[:, i].max(initial=-np.inf) == 1
+            and np.all((values[:, i] == 0) | (values[:, i] == 1))]  # as set(unique) == {0, 1}, without a sort
 
 
 def cox_not_estimable(
@@ -136,14 +164,14 @@ def cox_not_estimable(
     stop = np.asarray(stop, float)
 
     def one_pass(cols: list[str], rows: np.ndarray) -> tuple[dict[str, str], np.ndarray]:
-        values = x.loc[rows, cols].to_numpy(float)
+        values = x[cols].to_numpy(float)[rows]
         ev, wr = event[rows], w[rows]
         info = risk_set_information(stop[rows], (ev > 0).astype(float), values, None if start is None else start[rows],
                                     None if strata is None else strata[rows], None if weights is None else wr)
         spread = values.var(axis=0) if weights is None else np.average((values - np.average(values, axis=0, weights=wr)) ** 2, axis=0, weights=wr)
         found = {cols[i]: r for i, r in aliased_columns(info, ev.sum() * spread).items()}
         drop = np.zeros(len(x), bool)
-        for i in _indicators(x.loc[rows, cols]):
+        for i in _indicators(values):
             if cols[i] in found:
                 continue
             level = np.zeros(len(x), bool)

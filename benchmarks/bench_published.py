@@ -38,20 +38,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", required=True, help="an existing warehouse")
     ap.add_argument("--per-query", action="store_true", help="a connection per query, not one per result")
+    ap.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES), help="only these pages")
+    ap.add_argument("--each", action="store_true", help="a line per published result, not per page")
     args = ap.parse_args()
     site = published.filter_options(args.db)["sites"][0]
-    print(f"{args.db}: imports {IMPORT_S:.2f} s; seconds per page, cold cache")
-    print(f"{'page':24} {'everyone':>9} {'one site':>9}")
-    for page, names in PAGES.items():
-        row = []
-        for f in (Filters(), Filters(sites=(site,))):
-            start = time.perf_counter()
-            for name in names:
-                module = published_practice if name == "practice" else published
-                with contextlib.nullcontext() if args.per_query else warehouse.reading(args.db):
-                    getattr(module, name)(args.db, f)
-            row.append(time.perf_counter() - start)
-        print(f"{page:24} {row[0]:9.2f} {row[1]:9.2f}", flush=True)
+    print(f"{args.db}: imports {IMPORT_S:.2f} s; seconds per page, cold cache (wall, and CPU of all threads)")
+    print(f"{'page':24} {'everyone':>9} {'cpu':>6} {'one site':>9} {'cpu':>6}")
+    for page in args.pages:
+        for label, names in ([(f"  {n}", [n]) for n in PAGES[page]] if args.each else [(page, PAGES[page])]):
+            row = []
+            for f in (Filters(), Filters(sites=(site,))):
+                start, cpu = time.perf_counter(), time.process_time()
+                for name in names:
+                    module = published_practice if name == "practice" else published
+                    with contextlib.nullcontext() if args.per_query else warehouse.reading(args.db):
+                        getattr(module, name)(args.db, f)
+                row += [time.perf_counter() - start, time.process_time() - cpu]
+            print(f"{label:24} {row[0]:9.2f} {row[1]:6.2f} {row[2]:9.2f} {row[3]:6.2f}", flush=True)
 
 
 if __name__ == "__main__":
