@@ -24,25 +24,33 @@ from peer_outcomes.analysis.results import excluded_rows
 
 def fit_time_varying_cox(
     long_df: pd.DataFrame,
-    id_col: str,
+    id_col: str | None,
     start: str,
     stop: str,
     event: str,
     covariates: list[str],
     categorical: dict[str, str] | None = None,
+    weights: str | None = None,
+    n_people: int | None = None,
 ) -> CoxResult:
     """Hazard ratios for time-varying covariates (e.g. weekly sessions attended), as R coxph(Surv(start, stop, event)).
 
     A term the data cannot estimate (e.g. a dose that is the same for everyone at risk at every event time)
     is reported with NaN estimates, as R's NA, and a warning (`analysis.estimability`).
+
+    Rows counted per cell (aggregates.week_counts) name their count column as `weights` and, having no id
+    column (`id_col` None), the people they describe as `n_people`: the fit equals that of the rows repeated.
     """
-    data, dropped = complete_cases(long_df, [id_col, start, stop, event, *covariates])
+    ids = [id_col] if id_col else []
+    data, dropped = complete_cases(long_df, [*ids, start, stop, event, *covariates, *([weights] if weights else [])])
     if (data[stop].to_numpy() <= data[start].to_numpy()).any():
         raise AnalysisInputError(f"Every row must end after it starts ({stop!r} > {start!r}).")
     design = build_design(data, covariates, categorical)
     columns = list(design.x.columns)
     t0, t1, e = (data[c].to_numpy(float) for c in (start, stop, event))  # numpy once: no pandas copies
-    reasons, rows = cox_not_estimable(design.x, t1, e, start=t0)
+    e_all = e
+    wt = data[weights].to_numpy(float) if weights else None
+    reasons, rows = cox_not_estimable(design.x, t1, e, start=t0, weights=wt)
     names = [c for c in columns if c not in reasons] if e[rows].sum() else []
     notes = list(not_estimable_warnings(reasons, design.labels))
     params, se = pd.Series(np.nan, index=columns), pd.Series(np.nan, index=columns)
@@ -52,8 +60,9 @@ def fit_time_varying_cox(
         x = design.x[names].to_numpy(float)
         if not rows.all():
             t0, t1, e, x = t0[rows], t1[rows], e[rows], x[rows]
+            wt = None if wt is None else wt[rows]
         try:
-            fit = fit_counting_process(t0, t1, e, x)
+            fit = fit_counting_process(t0, t1, e, x, wt)
         except np.linalg.LinAlgError as exc:
             raise AnalysisInputError(
                 "The time-varying Cox model did not converge: check for collinear covariates."
@@ -64,8 +73,8 @@ def fit_time_varying_cox(
         loglik = fit.log_likelihood
     return CoxResult(
         summary=ratio_table(params, se, design.labels),
-        n=int(data[id_col].nunique()),
-        events=int(data[event].to_numpy(float).sum()),
+        n=int(data[id_col].nunique()) if id_col else int(n_people or 0),
+        events=int(e_all @ (np.ones(len(data)) if weights is None else data[weights].to_numpy(float))),
         how="Cox proportional hazards with time-varying covariates on (start, stop] rows, Efron ties, "
         "as R coxph(Surv(start, stop, event) ~ ...)",
         excluded=excluded_rows(dropped),

@@ -113,25 +113,31 @@ class CountingProcess:
     xsum: np.ndarray  # Σ x over each event time's deaths
 
     @classmethod
-    def of(cls, start: np.ndarray, stop: np.ndarray, event: np.ndarray, x: np.ndarray) -> CountingProcess:
-        """Index the rows once: O(n log T) for T distinct event times, then O(n) to collapse."""
+    def of(
+        cls, start: np.ndarray, stop: np.ndarray, event: np.ndarray, x: np.ndarray, weights: np.ndarray | None = None
+    ) -> CountingProcess:
+        """Index the rows once: O(n log T) for T distinct event times, then O(n) to collapse. `weights`: how
+        many alike rows each row stands for (rows already counted per cell: aggregates.week_counts)."""
         start, stop = np.asarray(start, float), np.asarray(stop, float)
         event = np.asarray(event, float) == 1
         x = np.asarray(x, float).reshape(len(stop), -1)
+        weighted = weights is not None
+        weight = np.asarray(weights, float) if weighted else np.ones(len(stop))
         times = np.unique(stop[event])
         size = len(times)
         first = np.searchsorted(times, start, side="right")  # first event time > start
         last = np.searchsorted(times, stop, side="right") - 1  # last event time ≤ stop
         keep = first <= last
         if not keep.all():
-            x, first, last, event = x[keep], first[keep], last[keep], event[keep]
+            x, first, last, event, weight = x[keep], first[keep], last[keep], event[keep], weight[keep]
         dead_at = np.where(event, last, size)  # a death's stop is an event time, its last; size: no death
         # one code for the three time indices (each 0..size), then the covariates
         span = size + 1
         times_code = (first * span + last) * span + dead_at if span**3 < 2**62 else _groups([first, last, dead_at])[0]
         group, rep = _groups([times_code, *x.T])
-        x = x - x.mean(axis=0) if len(x) else x  # centred, as R: smaller sums, less rounding
-        count = np.bincount(group).astype(float)
+        mean = np.average(x, axis=0, weights=weight) if weighted else x.mean(axis=0)
+        x = x - mean if len(x) else x  # centred, as R: smaller sums, less rounding
+        count = np.bincount(group, weight)
         x, first, last, dead_at = x[rep], first[rep], last[rep], dead_at[rep]
         dead = np.flatnonzero(dead_at < size)
         dead_at = dead_at[dead]
@@ -248,13 +254,16 @@ class CoxFit:
     steps: int
 
 
-def fit_counting_process(start: np.ndarray, stop: np.ndarray, event: np.ndarray, x: np.ndarray) -> CoxFit:
-    """Cox model on (start, stop] rows with Efron ties, as R `coxph(Surv(start, stop, event) ~ x)`.
+def fit_counting_process(
+    start: np.ndarray, stop: np.ndarray, event: np.ndarray, x: np.ndarray, weights: np.ndarray | None = None
+) -> CoxFit:
+    """Cox model on (start, stop] rows with Efron ties, as R `coxph(Surv(start, stop, event) ~ x)`; `weights`
+    counts the alike rows a row stands for (the fit equals that of the rows repeated).
 
     Raises `np.linalg.LinAlgError` when the information is singular (a collinear column the estimability
     check did not remove).
     """
-    cp = CountingProcess.of(start, stop, event, x)
+    cp = CountingProcess.of(start, stop, event, x, weights)
     return newton(cp.evaluate, cp.x.shape[1])
 
 

@@ -77,14 +77,18 @@ def goal_setting(people: pd.DataFrame, group: str | None = None) -> ModelResult:
     )
 
 
-def check_in_relapse(rows: pd.DataFrame, covariates: list[str] | None = None) -> CoxResult:
+def check_in_relapse(rows: pd.DataFrame, covariates: list[str] | None = None, n_people: int | None = None) -> CoxResult:
     """Hazard ratio of relapse per reached check-in in the previous week (marts.check_in_weekly rows).
 
     Cox on (start_days, stop_days] rows with `n_reached_prev_week` beside the previous week's attended
     sessions (default), Efron ties, as R coxph(Surv(start, stop, event) ~ ...). Use the rows of matched
-    participants: only they can be checked in on.
+    participants: only they can be checked in on. Rows counted per cell (`n_rows`, no participant_key:
+    aggregates.week_counts) are fitted as the participant-weeks they stand for, describing `n_people`.
     """
     terms = list(covariates or CHECK_IN_TERMS)
+    if "participant_key" not in rows and "n_rows" in rows:
+        return fit_time_varying_cox(rows, None, "start_days", "stop_days", "is_relapse", terms, weights="n_rows",
+                                    n_people=n_people)  # fmt: skip
     return fit_time_varying_cox(rows, "participant_key", "start_days", "stop_days", "is_relapse", terms)
 
 

@@ -14,6 +14,7 @@ import os
 
 import pandas as pd
 
+from peer_outcomes.analysis import queries
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.pipelines.warehouse import query
 
@@ -81,21 +82,14 @@ def referral_linkage(db: Db, f: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def check_in_weeks(db: Db, f: Filters) -> pd.DataFrame:
     """Matched participants' weeks at risk of a first relapse (marts.check_in_weekly) by check-ins that reached
-    them the week before (0, 1, 2+): person-weeks, relapses and people."""
-    rows, params = _in("marts.check_in_weekly", f, "p.is_matched = 1")
-    sql = f"""
-        select case when x.n_reached_prev_week >= 2 then '2+' else cast(x.n_reached_prev_week as varchar) end
-               as check_ins_last_week, count(*) as person_weeks, sum(x.is_relapse) as n_relapses,
-               count(distinct x.participant_key) as n_people
-        {rows} group by 1 order by 1"""
-    return query(db, sql, params)
+    them the week before (0, 1, 2+): person-weeks, relapses and people (summed over cells: aggregates.week_bands)."""
+    return queries.week_bands(db, f, "check_ins_last_week", matched_only=True)
 
 
 def check_in_rows(db: Db, f: Filters) -> pd.DataFrame:
-    """Matched participants' marts.check_in_weekly rows, with the columns the check-in relapse model uses."""
-    rows, params = _in("marts.check_in_weekly", f, "p.is_matched = 1")
-    cols = "x.participant_key, x.start_days, x.stop_days, x.is_relapse, x.n_reached_prev_week, x.n_attended_prev_week"
-    return query(db, f"select {cols} {rows} order by x.participant_key, x.start_days", params)
+    """Matched participants' marts.check_in_weekly rows with the columns the check-in relapse model uses, as
+    distinct rows with `n_rows`, the participant-weeks each stands for (aggregates.week_counts)."""
+    return queries.week_counts(db, f, ["n_reached_prev_week", "n_attended_prev_week"], matched_only=True)
 
 
 def check_in_regularity(db: Db, f: Filters) -> pd.DataFrame:

@@ -442,8 +442,7 @@ def engagement(db: Db, f: Filters) -> Published:
     no_show = disclosure.suppress_rate(w, "n_no_show", "n_expected", "no_show_rate", count_margins=[])
     w = disclosure.suppress_rate(w, "n_attended", "n_expected", "attendance_rate", count_margins=[])
     w = w.assign(n_no_show=no_show["n_no_show"], no_show_rate=no_show["no_show_rate"]).drop(columns="n_people")
-    rows = queries.dose_rows(db, f)
-    dose = queries.dose_bands(rows)
+    dose = queries.week_bands(db, f, "sessions_last_week")
     dose = dose.set_index("sessions_last_week").reindex(["0", "1", "2", "3+"], fill_value=0).reset_index()
     dose = disclosure.suppress_event_rate_ci(dose, "n_relapses", "person_weeks", "relapses_per_100_weeks", "n_people")
     notes = _only_attendees(cells)
@@ -452,12 +451,15 @@ def engagement(db: Db, f: Filters) -> Published:
         "Attendance rate = attended / expected sessions per week and format; relapses per 100 participant-"
         "weeks by sessions attended the week before."
     )
-    if not disclosure.enough(dose["n_relapses"].sum()):  # at any size: about a second for 1.4 M rows
+    if not disclosure.enough(dose["n_relapses"].sum()):  # at any size: rows counted per cell (week_counts)
         notes.append(disclosure.too_few_sentence("relapses in this selection", "so no dose model is fitted"))
     else:
         from peer_outcomes.analysis.dose import fit_time_varying_cox
 
-        res = fit_time_varying_cox(rows, "participant_key", "start_days", "stop_days", "is_relapse", ["prev_week_sessions"])
+        rows = queries.week_counts(db, f, ["n_attended_prev_week"]).rename(columns={"n_attended_prev_week": "prev_week_sessions"})
+        n_dosed = int(queries.week_bands(db, f, "any_week")["n_people"].sum())
+        res = fit_time_varying_cox(rows, None, "start_days", "stop_days", "is_relapse", ["prev_week_sessions"],
+                                   weights="n_rows", n_people=n_dosed)
         dose_cox = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]])
         method += f" {_fitted(res, len(people), reason='for having no weekly attendance rows')}"
         notes += list(res.warnings)

@@ -125,7 +125,7 @@ def _check_in_cox(db: Db, f: Filters, relapses: float) -> tuple[pd.DataFrame, li
                                                    "so no check-in model is fitted")], ""  # fmt: skip
     from peer_outcomes.analysis.practice import check_in_relapse
 
-    res = check_in_relapse(pq.check_in_rows(db, f))
+    res = check_in_relapse(pq.check_in_rows(db, f))  # n_people unused here: no "fitted on" sentence
     forest = published._finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]])
     return forest.reset_index(drop=True), list(res.warnings), f" and a time-varying Cox model ({res.how})"
 

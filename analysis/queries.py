@@ -405,6 +405,35 @@ def dose_bands(rows: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
+def week_counts(db: Db, f: Filters, covariates: Sequence[str], matched_only: bool = False) -> pd.DataFrame:
+    """The counting-process rows of marts.check_in_weekly for the filtered cells (of matched participants
+    only, when asked), as distinct (start_days, stop_days, is_relapse, *covariates) rows with `n_rows`, how
+    many participant-weeks each stands for (aggregates.week_counts).
+
+    A filter is a union of whole cells, so its rows are a sum over the cells: at 100,000 participants about
+    100,000 rows where the participant-weeks are 1.4 million, and the Cox fit weighted by `n_rows` equals
+    the fit on the participant-weeks (analysis.dose).
+    """
+    where, params = f.where("cohort_month")
+    cols = ", ".join(["start_days", "stop_days", "is_relapse", *covariates])
+    matched = " and is_matched = 1" if matched_only else ""
+    sql = (f"select {cols}, sum(n_rows)::bigint as n_rows from aggregates.week_counts where {where}{matched} "
+           "group by all order by all")  # fmt: skip
+    return query(db, sql, params)
+
+
+def week_bands(db: Db, f: Filters, measure: str, matched_only: bool = False) -> pd.DataFrame:
+    """Participant-weeks, relapses and people of the filtered cells by band of `measure` (aggregates.week_bands:
+    'sessions_last_week' 0, 1, 2, 3+; 'check_ins_last_week' 0, 1, 2+; 'any_week' any), bands present only.
+    A participant sits in one cell, so the cells' people add up."""
+    where, params = f.where("cohort_month")
+    matched = " and is_matched = 1" if matched_only else ""
+    sql = (f"select band as {measure}, sum(person_weeks)::bigint as person_weeks, sum(n_relapses)::bigint as n_relapses, "
+           f"sum(n_people)::bigint as n_people from aggregates.week_bands where measure = ? and {where}{matched} "
+           "group by 1 order by 1")  # fmt: skip
+    return query(db, sql, [measure, *params])
+
+
 def attendance_weekly(db: Db, f: Filters) -> pd.DataFrame:
     """marts.attendance_weekly cells for the filtered sites, tracks and enrollment months."""
     return _marts(db, "marts.attendance_weekly", f, date_col="cohort_month")

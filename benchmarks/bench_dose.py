@@ -2,6 +2,10 @@
 
     .venv/bin/python benchmarks/bench_dose.py                           # builds a 100,000-person warehouse
     .venv/bin/python benchmarks/bench_dose.py --db /tmp/dose100k/warehouse.duckdb   # reuses a warehouse
+    .venv/bin/python benchmarks/bench_dose.py --db /tmp/dose100k/warehouse.duckdb --page-only
+
+Then, and alone with --page-only: the page's path, fetch included, from the participant-weeks (as before the
+per-cell aggregates) and from aggregates.week_counts (weighted), same run, with their ratio.
 
 The rows: marts.dose_weekly (one per participant-week, (start_days, stop_days], is_relapse) with the previous
 week's sessions, as the Engagement page builds them (about 1.4 million rows at 100,000 participants). Two
@@ -114,8 +118,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="rounds for ours and R (best is shown)")
     ap.add_argument("--lifelines-repeat", type=int, default=1, help="lifelines fits per model (0 skips it)")
     ap.add_argument("--no-r", action="store_true", help="skip R even if Rscript is present")
+    ap.add_argument("--page-only", action="store_true", help="only the page's path (needs --db, built with aggregates)")
     args = ap.parse_args()
     use_r = not args.no_r and shutil.which("Rscript") is not None
+    if args.page_only and args.db:
+        page_path(args.db, args.repeat)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -162,6 +170,47 @@ def main() -> None:
             print(f"{'':38} target ours ≤ {TARGET_S:.0f} s: {ok}\n")
         print("Δ: against R when it ran, else against lifelines. lifelines stops on its Newton decrement, "
               "~1e-6 short of the optimum.")
+        page_path(db, args.repeat)
+
+
+def page_path(db: Path, repeat: int) -> None:
+    """The Engagement page's dose model as the page gets it, fetch included, everyone and one site: from the
+    participant-weeks (queries.dose_rows, the lag in numpy: the page before aggregates) against the rows
+    counted per cell (queries.week_counts, weighted), interleaved, best of `repeat`; and the largest
+    difference of the estimates (the same model, summed in another order)."""
+    from peer_outcomes.analysis import published, queries
+    from peer_outcomes.analysis.population import enrollment_periods, snap
+    from peer_outcomes.analysis.queries import Filters
+    from peer_outcomes.pipelines import warehouse
+
+    def from_rows(f: Filters) -> np.ndarray:
+        rows = queries.dose_rows(db, f)
+        queries.dose_bands(rows)
+        res = fit_time_varying_cox(rows, "participant_key", "start_days", "stop_days", "is_relapse", ["prev_week_sessions"])
+        return res.summary[["hr", "hr_lower_95", "p"]].to_numpy(float)
+
+    def from_cells(f: Filters) -> np.ndarray:
+        queries.week_bands(db, f, "sessions_last_week")
+        people = int(queries.week_bands(db, f, "any_week")["n_people"].sum())
+        rows = queries.week_counts(db, f, ["n_attended_prev_week"])
+        res = fit_time_varying_cox(rows, None, "start_days", "stop_days", "is_relapse", ["n_attended_prev_week"],
+                                   weights="n_rows", n_people=people)  # fmt: skip
+        return res.summary[["hr", "hr_lower_95", "p"]].to_numpy(float)
+
+    site = published.filter_options(db)["sites"][0]
+    print("\nthe page's path (fetch, bands and fit), best of", repeat)
+    print(f"{'selection':12} {'participant-weeks s':>20} {'cells s':>8} {'cells / weeks':>14} {'max rel Δ':>10}")
+    for label, f in (("everyone", Filters()), ("one site", Filters(sites=(site,)))):
+        f = snap(f, enrollment_periods(db))
+        best = {"weeks": np.inf, "cells": np.inf}
+        out = {}
+        for _ in range(repeat):
+            for name, fn in (("weeks", from_rows), ("cells", from_cells)):
+                with warehouse.reading(db):
+                    t, out[name] = timed(fn, f)
+                best[name] = min(best[name], t)
+        delta = np.max(np.abs(out["cells"] - out["weeks"]) / np.abs(out["weeks"]))
+        print(f"{label:12} {best['weeks']:20.2f} {best['cells']:8.2f} {best['cells'] / best['weeks']:14.3f} {delta:10.1e}")
 
 
 if __name__ == "__main__":

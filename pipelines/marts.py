@@ -1,13 +1,17 @@
 """Outcome marts: every outcome definition, once, as SQL models over the core warehouse tables.
 
 A model is one SQL file, one CTE chain ending in `select * from final`, whose first line states the
-definition (docs/outcomes.md explains each in plain words). As in dbt's jaffle_shop, two layers:
+definition (docs/outcomes.md explains each in plain words). As in dbt's jaffle_shop, layers:
 
 - `sql/intermediate/<name>.sql`: shared building blocks (the follow-up window, the sessions inside it),
   built into the in-memory database `intermediate` attached for the build only. They never reach the
   warehouse file, so the published file holds only what marts.yml documents and checks.
 - `sql/marts/<name>.sql`: the outcome marts, built into schema `marts` and checked against `marts.yml`; a
   failed check fails the load, so bad marts are never published.
+- `sql/aggregates/<name>.sql`: sums over the marts per filter cell (program x site x track x enrollment
+  month), built whole into schema `aggregates` after every load's marts (`build_aggregates`: seconds at
+  100,000 people): a page's filter is a union of cells, so its counts are a sum over a small table, not a
+  scan of participant-week rows. Spark builds them from the same SQL (pipelines/spark.py).
 
 A model names the models it reads as `intermediate.<name>` or `marts.<name>`; the build order is derived
 from those references (graphlib), never typed by hand. Settings (as_of, gap_days, milestone_days) come from
@@ -33,6 +37,7 @@ from peer_outcomes.pipelines.errors import UserError
 
 SQL_ROOT = files(__package__) / "sql"  # package data: the same text after any install
 LAYERS = ("intermediate", "marts")  # the folders under sql/ holding models, and the names they are built as
+AGGREGATES = "aggregates"  # sql/aggregates/<name>.sql, built as aggregates.<name> after the marts
 SQL_DIR = SQL_ROOT / "marts"
 SPEC = SQL_DIR / "marts.yml"
 
@@ -172,10 +177,33 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
         raise MartCheckError(
             f"The outcome marts failed {len(failures)} check(s), so the load was stopped: {'; '.join(failures)}."
         )
+    build_aggregates(con)
     rebuilt: dict[str, list[str]] = {}
     for program, mart in stale:
         rebuilt.setdefault(program, []).append(mart.removeprefix("marts."))
     return rebuilt
+
+
+def aggregate_models() -> dict[str, str]:
+    """Each aggregate's select statement by built name: {"aggregates.week_counts": sql}."""
+    folder = SQL_ROOT / AGGREGATES
+    return {f"{AGGREGATES}.{p.name.removesuffix('.sql')}": p.read_text(encoding="utf-8")
+            for p in sorted(folder.iterdir(), key=lambda p: p.name) if p.name.endswith(".sql")}  # fmt: skip
+
+
+def build_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """(Re)build schema `aggregates` whole from the marts in the file; return the seconds each took.
+
+    Always whole, whatever the marts' incremental build copied: an aggregate sums rows of every program (a
+    cell of one program is a few rows), and all of them take a few seconds at 100,000 participants.
+    """
+    con.execute(f"create schema if not exists {AGGREGATES}")
+    seconds = {}
+    for name, sql in aggregate_models().items():
+        start = time.perf_counter()
+        con.execute(f"create or replace table {name} as\n{sql}")
+        seconds[name] = time.perf_counter() - start
+    return seconds
 
 
 def fingerprints(con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str]) -> dict[tuple[str, str], str]:

@@ -91,7 +91,7 @@ def test_intermediate_models_never_reach_the_warehouse_file(world: World) -> Non
     schemas = con.execute(
         "select distinct database_name, schema_name from duckdb_tables() where not internal"
     ).fetchall()
-    assert sorted(schemas) == [("warehouse", "main"), ("warehouse", "marts")]
+    assert sorted(schemas) == [("warehouse", "aggregates"), ("warehouse", "main"), ("warehouse", "marts")]
     assert "intermediate" not in [
         r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()
     ]
