@@ -133,8 +133,10 @@ class Filters:
 
         return cls(day("from"), day("to"), listed("site"), listed("track"), programs=listed("program"))
 
-    def where(self, date_col: str = "enrolled_on", prefix: str = "") -> tuple[str, list]:
-        """A SQL `where` clause and its parameters. `date_col` = cohort_month for monthly marts."""
+    def where(self, date_col: str = "enrolled_on", prefix: str = "", small: list | None = None) -> tuple[str, list]:
+        """A SQL `where` clause and its parameters. `date_col` = cohort_month for monthly marts. `small`: the
+        small cells' [program, site, track] when the caller has them (`small_cell_keys`), so the query need not
+        count the whole mart again to find them."""
         clauses, params = ["true"], []
         if self.enrolled_from:
             lo = self.enrolled_from.replace(day=1) if date_col == "cohort_month" else self.enrolled_from
@@ -158,7 +160,11 @@ class Filters:
         if self.allowed_programs:
             clauses.append(f"list_contains(?::varchar[], {prefix}program)")
             params.append(list(self.allowed_programs))
-        if not self.all_groups:
+        if not self.all_groups and small is not None:
+            clauses.append(f"not list_contains(?::varchar[][], [{prefix}program, {prefix}site, "
+                           f"coalesce({prefix}program_track, 'none')])")
+            params.append(small)
+        elif not self.all_groups:
             clauses.append(
                 f"[{prefix}program, {prefix}site, coalesce({prefix}program_track, 'none')] not in "
                 f"(select [program, site, track] from ({SMALL_CELLS}))"
@@ -310,13 +316,20 @@ def counts(db: Db, f: Filters, columns: Sequence[str], relation: str = "marts.pa
     rows at a state's size, millions when programs are pooled).
     """
     cols = ", ".join(f'"{c}"' for c in columns)
-    where, params = f.where()
+    where, params = f.where(small=small_cell_keys(db))
     return query(db, f"select {cols}, count(*) as n_people from {relation} where {where} group by all", params)
+
+
+@per_load
+def small_cell_keys(db: Db) -> list[list[str]]:
+    """[program, site, track] of each small cell (`SMALL_CELLS`), read once per load and threshold: at a million
+    participants, finding them again in every query cost about 0.1 s each."""
+    return [list(r) for r in query(db, SMALL_CELLS, [min_cell()]).itertuples(index=False)]
 
 
 def mean(db: Db, f: Filters, column: str) -> tuple[float, int]:
     """The mean of a participant_outcomes column over the filtered people who have a value, and how many do."""
-    where, params = f.where()
+    where, params = f.where(small=small_cell_keys(db))
     row = query(db, f'select avg("{column}") as m, count("{column}") as n from marts.participant_outcomes where {where}', params)
     return float(row["m"].iloc[0]) if row["n"].iloc[0] else float("nan"), int(row["n"].iloc[0])
 
@@ -338,7 +351,7 @@ def milestone_counts(db: Db, f: Filters) -> pd.DataFrame:
     Counted in SQL: the mart has a row per participant and milestone (half a million at 100,000 people),
     and fetching them to count in pandas took over a second.
     """
-    where, params = f.where()
+    where, params = f.where(small=small_cell_keys(db))
     sql = f"""
         with m as (select participant_key, milestone_days, is_observable, is_achieved
                    from marts.milestones where {where})
