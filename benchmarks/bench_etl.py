@@ -110,9 +110,9 @@ def main() -> None:
         profiles[-1].extend((f"  model {n}", s, model_cpu[n]) for n, s in seconds.items())
         return seconds
 
-    def timed_checks(con: duckdb.DuckDBPyConnection) -> list[str]:
+    def timed_checks(con: duckdb.DuckDBPyConnection, **kwargs) -> list[str]:
         t, c = time.perf_counter(), cpu()
-        failures = check_marts(con)
+        failures = check_marts(con, **kwargs)
         profiles[-1].append(("  marts.yml checks", time.perf_counter() - t, cpu() - c))
         return failures
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from graphlib import CycleError, TopologicalSorter
 from importlib.resources import files
 from pathlib import Path
@@ -165,18 +165,18 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
         if whole:
             stale = sorted(now)
             build_models(con, sqls)
+            failures = check_marts(con)
         else:
-            _build_stale(con, sqls, stale, {program for program, _ in now})
+            failures = _build_stale(con, sqls, stale, {program for program, _ in now})
     finally:
         if attached:
             con.execute(f"detach {PREVIOUS}")
-    con.execute(f"create or replace table main.{BUILDS} (program varchar, mart varchar, fingerprint varchar)")
-    con.executemany(f"insert into main.{BUILDS} values (?, ?, ?)", [[*key, f] for key, f in sorted(now.items())])
-    failures = check_marts(con) if whole or stale else []  # rows copied as they were passed these checks
     if failures:
         raise MartCheckError(
             f"The outcome marts failed {len(failures)} check(s), so the load was stopped: {'; '.join(failures)}."
         )
+    con.execute(f"create or replace table main.{BUILDS} (program varchar, mart varchar, fingerprint varchar)")
+    con.executemany(f"insert into main.{BUILDS} values (?, ?, ?)", [[*key, f] for key, f in sorted(now.items())])
     build_aggregates(con)
     rebuilt: dict[str, list[str]] = {}
     for program, mart in stale:
@@ -209,7 +209,7 @@ def build_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
 def fingerprints(con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str]) -> dict[tuple[str, str], str]:
     """What each program's rows of each mart are built from, as a hash: {(program, mart): sha256 hex}.
 
-    A mart's fingerprint covers its SQL and every model it reads (transitively), the columns of the core
+    A mart's fingerprint covers its SQL and every model it reads (transitively), marts.yml, the columns of the core
     tables they read (a covariate added to `participants` reaches participant_outcomes), the program's
     settings (its row of `programs` but the load time and name, and its matched tracks) and its data: the
     load batches that changed its rows (status "loaded"; an unchanged load writes "unchanged" and loads
@@ -236,11 +236,12 @@ def fingerprints(con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str]) -> dic
                           from load_batches where status = 'loaded' group by program) as b using (program)"""
         ).fetchall()
     )
+    checks = SPEC.read_text(encoding="utf-8")  # a new check must see every row, copied ones too
     out = {}
     for mart in (n for n in sqls if n.startswith("marts.")):
         definition = "\n".join(f"{name}\n{sqls[name]}" for name in sorted(closure[mart]))
         for program, state in states.items():
-            text = "\n".join((BUILD_LOGIC, schema, definition, state))
+            text = "\n".join((BUILD_LOGIC, checks, schema, definition, state))
             out[(program, mart)] = hashlib.sha256(text.encode()).hexdigest()
     return out
 
@@ -278,13 +279,17 @@ def _splittable(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _build_stale(
     con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str], stale: list[tuple[str, str]], programs: set[str]
-) -> None:
+) -> list[str]:
     """Rebuild the `stale` (program, mart) rows, and copy every other row of every mart from PREVIOUS.
 
     The stale marts and the models they read run in the in-memory database SCOPED, whose `main` holds views
-    of the core tables restricted to the stale programs (so `main.attendance` in a model reads theirs only).
+    of the core tables restricted to the stale programs (so `main.attendance` in a model reads theirs only;
+    a table without a `program` column, such as `settings`, is seen whole).
     A stale mart is then PREVIOUS's rows of the other programs plus these; a mart without a `program` column
-    (dose_weekly, ...) tells its program by `participant_key`, unique across the warehouse.
+    (dose_weekly, ...) tells its program by `participant_key`, unique across the warehouse. Only the rebuilt
+    rows are checked (marts.yml), before anything is copied: the copied ones passed when they were built,
+    and every unique key in marts.yml holds a program, participant_key or mentor_key, which no two programs
+    share. Returns the checks' failures.
     """
     warehouse = con.execute("select current_database()").fetchone()[0]
     redo = sorted({program for program, _ in stale})
@@ -306,20 +311,23 @@ def _build_stale(
         con.execute(f"attach ':memory:' as {SCOPED}")
     try:
         if stale:
-            for (table,) in con.execute(
-                "select distinct table_name from duckdb_columns() where database_name = ? and schema_name = 'main'"
-                " and column_name = 'program' order by all",
+            for table, has_program in con.execute(  # those without a program (settings) as they are
+                "select table_name, bool_or(column_name = 'program') from duckdb_columns() where database_name = ?"
+                " and schema_name = 'main' group by all order by all",
                 [warehouse],
             ).fetchall():
                 con.execute(
                     f'create view {SCOPED}.main."{table}" as select * from "{warehouse}".main."{table}"'
-                    f" where list_contains({codes}, program)"
+                    + (f" where list_contains({codes}, program)" if has_program else "")
                 )
             con.execute(f"use {SCOPED}")
             try:
                 build_models(con, {name: sqls[name] for name in order if name in needed})
+                failures = check_marts(con, only={mart for _, mart in stale})
             finally:
                 con.execute(f'use "{warehouse}"')
+            if failures:
+                return failures
         con.execute("create schema if not exists marts")
         for name in (n for n in order if n.startswith("marts.")):
             mart = name.removeprefix("marts.")
@@ -340,6 +348,7 @@ def _build_stale(
     finally:
         if stale:
             con.execute(f"detach {SCOPED}")
+    return []
 
 
 def _tests_sql(table: str, column: str | None, test: Any) -> tuple[str, str]:
@@ -381,8 +390,9 @@ def _covariate_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [c for (c,) in cols if c not in core]
 
 
-def check_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Evaluate every test in marts.yml and return one sentence per failure (empty when all pass).
+def check_marts(con: duckdb.DuckDBPyConnection, only: Collection[str] | None = None) -> list[str]:
+    """Evaluate every test in marts.yml (of the marts named in `only`, when given) and return one sentence per
+    failure (empty when all pass).
 
     Also fails when a documented column is missing from the built mart, or a built column is undocumented.
     """
@@ -395,6 +405,8 @@ def check_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
         columns.setdefault(f"{schema}.{name}", []).append(column)
     for mart in load_spec()["marts"]:
         table = mart["name"]
+        if only is not None and table not in only:
+            continue
         built = columns.get(table, [])
         if not built:
             failures.append(f"{table} was not built")

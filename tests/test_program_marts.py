@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from peer_outcomes.pipelines import marts
-from peer_outcomes.pipelines.marts import build_marts, fingerprints, mart_names, models
+from peer_outcomes.pipelines.marts import MartCheckError, build_marts, fingerprints, mart_names, models
 
 
 def copy(src: Path, dst: Path) -> duckdb.DuckDBPyConnection:
@@ -94,3 +94,17 @@ def test_a_new_load_batch_rebuilds_its_program_only(two_programs, tmp_path, prog
     )
     assert build_marts(con, previous=two_programs.final) == {program: sorted(mart_names())}
     assert differing_rows(con, two_programs.final) == {}  # same rows: the data did not change
+
+
+def test_the_rebuilt_rows_are_checked_and_a_failure_stops_the_build(two_programs, tmp_path, monkeypatch):
+    spec = marts.load_spec()
+    retention = next(m for m in spec["marts"] if m["name"] == "marts.retention")
+    retention["tests"] = [*retention.get("tests", []), {"expression": "program <> 'b'"}]
+    monkeypatch.setattr(marts, "load_spec", lambda: spec)
+    con = copy(two_programs.final, tmp_path / "check.duckdb")
+    con.execute("update programs set gap_days = 14 where program = 'b'")
+    with pytest.raises(MartCheckError, match=r"marts\.retention breaks `program <> 'b'` \(300 row\(s\)\)"):
+        build_marts(con, previous=two_programs.final)
+    assert "scoped" not in [d for (d,) in con.execute("select database_name from duckdb_databases()").fetchall()]
+    retention["tests"][-1] = {"expression": "program <> 'a'"}  # A's rows are copied, not checked again
+    assert build_marts(con, previous=two_programs.final) == {"b": sorted(mart_names())}
