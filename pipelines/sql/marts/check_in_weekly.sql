@@ -32,7 +32,10 @@ final as (
         w.stop_days,
         coalesce(c.n_check_ins, 0)::integer as n_check_ins,
         coalesce(c.n_reached, 0)::integer as n_reached,
-        coalesce(p.n_reached, 0)::integer as n_reached_prev_week,
+        -- the previous row is the previous week: a spell's weeks run from 0 without a gap (marts.dose_weekly),
+        -- and no check-in falls before week 0; one sort for both lags, no second join of the check-ins
+        coalesce(lag(c.n_reached) over (partition by w.participant_key order by w.week), 0)::integer
+            as n_reached_prev_week,
         w.n_attended,
         coalesce(lag(w.n_attended) over (partition by w.participant_key order by w.week), 0)::integer
             as n_attended_prev_week,
@@ -40,7 +43,6 @@ final as (
         w.is_disengaged
     from weeks as w
     left join per_week as c on c.participant_key = w.participant_key and c.week = w.week
-    left join per_week as p on p.participant_key = w.participant_key and p.week = w.week - 1
 )
 
 select * from final
