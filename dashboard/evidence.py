@@ -5,9 +5,12 @@ Policy: the pack holds published aggregates only. Every frame comes from `analys
 suppressed, the same functions the dashboard pages call) and every figure from `dashboard.figures` (the
 same definitions: title, axes, hidden columns); hidden cells are spelled "< k" by `analysis.disclosure.label`, exactly as the dashboard's
 CSV downloads. Nothing here suppresses, computes an estimate or draws a chart of its own.
-Speed: images are rendered in one browser page for the whole pack (`render.Painter`: no page reload between
-images), started first so the browser boots while Python computes, and rendering while Python builds the
-next chart; the pack's ~70 reads share one read-only connection (`warehouse.reading`).
+Speed: images are rendered in one browser for the whole pack (`render.Painter`: no page reload between
+images, a second page once the first is up), started first so the browser boots while Python computes, and
+rendering while Python builds the next chart; the results are computed two at a time ahead of the charts
+(`COMPUTE_THREADS`: DuckDB and numpy release the GIL), each thread's reads sharing one read-only connection
+(`warehouse.reading`); fpdf2 is imported on a worker as the pack starts. `benchmarks/bench_evidence.py` times
+it against older code in the same run; `benchmarks/same_pack.py` checks that the pack did not change.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -37,9 +41,12 @@ from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import charts, figures, figures_practice, pack_check
 from peer_outcomes.dashboard.evidence_text import findings, headline_rows, limitations, methods
 from peer_outcomes.dashboard.render import Painter
-from peer_outcomes.dashboard.report_pdf import Chart, ImageCache, Report, preload, write_report
+from peer_outcomes.dashboard.report_pdf import Chart, Report, image_cache, load_fpdf, preload, write_report
 from peer_outcomes.pipelines import warehouse
 from peer_outcomes.pipelines.errors import UserError
+
+if TYPE_CHECKING:
+    from fpdf.image_datastructures import ImageCache
 
 REPO = Path(__file__).resolve().parents[1]
 WIDTH = 1000  # px of the SVG; the PNG is rendered at scale 2 (2000 px wide, print quality at ~17 cm)
@@ -102,17 +109,22 @@ def compares_programs(f: Filters, offered: list[str]) -> bool:
     return len(set(f.programs or offered) & set(offered)) > 1
 
 
+COMPUTE_THREADS = 2  # results computed at once: DuckDB and numpy release the GIL, so one result's queries
+# overlap another's Python and the charts being drawn (two: the machine this is measured on has two cores)
+
+
 def compute(
     db: Path, f: Filters, then: Callable[[Results, str], None] | None = None, by_program: bool | None = None
 ) -> Results:
     """Every published result the pack shows, in report order; a result that cannot be computed becomes a note.
 
-    `then(results, key)` runs as each result arrives, so the pack draws its charts while the next is computed.
+    The results are computed ahead on `COMPUTE_THREADS` threads and handed over in report order:
+    `then(results, key)` runs (on this thread) as each arrives, so the pack draws its charts meanwhile.
     `by_program`: also the curves compared by program (`BY_PROGRAM`; by default when `compares_programs`).
     """
     if by_program is None:
         by_program = compares_programs(f, published.filter_options(db, f.allowed_sites, f.allowed_programs)["programs"])
-    calls = {
+    calls: dict[str, tuple[Callable[[Path, Filters], Published], str | None]] = {
         "headline": (published.headline, "The headline numbers"),
         "retention": (published.retention, "The retention curve"),
         "relapse_free": (published.relapse_free, "The relapse-free curve"),
@@ -122,27 +134,41 @@ def compute(
         "milestones": (published.milestones, "Milestone attainment"),
         "served": (published.participants_served, "Participants served"),
     }
-    res = Results({})
-    then = then or (lambda _res, _key: None)
-    for key, (fn, what) in calls.items():
-        try:
-            pub = fn(db, f)
-        except UserError as exc:  # e.g. no relapse events in a small selection: say so in the report
-            pub = Published({}, "", "", float("nan"), [f"{what} could not be computed for this selection: {exc}"])
-        res.pubs[key] = pub
-        res.notes += [n for n in pub.notes if n not in res.notes]
-        then(res, key)
     if published_practice.has_practice(db):  # the mentoring-practice section, when the export has its files
-        res.pubs["practice"] = published_practice.practice(db, f)
-        then(res, "practice")
+        calls["practice"] = (published_practice.practice, None)
         # all mentors' figures span every site and program: refused to a role limited to some sites, as on the
         # page, and left out when the pack is for some programs only
         if not f.allowed_sites and not f.allowed_programs and not f.programs:
-            res.pubs["mentor_practice"] = published_practice.mentor_practice(db)
-            then(res, "mentor_practice")
+            calls["mentor_practice"] = (lambda db, _f: published_practice.mentor_practice(db), None)
+    res = Results({})
+    then = then or (lambda _res, _key: None)
+    pool = ThreadPoolExecutor(max_workers=COMPUTE_THREADS, thread_name_prefix="pack-compute")
+    try:
+        ahead = {key: pool.submit(_published, db, f, fn, what) for key, (fn, what) in calls.items()}
+        for key, result in ahead.items():
+            res.pubs[key] = pub = result.result()
+            if key not in ("practice", "mentor_practice"):
+                res.notes += [n for n in pub.notes if n not in res.notes]
+            then(res, key)
+    finally:  # a refusal (or a bug) stops the results not yet started
+        pool.shutdown(wait=True, cancel_futures=True)
+    if "practice" in res.pubs:
         for note in [*res.pubs["practice"].notes, *published_practice.missing_files(db).values()]:
             res.notes += [note] if note not in res.notes else []
     return res
+
+
+def _published(db: Path, f: Filters, fn: Callable[[Path, Filters], Published], what: str | None) -> Published:
+    """One published result, on a worker thread with a read connection of its own (one snapshot per thread);
+    a result named by `what` that cannot be computed (e.g. no relapse events in a small selection) becomes a
+    Published that says so in a note."""
+    with warehouse.reading(db):
+        try:
+            return fn(db, f)
+        except UserError as exc:
+            if what is None:
+                raise
+            return Published({}, "", "", float("nan"), [f"{what} could not be computed for this selection: {exc}"])
 
 
 # The pack's charts in report order: (result, figure, CSV file stem -> published frame it holds).
@@ -292,9 +318,19 @@ class _Charts:
     tick: Callable[[str], None]
     pdf: list[Chart] = field(default_factory=list)
     renders: list[Future[None]] = field(default_factory=list)
-    images: ImageCache = field(default_factory=ImageCache)  # the PNGs decoded for the PDF as they arrive
     loader: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))  # in chart order
     not_drawn: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.pdf_library = self.loader.submit(load_fpdf)  # first on the loader: imports while DuckDB computes
+
+    @property
+    def images(self) -> ImageCache:
+        """The PNGs decoded for the PDF as they arrive."""
+        if not hasattr(self, "_images"):
+            self.pdf_library.result()
+            self._images = image_cache()
+        return self._images
 
     def add(self, res: Results, key: str) -> None:
         if key == "headline":

@@ -10,15 +10,17 @@ print as written; without one it falls back to Helvetica and replaces what Latin
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from fpdf import FPDF, FontFace
-from fpdf.image_datastructures import ImageCache
-from fpdf.image_parsing import preload_image
+from typing import TYPE_CHECKING
 
 from peer_outcomes.analysis import disclosure
 from peer_outcomes.dashboard import words
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+    from fpdf.image_datastructures import ImageCache
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation2"), Path("/usr/share/fonts/truetype/liberation"))
 FONT_FILES = {"": "LiberationSans-Regular.ttf", "B": "LiberationSans-Bold.ttf", "I": "LiberationSans-Italic.ttf"}
@@ -55,18 +57,38 @@ class Report:
     notes: list[str] = field(default_factory=list)  # privacy notes (groups left out, ...)
 
 
-class _PDF(FPDF):
-    footer_text = ""
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(self.font_family, "", 8)
-        self.set_text_color(*MUTED)
-        self.cell(0, 6, self.footer_text, align="L")
-        self.cell(0, 6, f"page {self.page_no()}/{{nb}}", align="R")
+def load_fpdf() -> None:
+    """Import fpdf2 (and fontTools with it: ~0.35 s of CPU). The pack calls this on a worker thread as it
+    starts, so the import runs while the main thread waits on DuckDB, not after the charts."""
+    import fpdf.image_parsing  # noqa: F401 - the import is the point
 
 
-def _font(pdf: _PDF) -> tuple[str, bool]:
+def image_cache() -> ImageCache:
+    """A cache of decoded images for `preload` and `write_report`."""
+    from fpdf.image_datastructures import ImageCache
+
+    return ImageCache()
+
+
+@functools.cache
+def _pdf_class() -> type[FPDF]:
+    """The report's FPDF, with its footer (a class made on first use, so importing this module is cheap)."""
+    from fpdf import FPDF
+
+    class _PDF(FPDF):
+        footer_text = ""
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(self.font_family, "", 8)
+            self.set_text_color(*MUTED)
+            self.cell(0, 6, self.footer_text, align="L")
+            self.cell(0, 6, f"page {self.page_no()}/{{nb}}", align="R")
+
+    return _PDF
+
+
+def _font(pdf: FPDF) -> tuple[str, bool]:
     """Register a Unicode font; returns (family, unicode_ok)."""
     for folder, files in [*((d, FONT_FILES) for d in FONT_DIRS), (DEJAVU, DEJAVU_FILES)]:
         if all((folder / f).exists() for f in files.values()):
@@ -79,12 +101,14 @@ def _font(pdf: _PDF) -> tuple[str, bool]:
 def preload(images: ImageCache, png: Path) -> None:
     """Decode and compress a chart's PNG for the PDF ahead of `write_report` (the pack does it on a thread as
     each chart arrives: Pillow's decoder and zlib release the GIL, so this overlaps the next chart's work)."""
+    from fpdf.image_parsing import preload_image
+
     preload_image(images, str(png))
 
 
 def write_report(report: Report, path: Path, images: ImageCache | None = None) -> int:
     """Write the report as a PDF at `path`; returns the number of pages. `images`: charts `preload`ed already."""
-    pdf = _PDF(orientation="portrait", unit="mm", format="A4")
+    pdf = _pdf_class()(orientation="portrait", unit="mm", format="A4")
     if images is not None:
         pdf.image_cache = images
     pdf.footer_text = report.footer
@@ -153,8 +177,10 @@ def write_report(report: Report, path: Path, images: ImageCache | None = None) -
     return pdf.pages_count
 
 
-def _table(pdf: _PDF, family: str, text, header: list[str], rows: list[tuple[str, ...]], widths) -> None:
+def _table(pdf: FPDF, family: str, text, header: list[str], rows: list[tuple[str, ...]], widths) -> None:
     """A plain ruled table; column widths as shares of the text width; long cells wrap within their column."""
+    from fpdf import FontFace
+
     pdf.set_draw_color(200, 200, 200)
     pdf.set_text_color(*INK)
     pdf.set_font(family, "", 9.5)
