@@ -34,6 +34,8 @@ def differences(a: Path, b: Path) -> list[str]:
             with Image.open(a / name) as x, Image.open(b / name) as y:
                 if x.size != y.size or ImageChops.difference(x.convert("RGBA"), y.convert("RGBA")).getbbox():
                     out.append(f"PNG pixels differ: {name}")
+    if not ((a / "report.pdf").is_file() and (b / "report.pdf").is_file()):
+        return out or ["no report.pdf in either pack"]
     ta, tb = pdf_text(a / "report.pdf"), pdf_text(b / "report.pdf")
     if ta != tb:
         diff = difflib.unified_diff(ta.splitlines(), tb.splitlines(), lineterm="")
