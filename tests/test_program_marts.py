@@ -4,11 +4,13 @@ definition is. Real warehouses from the real ETL (conftest `two_programs`, built
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
+from programs import B_AS_OF
 
 from peer_outcomes.pipelines import marts
 from peer_outcomes.pipelines.marts import MartCheckError, build_marts, fingerprints, mart_names, models
@@ -108,3 +110,24 @@ def test_the_rebuilt_rows_are_checked_and_a_failure_stops_the_build(two_programs
     assert "scoped" not in [d for (d,) in con.execute("select database_name from duckdb_databases()").fetchall()]
     retention["tests"][-1] = {"expression": "program <> 'a'"}  # A's rows are copied, not checked again
     assert build_marts(con, previous=two_programs.final) == {"b": sorted(mart_names())}
+
+
+def test_loading_the_same_export_again_builds_no_model(two_programs, tmp_path, monkeypatch):
+    from peer_outcomes.pipelines.etl import run_etl
+
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(two_programs.final, db)
+    built: list[list[str]] = []
+    real = marts.build_models
+    monkeypatch.setattr(marts, "build_models", lambda con, sqls, cpu=None: built.append(list(sqls)) or real(con, sqls, cpu))
+    report = run_etl(two_programs.exports["b2"], db, program="b", as_of=dt.date.fromisoformat(B_AS_OF))
+    assert report.status == "unchanged" and built == []
+    with duckdb.connect() as con:
+        con.execute(f"attach '{db}' as now (read_only)")
+        con.execute(f"attach '{two_programs.final}' as final (read_only)")
+        for mart in mart_names():
+            (n,) = con.execute(
+                f"select (select count(*) from (from now.marts.{mart} except all from final.marts.{mart}))"
+                f" + (select count(*) from (from final.marts.{mart} except all from now.marts.{mart}))"
+            ).fetchone()
+            assert n == 0, mart
