@@ -28,6 +28,7 @@ Db = str | os.PathLike[str]
 GROUPINGS = {"site": "Site", "program_track": "Track", "main_format": "Main format", "cohort_quarter": "Cohort"}
 PROGRAM = {"program": "Program"}  # a compare-by grouping only where the warehouse holds several (`groupings`)
 CAUSES = {1: "relapse", 2: "dropout", 3: "completion"}
+FEATURE_ESTIMATES = [f"{y}{end}" for y in ("retained_90", "relapse_free_180") for end in ("", "_lower_95", "_upper_95")]
 COX_COVARIATES = ["program_track", "age_group", "gender", "primary_substance", "housing_at_intake"]
 N = "n_people"  # the people a row of counts stands for (queries.counts)
 
@@ -503,10 +504,12 @@ def mentors(db: Db, f: Filters) -> Published:
         ret = ret_fit.at([90])
         rel = _coarse_km(_people(sub, ["relapse_days", "is_relapse", "level"]), "relapse_days", "is_relapse", "level")[0].at([180])
         for (_, a), (_, b) in zip(ret.iterrows(), rel.iterrows(), strict=True):
-            rows.append({"feature": feat, "level": a["group"], "n": n_level[a["group"]],
-                         "retained_90": disclosure.estimate(a["survival"], a["n_at_risk"]),
-                         "relapse_free_180": disclosure.estimate(b["survival"], b["n_at_risk"])})  # fmt: skip
-    by_feature = pd.DataFrame(rows, columns=["feature", "level", "n", "retained_90", "relapse_free_180"])
+            row = {"feature": feat, "level": a["group"], "n": n_level[a["group"]]}
+            for name, r in (("retained_90", a), ("relapse_free_180", b)):  # each with its KM 95% CI, hidden with it
+                row |= {f"{name}{end}": disclosure.estimate(r[c], r["n_at_risk"])
+                        for end, c in (("", "survival"), ("_lower_95", "lower_95"), ("_upper_95", "upper_95"))}  # fmt: skip
+            rows.append(row)
+    by_feature = pd.DataFrame(rows, columns=["feature", "level", "n", *FEATURE_ESTIMATES])
     method = (
         "Caseload = participants in the population with a match open at the data cutoff, per mentor; "
         "certification at the time of the first match; retention at 90 and relapse-free survival at 180 days "

@@ -7,6 +7,7 @@ pages' tables and downloads and the pack's CSVs read it from here. The plotly wo
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -42,7 +43,7 @@ HIDDEN: dict[str, tuple[str, ...]] = {
     "caseloads": ("n_mentors",),
     "rematches": ("n",),
     "coverage": ("n_matched", "n_certified", "share_certified"),
-    "by_feature": ("retained_90", "relapse_free_180"),
+    "by_feature": (*_ci("retained_90"), *_ci("relapse_free_180")),
     "missing": ("n_missing", "n_total", "share_missing"),
     "batches": ("rows_read", "rows_loaded"),
     # mentoring practice (analysis.published_practice, dashboard.figures_practice)
@@ -116,6 +117,22 @@ def _bars(x: str, y: str, x_label: str, y_label: str, **kw: object) -> Callable[
     return lambda fr, title, pop: charts.bars(fr, x, y, title, pop, x_label, y_label, **kw)
 
 
+def _feature_bars(y: str, y_label: str) -> Callable[[pd.DataFrame, str, str], go.Figure]:
+    """Match-feature bars with each estimate's 95% CI, the features' words on short lines under level ticks
+    (rotated, the longer ones ran under the legend and were cut in a half-width column), the legend below."""
+
+    def build(fr: pd.DataFrame, title: str, pop: str) -> go.Figure:
+        fr = fr.assign(feature=fr["feature"].map(lambda v: "<br>".join(textwrap.wrap(str(v), 16))))
+        fig = charts.bars(fr, "feature", y, title, pop, "Match feature", y_label, percent=True, colour="level",
+                          ci=(f"{y}_lower_95", f"{y}_upper_95"), n="n", n_label="matched people")  # fmt: skip
+        fig.update_xaxes(tickangle=0, automargin=True)
+        fig.update_layout(legend={"orientation": "h", "y": -0.38, "x": 0, "title": {"text": "This match feature:"}},
+                          margin={"b": 90})  # fmt: skip
+        return fig
+
+    return build
+
+
 def _lines(y: str, y_label: str) -> Callable[[pd.DataFrame, str, str], go.Figure]:
     return lambda fr, title, pop: charts.lines(fr, "week_start", y, "format", title, pop, "Week", y_label)
 
@@ -175,13 +192,13 @@ REMATCHES = Figure(
 )  # fmt: skip
 MATCH_RETAINED = Figure(
     "match_features", "Still engaged at 90 days by match feature", "by_feature",
-    _bars("feature", "retained_90", "Match feature", "Still engaged (%)", percent=True, colour="level", n="n",
-          n_label="matched people"),
+    _feature_bars("retained_90", "Still engaged (%)"),
+    "Kaplan–Meier estimate at 90 days among matched participants, with its 95% CI, by feature of the first match.",
 )  # fmt: skip
 MATCH_RELAPSE_FREE = Figure(
     "match_features_relapse", "Relapse-free at 180 days by match feature", "by_feature",
-    _bars("feature", "relapse_free_180", "Match feature", "Relapse-free (%)", percent=True, colour="level", n="n",
-          n_label="matched people"),
+    _feature_bars("relapse_free_180", "Relapse-free (%)"),
+    "Kaplan–Meier estimate at 180 days among matched participants, with its 95% CI, by feature of the first match.",
 )  # fmt: skip
 QUARANTINE = Figure(
     "quarantine", "Quarantined rows by reason", "quarantine_by_reason",

@@ -47,3 +47,26 @@ def test_a_hidden_bar_says_why_as_the_csvs_do():
     assert list(shares.data[-1].x) == ["a", "c"]
     counts = charts.bars(df, "k", "n", "Counts", "N = 80", "k", "people")
     assert list(counts.data[-1].text) == [f"< {disclosure.threshold()}"]
+
+
+def test_match_feature_bars_carry_their_km_interval_and_labels_that_fit(synth_warehouse):
+    """Mentors & matching: each match-feature bar has the Kaplan–Meier 95% CI of the published frame as its
+    error bar (hidden with the estimate), and the features' words sit level on short lines, not rotated
+    under the legend where a half-width column cut them."""
+    from peer_outcomes.analysis import published
+    from peer_outcomes.analysis.queries import Filters
+    from peer_outcomes.dashboard import figures
+
+    pub = published.mentors(synth_warehouse, Filters())
+    frame = pub.frames["by_feature"]
+    for figure, y in ((figures.MATCH_RETAINED, "retained_90"), (figures.MATCH_RELAPSE_FREE, "relapse_free_180")):
+        assert frame[f"{y}_lower_95"].le(frame[y]).all() and frame[f"{y}_upper_95"].ge(frame[y]).all()
+        assert frame[f"{y}_lower_95"].isna().equals(frame[y].isna())
+        fig = figure.draw(pub)
+        for trace in (t for t in fig.data if t.type == "bar"):
+            level = frame[frame["level"] == trace.name]
+            assert np.allclose(np.asarray(trace.error_y.array, float), (level[f"{y}_upper_95"] - level[y]).to_numpy(float))
+            assert np.allclose(np.asarray(trace.error_y.arrayminus, float), (level[y] - level[f"{y}_lower_95"]).to_numpy(float))
+            assert all(len(line) <= 16 for x in trace.x for line in x.split("<br>")), trace.x
+            assert "same main substance" in " ".join(x.replace("<br>", " ") for x in trace.x)
+        assert fig.layout.xaxis.tickangle == 0
