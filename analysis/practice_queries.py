@@ -1,11 +1,12 @@
 """Named read-only queries over the mentoring-practice marts (issue 15), with the dashboard's filters.
 
-Participant-side rows (marts.goals, goal_setting, referrals, check_in_weekly, check_in_regularity, pathway)
-are restricted to the filtered population through marts.participant_outcomes, as every other query is;
-marts.mentor_months describes all mentors, since a mentor belongs to no enrollment period or track. The
-definitions live in the marts (pipelines/sql/marts/, docs/outcomes.md); these queries only count their rows
-over the windows a page reports (met within 180 days, connected within 30, mentoring within 365), for
-analysis.published_practice to suppress.
+Participant-side results (marts.goals, goal_setting, referrals, check_in_weekly, check_in_regularity,
+pathway) are read from their counts per filter cell (program x site x track x enrollment month), built at
+load (pipelines/sql/aggregates/practice_counts.sql, week_counts.sql, week_bands.sql, over the windows a page
+reports: met within 180 days, connected within 30, mentoring within 365): a filter is a union of cells, so a
+result is a sum of a few hundred rows; marts.mentor_months describes all mentors, since a mentor belongs to
+no enrollment period or track. The definitions live in the marts (pipelines/sql/marts/, docs/outcomes.md);
+analysis.published_practice suppresses what these return.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ Db = str | os.PathLike[str]
 
 PRACTICE_TABLES = ("goals", "check_ins", "referrals", "mentor_activity", "incidents")
 AS_OF = "(select as_of from programs where program = x.program)"  # the row's program's own cutoff
+# The windows counted in pipelines/sql/aggregates/practice_counts.sql, named here for the methods text
+# (tests/unit/test_practice_counts.py holds the counts to queries written with these numbers).
 GOAL_DAYS = 180  # a goal counts as met when met within this many days of being set
 LINK_DAYS = 30  # a referral counts as connected when connected within this many days (marts.referrals)
 PATHWAY_DAYS = 365  # a completer counts as mentoring when they start within this many days of completing
@@ -45,39 +48,41 @@ def supervision_policy(db: Db) -> float:
     return float(query(db, "select supervision_hours from settings")["supervision_hours"].iloc[0])
 
 
-def _in(mart: str, f: Filters, extra: str = "true") -> tuple[str, list]:
-    """`from <mart> x join marts.participant_outcomes p` for the filtered population."""
-    where, params = f.where(prefix="p.")
-    return f"from {mart} x join marts.participant_outcomes p using (participant_key) where {where} and {extra}", params
+def _counts(db: Db, f: Filters, result: str) -> pd.DataFrame:
+    """aggregates.practice_counts of one `result` summed over the filtered cells, per item (n_items, n_hits,
+    n_people): a participant sits in one cell, so people add up. A page's filter reads a few hundred rows
+    instead of joining each practice mart to the participants."""
+    where, params = f.where("cohort_month")
+    sql = ("select item, sum(n_items)::bigint as n_items, sum(n_hits)::bigint as n_hits, sum(n_people)::bigint as "
+           f"n_people from aggregates.practice_counts where result = ? and {where} group by item order by item")  # fmt: skip
+    return query(db, sql, [result, *params])
+
+
+def _one(counts: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """The single row of a whole-selection count (zeros when the selection has no such rows), renamed."""
+    row = counts[list(names)].sum().astype("int64") if len(counts) else pd.Series(0, index=list(names), dtype="int64")
+    return pd.DataFrame([row]).rename(columns=names).reset_index(drop=True)
 
 
 def goals_by_domain(db: Db, f: Filters) -> pd.DataFrame:
     """Per domain: goals set at least GOAL_DAYS before the cutoff, those met within GOAL_DAYS, and people."""
-    rows, params = _in("marts.goals", f, f"x.set_on <= {AS_OF} - {GOAL_DAYS}")
-    sql = f"""
-        select x.domain, count(*) as n_goals, count(*) filter (where x.is_met = 1 and x.time_days <= {GOAL_DAYS})
-               as n_met, count(distinct x.participant_key) as n_people
-        {rows} group by 1 order by 1"""
-    return query(db, sql, params)
+    t = _counts(db, f, "goals")
+    return t.rename(columns={"item": "domain", "n_items": "n_goals", "n_hits": "n_met"})[
+        ["domain", "n_goals", "n_met", "n_people"]]
 
 
 def goal_setting(db: Db, f: Filters) -> pd.DataFrame:
     """Participants followed their whole first 30 days, and those who set a goal in them (marts.goal_setting)."""
-    rows, params = _in("marts.goal_setting", f, "x.is_observable_30_days = 1")
-    sql = f"select count(*) as n_followed, count(*) filter (where x.n_goals_first_30_days > 0) as n_with_goal {rows}"
-    return query(db, sql, params)
+    return _one(_counts(db, f, "goal_setting"), {"n_items": "n_followed", "n_hits": "n_with_goal"})
 
 
 def referral_linkage(db: Db, f: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per resource type, and for all treatment referrals (treatment, MAT, detox: marts.referrals is_treatment):
     referrals made at least LINK_DAYS before the cutoff, those connected within LINK_DAYS, and people."""
-    rows, params = _in("marts.referrals", f, "x.is_observable_30_days = 1")
-    counts = ("count(*) as n_referrals, count(*) filter (where x.is_connected_30_days = 1) as n_connected, "
-              "count(distinct x.participant_key) as n_people")  # fmt: skip
-    sql = f"select x.resource_type, {counts} {rows} group by 1 order by 1"
-    by_type = query(db, sql, params)
-    treatment = query(db, f"select 'all treatment' as resource_type, {counts} {rows} and x.is_treatment = 1", params)
-    return by_type, treatment
+    names = {"item": "resource_type", "n_items": "n_referrals", "n_hits": "n_connected", "n_people": "n_people"}
+    by_type = _counts(db, f, "referrals").rename(columns=names)[list(names.values())]
+    treatment = _one(_counts(db, f, "treatment_referrals"), {k: v for k, v in names.items() if k != "item"})
+    return by_type, treatment.assign(resource_type="all treatment")[list(names.values())]
 
 
 def check_in_weeks(db: Db, f: Filters) -> pd.DataFrame:
@@ -94,19 +99,14 @@ def check_in_rows(db: Db, f: Filters) -> pd.DataFrame:
 
 def check_in_regularity(db: Db, f: Filters) -> pd.DataFrame:
     """Weeks since the first match (marts.check_in_regularity), those with a reached check-in, and people."""
-    rows, params = _in("marts.check_in_regularity", f, "x.n_weeks > 0")
-    sql = (f"select coalesce(sum(x.n_weeks), 0) as person_weeks, coalesce(sum(x.n_weeks_reached), 0) as n_weeks_reached, "
-           f"count(*) as n_people {rows}")  # fmt: skip
-    return query(db, sql, params)
+    names = {"n_items": "person_weeks", "n_hits": "n_weeks_reached", "n_people": "n_people"}
+    return _one(_counts(db, f, "regularity"), names)
 
 
 def pathway(db: Db, f: Filters) -> pd.DataFrame:
     """Completers followed at least PATHWAY_DAYS since completing (marts.pathway), and those who started as a
     mentor within PATHWAY_DAYS."""
-    rows, params = _in("marts.pathway", f, f"x.completed_on <= {AS_OF} - {PATHWAY_DAYS}")
-    sql = (f"select count(*) as n_completers, count(*) filter (where x.is_mentor = 1 and x.time_days <= "
-           f"{PATHWAY_DAYS}) as n_mentoring {rows}")  # fmt: skip
-    return query(db, sql, params)
+    return _one(_counts(db, f, "pathway"), {"n_items": "n_completers", "n_hits": "n_mentoring"})
 
 
 def supervision(db: Db) -> pd.DataFrame:

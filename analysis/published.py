@@ -433,13 +433,11 @@ def _only_attendees(cells: pd.DataFrame) -> list[str]:
 @population.guard
 def engagement(db: Db, f: Filters) -> Published:
     """Attendance and no-show rates by week and format, and the dose–response of relapse to attendance."""
-    cells = queries.attendance_weekly(db, f)
+    cells = queries.attendance_by_week(db, f)  # n_people adds up over cells: each person sits in one
     people = queries.outcomes(db, f, ["participant_key"])
     if (none := _too_few(db, f, len(people), ["weekly", "dose", "dose_cox"])) is not None:
         return none
-    # each person sits in one site, track and cohort, so n_people adds up exactly across those cells
-    w = cells.groupby(["week_start", "format"], as_index=False)[["n_expected", "n_attended", "n_no_show", "n_people"]].sum()
-    w = disclosure.rows_with_enough(w, "n_people")
+    w = disclosure.rows_with_enough(cells, "n_people")
     no_show = disclosure.suppress_rate(w, "n_no_show", "n_expected", "no_show_rate", count_margins=[])
     w = disclosure.suppress_rate(w, "n_attended", "n_expected", "attendance_rate", count_margins=[])
     w = w.assign(n_no_show=no_show["n_no_show"], no_show_rate=no_show["no_show_rate"]).drop(columns="n_people")

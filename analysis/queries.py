@@ -447,6 +447,17 @@ def week_bands(db: Db, f: Filters, measure: str, matched_only: bool = False) -> 
     return query(db, sql, [measure, *params])
 
 
+def attendance_by_week(db: Db, f: Filters) -> pd.DataFrame:
+    """marts.attendance_weekly summed over the filtered cells per week and format (expected, attended, no-show,
+    people): a participant sits in one cell, so people add up. Summed in DuckDB, where fetching every cell
+    row to sum in pandas took half a second at 100,000 participants."""
+    where, params = f.where("cohort_month")
+    sql = ("select week_start, format, sum(n_expected)::bigint as n_expected, sum(n_attended)::bigint as n_attended, "
+           "sum(n_no_show)::bigint as n_no_show, sum(n_people)::bigint as n_people "
+           f"from marts.attendance_weekly where {where} group by all order by week_start, format")  # fmt: skip
+    return query(db, sql, params)
+
+
 def attendance_weekly(db: Db, f: Filters) -> pd.DataFrame:
     """marts.attendance_weekly cells for the filtered sites, tracks and enrollment months."""
     return _marts(db, "marts.attendance_weekly", f, date_col="cohort_month")
