@@ -52,7 +52,7 @@ def _counts(db: Db, f: Filters, result: str) -> pd.DataFrame:
     """aggregates.practice_counts of one `result` summed over the filtered cells, per item (n_items, n_hits,
     n_people): a participant sits in one cell, so people add up. A page's filter reads a few hundred rows
     instead of joining each practice mart to the participants."""
-    where, params = f.where("cohort_month")
+    where, params = f.where("cohort_month", small=queries.small_cell_keys(db))
     sql = ("select item, sum(n_items)::bigint as n_items, sum(n_hits)::bigint as n_hits, sum(n_people)::bigint as "
            f"n_people from aggregates.practice_counts where result = ? and {where} group by item order by item")  # fmt: skip
     return query(db, sql, [result, *params])

@@ -427,7 +427,7 @@ def week_counts(db: Db, f: Filters, covariates: Sequence[str], matched_only: boo
     100,000 rows where the participant-weeks are 1.4 million, and the Cox fit weighted by `n_rows` equals
     the fit on the participant-weeks (analysis.dose).
     """
-    where, params = f.where("cohort_month")
+    where, params = f.where("cohort_month", small=small_cell_keys(db))
     cols = ", ".join(["start_days", "stop_days", "is_relapse", *covariates])
     matched = " and is_matched = 1" if matched_only else ""
     sql = (f"select {cols}, sum(n_rows)::bigint as n_rows from aggregates.week_counts where {where}{matched} "
@@ -439,7 +439,7 @@ def week_bands(db: Db, f: Filters, measure: str, matched_only: bool = False) -> 
     """Participant-weeks, relapses and people of the filtered cells by band of `measure` (aggregates.week_bands:
     'sessions_last_week' 0, 1, 2, 3+; 'check_ins_last_week' 0, 1, 2+; 'any_week' any), bands present only.
     A participant sits in one cell, so the cells' people add up."""
-    where, params = f.where("cohort_month")
+    where, params = f.where("cohort_month", small=small_cell_keys(db))
     matched = " and is_matched = 1" if matched_only else ""
     sql = (f"select band as {measure}, sum(person_weeks)::bigint as person_weeks, sum(n_relapses)::bigint as n_relapses, "
            f"sum(n_people)::bigint as n_people from aggregates.week_bands where measure = ? and {where}{matched} "
@@ -451,7 +451,7 @@ def attendance_by_week(db: Db, f: Filters) -> pd.DataFrame:
     """marts.attendance_weekly summed over the filtered cells per week and format (expected, attended, no-show,
     people): a participant sits in one cell, so people add up. Summed in DuckDB, where fetching every cell
     row to sum in pandas took half a second at 100,000 participants."""
-    where, params = f.where("cohort_month")
+    where, params = f.where("cohort_month", small=small_cell_keys(db))
     sql = ("select week_start, format, sum(n_expected)::bigint as n_expected, sum(n_attended)::bigint as n_attended, "
            "sum(n_no_show)::bigint as n_no_show, sum(n_people)::bigint as n_people "
            f"from marts.attendance_weekly where {where} group by all order by week_start, format")  # fmt: skip
