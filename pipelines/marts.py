@@ -263,6 +263,16 @@ def _attach_previous(con: duckdb.DuckDBPyConnection, previous: Path) -> bool:
 
 
 def _previous_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """What PREVIOUS's mart rows were built from; none when a mart there lacks a column marts.yml lists (a
+    file an older version built, or altered since), so that a load rebuilds it rather than copy what is missing."""
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "select 'marts.' || table_name, column_name from duckdb_columns() where database_name = ? and schema_name = 'marts'",
+        [PREVIOUS],
+    ).fetchall():
+        have.setdefault(table, set()).add(column)
+    if any(not set(m.get("columns", {})) <= have.get(m["name"], set()) for m in load_spec()["marts"]):
+        return {}
     rows = con.execute(f"select program, mart, fingerprint from {PREVIOUS}.main.{BUILDS}").fetchall()
     return {(program, mart): fingerprint for program, mart, fingerprint in rows}
 

@@ -104,11 +104,29 @@ def _mart_columns() -> dict[str, frozenset[str]]:
     return {m["name"]: frozenset(m.get("columns", {})) for m in load_spec()["marts"]}
 
 
+@functools.cache
+def _aggregates() -> dict[str, str]:
+    from peer_outcomes.pipelines.marts import aggregate_models
+
+    return aggregate_models()
+
+
+def _aggregate_current(con: duckdb.DuckDBPyConnection, name: str, sql: str, have: dict[str, set[str]]) -> bool:
+    """Whether aggregate `name` is in the file with the columns its SQL gives today (binding it, no rows read)."""
+    if name not in have:
+        return False
+    try:
+        columns = {d[0] for d in con.execute(f"select * from (\n{sql}\n) limit 0").description}
+    except duckdb.Error:
+        return False
+    return columns <= have[name]
+
+
 _checked: dict[tuple[str, int, int, int], bool] = {}  # file identity (path, inode, mtime, size) -> current?
 
 
 def _built_by_this_version(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
-    """Whether the warehouse holds every mart and mart column this version reads (a file with no marts at all
+    """Whether the warehouse holds every mart, mart column and aggregate this version reads (a file with no marts at all
     is not judged: the ETL always builds them); checked once per file, which a `stat` identifies."""
     st = path.stat()
     key = (str(path.resolve()), st.st_ino, st.st_mtime_ns, st.st_size)
@@ -121,8 +139,9 @@ def _built_by_this_version(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
             have.setdefault(table, set()).add(column)
         if len(_checked) > 64:
             _checked.clear()
-        built = not any(t.startswith("marts.") for t in have) or all(
-            cols <= have.get(name, set()) for name, cols in _mart_columns().items()
+        built = not any(t.startswith("marts.") for t in have) or (
+            all(cols <= have.get(name, set()) for name, cols in _mart_columns().items())
+            and all(_aggregate_current(con, name, sql, have) for name, sql in _aggregates().items())
         )
         _checked[key] = built
     return _checked[key]

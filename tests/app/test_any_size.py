@@ -154,7 +154,17 @@ def test_no_page_shows_a_raw_code_or_column_name(pages, name):
         assert not codes, (f"{name} / {page}", codes, [t for t in shown.words if RAW_CODE.search(t)][:3])
 
 
-def test_a_warehouse_built_by_an_older_version_asks_for_a_new_load_and_a_load_fixes_it(program, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "older",
+    [
+        "alter table marts.participant_outcomes drop column is_meant_to_be_matched",  # a mart column pages now read
+        "drop table aggregates.week_counts",  # an aggregate added since (Engagement raised an exception)
+        "alter table aggregates.practice_counts drop column n_hits",  # an aggregate's column
+    ],
+)
+def test_a_warehouse_built_by_an_older_version_asks_for_a_new_load_and_a_load_fixes_it(
+    program, tmp_path, monkeypatch, older
+):
     import shutil
 
     import duckdb
@@ -164,8 +174,8 @@ def test_a_warehouse_built_by_an_older_version_asks_for_a_new_load_and_a_load_fi
     built = program("size_26")
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(built, db)
-    with duckdb.connect(str(db)) as con:  # as an earlier version built it: without a column pages now read
-        con.execute("alter table marts.participant_outcomes drop column is_meant_to_be_matched")
+    with duckdb.connect(str(db)) as con:  # as an earlier version built it
+        con.execute(older)
     monkeypatch.setenv("PEER_OUTCOMES_DB", str(db))
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
