@@ -55,7 +55,7 @@ def _counts(db: Db, f: Filters, result: str) -> pd.DataFrame:
     where, params = f.where("cohort_month", small=queries.small_cell_keys(db))
     sql = ("select item, sum(n_items)::bigint as n_items, sum(n_hits)::bigint as n_hits, sum(n_people)::bigint as "
            f"n_people from aggregates.practice_counts where result = ? and {where} group by item order by item")  # fmt: skip
-    return queries.aggregate(db, "practice_counts", sql, [result, *params])
+    return query(db, sql, [result, *params])
 
 
 def _one(counts: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:

@@ -418,24 +418,6 @@ def dose_bands(rows: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
-@per_load
-def aggregate_tables(db: Db) -> list[str]:
-    """The per-cell aggregates the warehouse holds (schema `aggregates`, built at load), read once per load."""
-    sql = "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'aggregates'"
-    return sorted(query(db, sql)["table_name"])
-
-
-def aggregate(db: Db, table: str, sql: str, params: list) -> pd.DataFrame:
-    """Run `sql` over `aggregates.<table>`; a warehouse built before that aggregate existed says, in one sentence,
-    to load it again (its pages would otherwise end in a catalog error)."""
-    if table not in aggregate_tables(db):
-        raise warehouse.WarehouseError(
-            f"The warehouse {db} was built by an older version of peer-outcomes (it lacks the per-cell counts "
-            f"this page reads): run `peer-outcomes etl EXPORT_DIR --db {db}` again."
-        )
-    return query(db, sql, params)
-
-
 def week_counts(db: Db, f: Filters, covariates: Sequence[str], matched_only: bool = False) -> pd.DataFrame:
     """The counting-process rows of marts.check_in_weekly for the filtered cells (of matched participants
     only, when asked), as distinct (start_days, stop_days, is_relapse, *covariates) rows with `n_rows`, how
@@ -450,7 +432,7 @@ def week_counts(db: Db, f: Filters, covariates: Sequence[str], matched_only: boo
     matched = " and is_matched = 1" if matched_only else ""
     sql = (f"select {cols}, sum(n_rows)::bigint as n_rows from aggregates.week_counts where {where}{matched} "
            "group by all order by all")  # fmt: skip
-    return aggregate(db, "week_counts", sql, params)
+    return query(db, sql, params)
 
 
 def week_bands(db: Db, f: Filters, measure: str, matched_only: bool = False) -> pd.DataFrame:
@@ -462,7 +444,7 @@ def week_bands(db: Db, f: Filters, measure: str, matched_only: bool = False) -> 
     sql = (f"select band as {measure}, sum(person_weeks)::bigint as person_weeks, sum(n_relapses)::bigint as n_relapses, "
            f"sum(n_people)::bigint as n_people from aggregates.week_bands where measure = ? and {where}{matched} "
            "group by 1 order by 1")  # fmt: skip
-    return aggregate(db, "week_bands", sql, [measure, *params])
+    return query(db, sql, [measure, *params])
 
 
 def attendance_by_week(db: Db, f: Filters) -> pd.DataFrame:
