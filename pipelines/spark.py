@@ -34,7 +34,8 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
 from peer_outcomes.pipelines.errors import UserError
-from peer_outcomes.pipelines.marts import SQL_ROOT, build_order, models
+from peer_outcomes.pipelines.marts import aggregate_models as aggregates
+from peer_outcomes.pipelines.marts import build_order, models
 from peer_outcomes.pipelines.warehouse import connect_readonly
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ LOCAL_CONF = {
     "spark.driver.memory": "1g",
 }
 SHARED_CONF = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "true"}
-AGGREGATES = "aggregates"  # the folder under sql/ and the name the aggregates are built as
 
 _CORE = re.compile(r"\bmain\.([a-z_][a-z0-9_]*)", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
@@ -58,16 +58,6 @@ _COMMENT = re.compile(r"--[^\n]*")
 
 class SparkRunError(UserError):
     """A model failed on Spark; the message names it."""
-
-
-def aggregates() -> dict[str, str]:
-    """Each aggregate's select statement by built name: {"aggregates.survival_counts": sql}."""
-    folder = SQL_ROOT / AGGREGATES
-    return {
-        f"{AGGREGATES}.{p.name.removesuffix('.sql')}": p.read_text(encoding="utf-8")
-        for p in sorted(folder.iterdir(), key=lambda p: p.name)
-        if p.name.endswith(".sql")
-    }
 
 
 def _double_literal_in_division(node: exp.Expression) -> exp.Expression:
