@@ -96,6 +96,7 @@ def main() -> None:
     os.environ.setdefault("PEER_OUTCOMES_KEY_FILE", str(work / "bench.key"))
     mart_seconds: list[float] = []
     build, build_models, check_marts, steps = marts.build_marts, marts.build_models, marts.check_marts, etl_module._steps
+    build_aggregates = marts.build_aggregates
     profiles: list[list[tuple[str, float, float]]] = []  # per round: (step or model, wall s, CPU s)
 
     def timed_marts(con: duckdb.DuckDBPyConnection, **kwargs) -> dict[str, list[str]]:
@@ -116,6 +117,12 @@ def main() -> None:
         profiles[-1].append(("  marts.yml checks", time.perf_counter() - t, cpu() - c))
         return failures
 
+    def timed_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+        t, c = time.perf_counter(), cpu()
+        seconds = build_aggregates(con)
+        profiles[-1].append(("  aggregates (whole)", time.perf_counter() - t, cpu() - c))
+        return seconds
+
     @contextmanager
     def timed_steps(progress: bool) -> Iterator:
         """The ETL's own steps (the progress bar's), each timed from its start to the next one's."""
@@ -132,6 +139,7 @@ def main() -> None:
     marts.build_marts = timed_marts
     if args.steps:
         marts.build_models, marts.check_marts, etl_module._steps = timed_models, timed_checks, timed_steps
+        marts.build_aggregates = timed_aggregates
     try:
         bare, etl, messy_etl = [], [], []
         for round_ in range(args.rounds):  # alternate: both see the same machine load and a warm file cache
@@ -190,6 +198,7 @@ def main() -> None:
             )
     finally:
         marts.build_marts, marts.build_models, marts.check_marts, etl_module._steps = build, build_models, check_marts, steps
+        marts.build_aggregates = build_aggregates
         shutil.rmtree(work, ignore_errors=True)
 
 
