@@ -161,7 +161,7 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
     try:
         built = _previous_fingerprints(con) if attached else {}
         stale = sorted(key for key, fingerprint in now.items() if built.get(key) != fingerprint)
-        whole = not attached or len(stale) == len(now) or not _splittable(con)
+        whole = not attached or len(stale) == len(now) or not _splittable(con, sqls)
         if whole:
             stale = sorted(now)
             build_models(con, sqls)
@@ -277,14 +277,16 @@ def _previous_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, st
     return {(program, mart): fingerprint for program, mart, fingerprint in rows}
 
 
-def _splittable(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether every mart of PREVIOUS says whose its rows are: a `program` or a `participant_key` column."""
-    (n,) = con.execute(
-        "select count(*) from (select table_name from duckdb_columns() where database_name = ? and schema_name"
-        " = 'marts' group by all having not bool_or(column_name in ('program', 'participant_key')))",
-        [PREVIOUS],
-    ).fetchone()
-    return n == 0
+def _splittable(con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str]) -> bool:
+    """Whether PREVIOUS holds every mart, each saying whose its rows are: a `program` or `participant_key` column."""
+    whose = dict(
+        con.execute(
+            "select table_name, bool_or(column_name in ('program', 'participant_key')) from duckdb_columns()"
+            " where database_name = ? and schema_name = 'marts' group by all",
+            [PREVIOUS],
+        ).fetchall()
+    )
+    return all(whose.get(name.removeprefix("marts.")) for name in sqls if name.startswith("marts."))
 
 
 def _build_stale(
@@ -344,7 +346,7 @@ def _build_stale(
             redone = {program for program, m in stale if m == name}
             if not redone:
                 con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name}")
-            elif redone >= programs or mart not in kept:  # every program's rows new (its columns may be too)
+            elif redone >= programs:  # every program's rows new (its columns may be too)
                 con.execute(f"create or replace table {name} as select * from {SCOPED}.{name}")
             else:
                 others = (
