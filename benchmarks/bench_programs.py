@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -29,6 +30,12 @@ from peer_outcomes.pipelines.etl import run_etl  # noqa: E402
 from peer_outcomes.pipelines.synth import generate  # noqa: E402
 
 
+def cpu() -> float:
+    """CPU seconds of this process, DuckDB's threads included: steadier than wall time on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, required=True, help="a warehouse holding the other programs (copied)")
@@ -38,9 +45,10 @@ def main() -> None:
     build, timings = marts.build_marts, []
 
     def timed_marts(con, **kwargs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu()
         rebuilt = build(con, **kwargs)
-        timings.append((time.perf_counter() - start, sorted(rebuilt)))
+        done = sorted(rebuilt) if rebuilt is not None else ["every program"]  # versions before d03f4e6: None
+        timings.append((time.perf_counter() - start, cpu() - start_cpu, done))
         return rebuilt
 
     marts.build_marts = timed_marts
@@ -51,15 +59,16 @@ def main() -> None:
         for r in range(1, args.rounds + 1):
             alone, shared = work / f"alone{r}.duckdb", work / f"shared{r}.duckdb"
             shutil.copyfile(args.db, shared)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), cpu()
             run_etl(work / "b", alone, program="b")
-            t_alone = time.perf_counter() - start
-            start = time.perf_counter()
+            t_alone, c_alone = time.perf_counter() - start, cpu() - start_cpu
+            start, start_cpu = time.perf_counter(), cpu()
             run_etl(work / "b", shared, program="b")
-            t_shared = time.perf_counter() - start
+            t_shared, c_shared = time.perf_counter() - start, cpu() - start_cpu
             print(f"round {r}: B ({args.n:,}) alone {t_alone:.1f} s, beside {args.db.name} {t_shared:.1f} s, "
-                  f"ratio {t_shared / t_alone:.1f}; marts build {timings[-2][0]:.1f} s alone, {timings[-1][0]:.1f} s"
-                  f" beside (rebuilt for {', '.join(timings[-1][1]) or 'none'})")  # fmt: skip
+                  f"ratio {t_shared / t_alone:.1f} (CPU {c_alone:.1f} s, {c_shared:.1f} s, ratio {c_shared / c_alone:.1f});"
+                  f" marts build {timings[-2][0]:.1f} s alone, {timings[-1][0]:.1f} s beside (CPU {timings[-2][1]:.1f} s,"
+                  f" {timings[-1][1]:.1f} s; rebuilt for {', '.join(timings[-1][2]) or 'none'})")  # fmt: skip
             for f in (alone, shared):
                 f.unlink()
 
