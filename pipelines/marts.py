@@ -145,7 +145,9 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
     each program's rows of each mart were built from is stored in `mart_builds` (`fingerprints`): rows
     whose program's data and settings and whose mart SQL did not change are copied, not rebuilt, so an
     unchanged load rebuilds nothing and a changed mart definition rebuilds that mart (and what reads it).
-    Without a `previous` warehouse that records its builds, every mart is built whole, in place.
+    Without a `previous` warehouse that records its builds, every mart is built whole, in place. The
+    aggregates follow the marts: one with a `program` column is rebuilt for the stale programs only, one
+    summing every program (survival_counts) is built whole whenever any of its rows may have changed.
 
     Raises MartCheckError when `settings` does not hold exactly one row or a marts.yml test fails.
     """
@@ -155,8 +157,8 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
             "The settings table must hold exactly one row (as_of, gap_days, milestone_days); "
             f"it holds {n_settings}."
         )
-    sqls = models()
-    now = fingerprints(con, sqls)
+    sqls, aggs = models(), aggregate_models()
+    now = fingerprints(con, {**sqls, **aggs})
     attached = previous is not None and _attach_previous(con, previous)
     try:
         built = _previous_fingerprints(con) if attached else {}
@@ -167,7 +169,7 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
             build_models(con, sqls)
             failures = check_marts(con)
         else:
-            failures = _build_stale(con, sqls, stale, {program for program, _ in now})
+            failures = _build_stale(con, sqls, aggs, stale, {program for program, _ in now})
     finally:
         if attached:
             con.execute(f"detach {PREVIOUS}")
@@ -177,9 +179,10 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
         )
     con.execute(f"create or replace table main.{BUILDS} (program varchar, mart varchar, fingerprint varchar)")
     con.executemany(f"insert into main.{BUILDS} values (?, ?, ?)", [[*key, f] for key, f in sorted(now.items())])
-    build_aggregates(con)
+    if whole:
+        build_aggregates(con)
     rebuilt: dict[str, list[str]] = {}
-    for program, mart in stale:
+    for program, mart in (key for key in stale if key[1].startswith("marts.")):
         rebuilt.setdefault(program, []).append(mart.removeprefix("marts."))
     return rebuilt
 
@@ -194,8 +197,8 @@ def aggregate_models() -> dict[str, str]:
 def build_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """(Re)build schema `aggregates` whole from the marts in the file; return the seconds each took.
 
-    Always whole, whatever the marts' incremental build copied: an aggregate sums rows of every program (a
-    cell of one program is a few rows), and all of them take a few seconds at 100,000 participants.
+    After a whole build of the marts; a load of some programs builds them in `_build_stale` (per program when
+    an aggregate has a `program` column, else whole).
     """
     con.execute(f"create schema if not exists {AGGREGATES}")
     seconds = {}
@@ -238,7 +241,7 @@ def fingerprints(con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str]) -> dic
     )
     checks = SPEC.read_text(encoding="utf-8")  # a new check must see every row, copied ones too
     out = {}
-    for mart in (n for n in sqls if n.startswith("marts.")):
+    for mart in (n for n in sqls if n.startswith(("marts.", f"{AGGREGATES}."))):
         definition = "\n".join(f"{name}\n{sqls[name]}" for name in sorted(closure[mart]))
         for program, state in states.items():
             text = "\n".join((BUILD_LOGIC, checks, schema, definition, state))
@@ -290,7 +293,11 @@ def _splittable(con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str]) -> bool
 
 
 def _build_stale(
-    con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str], stale: list[tuple[str, str]], programs: set[str]
+    con: duckdb.DuckDBPyConnection,
+    sqls: Mapping[str, str],
+    aggs: Mapping[str, str],
+    stale: list[tuple[str, str]],
+    programs: set[str],
 ) -> list[str]:
     """Rebuild the `stale` (program, mart) rows, and copy every other row of every mart from PREVIOUS.
 
@@ -302,8 +309,14 @@ def _build_stale(
     rows are checked (marts.yml), before anything is copied: the copied ones passed when they were built,
     and every unique key in marts.yml holds a program, participant_key or mentor_key, which no two programs
     share. Returns the checks' failures.
+
+    An aggregate (`aggs`) with a `program` column whose stale rows are the stale marts' programs' is built
+    in SCOPED from their marts, and joins PREVIOUS's rows of the other programs; any other stale aggregate
+    is built whole from the marts once they are all in the file; the rest are copied.
     """
     warehouse = con.execute("select current_database()").fetchone()[0]
+    stale_aggs = [key for key in stale if key[1] in aggs]
+    stale = [key for key in stale if key[1] not in aggs]
     redo = sorted({program for program, _ in stale})
     codes = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in redo) + "]"
     order = build_order(sqls)
@@ -312,13 +325,20 @@ def _build_stale(
         if name in needed:
             needed |= references(sqls[name])
     kept = {
-        table: has_program
-        for table, has_program in con.execute(
-            "select table_name, bool_or(column_name = 'program') from duckdb_columns() where database_name = ?"
-            " and schema_name = 'marts' group by all",
-            [PREVIOUS],
+        f"{schema}.{table}": has_program
+        for schema, table, has_program in con.execute(
+            "select schema_name, table_name, bool_or(column_name = 'program') from duckdb_columns()"
+            " where database_name = ? and schema_name in ('marts', ?) group by all",
+            [PREVIOUS, AGGREGATES],
         ).fetchall()
     }
+    per_program = [  # aggregates rebuilt for the stale programs from SCOPED's marts
+        name
+        for name in aggs
+        if kept.get(name)
+        and {program for program, a in stale_aggs if a == name} == set(redo)
+        and references(aggs[name]) <= needed
+    ]
     if stale:
         con.execute(f"attach ':memory:' as {SCOPED}")
     try:
@@ -336,13 +356,16 @@ def _build_stale(
             try:
                 build_models(con, {name: sqls[name] for name in order if name in needed})
                 failures = check_marts(con, only={mart for _, mart in stale})
+                if per_program and not failures:
+                    con.execute(f"create schema {AGGREGATES}")
+                    for name in per_program:
+                        con.execute(f"create table {name} as\n{aggs[name]}")
             finally:
                 con.execute(f'use "{warehouse}"')
             if failures:
                 return failures
         con.execute("create schema if not exists marts")
         for name in (n for n in order if n.startswith("marts.")):
-            mart = name.removeprefix("marts.")
             redone = {program for program, m in stale if m == name}
             if not redone:
                 con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name}")
@@ -351,12 +374,23 @@ def _build_stale(
             else:
                 others = (
                     f"not list_contains({codes}, program)"
-                    if kept[mart]
+                    if kept[name]
                     else f"participant_key in (select participant_key from {PREVIOUS}.main.participants"
                     f" where not list_contains({codes}, program))"
                 )
                 con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name} where {others}")
                 con.execute(f"insert into {name} by name select * from {SCOPED}.{name}")
+        con.execute(f"create schema if not exists {AGGREGATES}")
+        redone_aggs = {name for _, name in stale_aggs}
+        for name, sql in aggs.items():
+            if name in per_program:
+                keep = f"select * from {PREVIOUS}.{name} where not list_contains({codes}, program)"
+                con.execute(f"create or replace table {name} as {keep}")
+                con.execute(f"insert into {name} by name select * from {SCOPED}.{name}")
+            elif name in redone_aggs or name not in kept:
+                con.execute(f"create or replace table {name} as\n{sql}")
+            else:
+                con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name}")
     finally:
         if stale:
             con.execute(f"detach {SCOPED}")

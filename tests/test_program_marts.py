@@ -13,7 +13,14 @@ import pytest
 from programs import B_AS_OF
 
 from peer_outcomes.pipelines import marts
-from peer_outcomes.pipelines.marts import MartCheckError, build_marts, fingerprints, mart_names, models
+from peer_outcomes.pipelines.marts import (
+    MartCheckError,
+    aggregate_models,
+    build_marts,
+    fingerprints,
+    mart_names,
+    models,
+)
 
 
 def copy(src: Path, dst: Path) -> duckdb.DuckDBPyConnection:
@@ -22,16 +29,17 @@ def copy(src: Path, dst: Path) -> duckdb.DuckDBPyConnection:
 
 
 def differing_rows(con: duckdb.DuckDBPyConnection, other: Path) -> dict[str, int]:
-    """{mart: rows in one and not the other (EXCEPT ALL both ways)} between `con`'s marts and `other`'s."""
+    """{mart or aggregates.<name>: rows in one and not the other (EXCEPT ALL both ways)} between `con`'s marts
+    and aggregates and `other`'s."""
     con.execute(f"attach '{other}' as other (read_only)")
     out = {}
-    for mart in mart_names():
+    for name in [*(f"marts.{m}" for m in mart_names()), *aggregate_models()]:
         (n,) = con.execute(
-            f"select (select count(*) from (from marts.{mart} except all from other.marts.{mart}))"
-            f" + (select count(*) from (from other.marts.{mart} except all from marts.{mart}))"
+            f"select (select count(*) from (from {name} except all from other.{name}))"
+            f" + (select count(*) from (from other.{name} except all from {name}))"
         ).fetchone()
         if n:
-            out[mart] = n
+            out[name.removeprefix("marts.")] = n
     con.execute("detach other")
     return out
 
@@ -52,7 +60,7 @@ def test_an_unchanged_warehouse_rebuilds_nothing_and_keeps_every_row(two_program
     builds = "select * from mart_builds order by all"
     with duckdb.connect(str(two_programs.final), read_only=True) as final:
         assert con.execute(builds).fetchall() == final.execute(builds).fetchall()
-    assert len(con.execute(builds).fetchall()) == 2 * len(mart_names())
+    assert len(con.execute(builds).fetchall()) == 2 * (len(mart_names()) + len(aggregate_models()))
 
 
 def test_a_changed_setting_rebuilds_that_program_only(two_programs, tmp_path):
