@@ -9,8 +9,8 @@ definition (docs/outcomes.md explains each in plain words). As in dbt's jaffle_s
 - `sql/marts/<name>.sql`: the outcome marts, built into schema `marts` and checked against `marts.yml`; a
   failed check fails the load, so bad marts are never published.
 - `sql/aggregates/<name>.sql`: sums over the marts per filter cell (program x site x track x enrollment
-  month), built whole into schema `aggregates` after every load's marts (`build_aggregates`: seconds at
-  100,000 people): a page's filter is a union of cells, so its counts are a sum over a small table, not a
+  month), built into schema `aggregates` after the marts, whole or for the programs whose marts were
+  rebuilt (`build_marts`; seconds at 100,000 people): a page's filter is a union of cells, so its counts are a sum over a small table, not a
   scan of participant-week rows. Spark builds them from the same SQL (pipelines/spark.py).
 
 A model names the models it reads as `intermediate.<name>` or `marts.<name>`; the build order is derived
