@@ -6,7 +6,7 @@ suppressed, the same functions the dashboard pages call) and every figure from `
 same definitions: title, axes, hidden columns); hidden cells are spelled "< k" by `analysis.disclosure.label`, exactly as the dashboard's
 CSV downloads. Nothing here suppresses, computes an estimate or draws a chart of its own.
 Speed: images are rendered in one browser for the whole pack (`render.Painter`: no page reload between
-images, a second page once the first is up), started first so the browser boots while Python computes, and
+images), started first so the browser boots while Python computes, and
 rendering while Python builds the next chart; the results are computed two at a time ahead of the charts
 (`COMPUTE_THREADS`: DuckDB and numpy release the GIL), each thread's reads sharing one read-only connection
 (`warehouse.reading`); fpdf2 is imported on a worker as the pack starts. `benchmarks/bench_evidence.py` times

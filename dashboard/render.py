@@ -4,9 +4,9 @@ Why not kaleido's sync server: it reloads its page (plotly.js, a few MB of JavaS
 ~0.15 s of browser CPU an image and most of the evidence pack's rendering. `Plotly.toImage` draws each
 figure into an element of its own and removes it afterwards, so one page renders every image of a pack and
 the PNGs come out byte-identical (tests/app/test_render.py). The browser starts when the `Painter` is made,
-so it boots while Python imports and computes; renders run while the caller builds the next figure. Once
-the first page is up a second one loads, and each image goes to whichever page is free (two pages at the
-start would double the boot, which comes before the first image).
+so it boots while Python imports and computes; renders run while the caller builds the next figure. A
+second page, loaded once the first was up, was tried: loading plotly.js again cost ~1 s of CPU on the demo
+pack (6.2 s against 5.5 s, medians of 3 alternating runs) and the renders already keep pace with Python.
 """
 
 from __future__ import annotations
@@ -39,20 +39,8 @@ logging.getLogger("choreographer.channels.pipe").addFilter(_not_the_goodbye)
 class _OnePage(kaleido.Kaleido):
     """Kaleido that keeps its page between images instead of reloading it (see the module docstring)."""
 
-    second_page: asyncio.Task[None] | None = None
-
     async def _return_kaleido_tab(self, tab) -> None:  # noqa: ANN001 - kaleido's private tab type
         await self.tabs_ready.put(tab)
-
-    def open_second_page(self) -> None:
-        """Load a second page in the background; renders use whichever page is free. Opened once the first
-        is up (two at the start boot 2x slower), it takes a share of the images while the first draws."""
-        self.second_page = asyncio.ensure_future(self._create_kaleido_tab())
-
-    async def close(self) -> None:
-        if self.second_page is not None:  # let it finish loading: a page closed mid-load fails noisily later
-            await asyncio.gather(self.second_page, return_exceptions=True)
-        await super().close()
 
 
 class Painter:
@@ -69,7 +57,6 @@ class Painter:
     async def _open() -> _OnePage:
         browser = _OnePage(n=1)
         await browser.open()
-        browser.open_second_page()
         return browser
 
     def render(self, spec: dict, path: Path, fmt: str, width: int, height: int, scale: float = 1) -> Future[None]:
