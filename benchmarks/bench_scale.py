@@ -16,11 +16,13 @@ is the baseline: each figure is also printed as its ratio to the baseline's, bes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,15 +43,38 @@ PAGE = (  # each page's published results, timed inside the process (imports exc
 )
 
 
-def run(args: list[str], env: dict[str, str], out: list[str] | None = None) -> tuple[float, float, float]:
+def spill_peak(db: Path, done: threading.Event, peak: list[int]) -> None:
+    """Sample, every second until `done`, the bytes in DuckDB's spill folders beside the file being built
+    (`<db>.building-<pid>.tmp`); the largest total is left in `peak[0]`."""
+    while not done.wait(1.0):
+        total = 0
+        for folder in db.parent.glob(f"{db.name}.building-*.tmp"):
+            for f in folder.glob("*"):
+                with contextlib.suppress(OSError):  # a spill file removed between the listing and the stat
+                    total += f.stat().st_size
+        peak[0] = max(peak[0], total)
+
+
+def run(
+    args: list[str], env: dict[str, str], out: list[str] | None = None, spill: Path | None = None
+) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds, peak resident GiB) of one command in its own process; stops the run if it
     fails. CPU seconds (user + system, all threads) are the steadier figure on a shared, loaded machine.
-    With `out`, the command's standard output is appended to it."""
+    With `out`, the command's standard output is appended to it; with `spill` (a warehouse path), the
+    largest spill of a load into it is printed."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL if out is None else subprocess.PIPE, text=True)
+    done, peak = threading.Event(), [0]
+    sampler = threading.Thread(target=spill_peak, args=(spill, done, peak)) if spill else None
+    if sampler:
+        sampler.start()
     if out is not None:
         out.append(proc.stdout.read())
     _, status, usage = os.wait4(proc.pid, 0)
+    if sampler:
+        done.set()
+        sampler.join()
+        print(f"  largest spill of the load into {spill}: {peak[0] / 2**30:.2f} GiB", flush=True)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(args)}")
@@ -76,7 +101,8 @@ def measure(n: int, work: Path, env: dict[str, str], limit: str, pages_only: boo
         synth_s, synth_cpu, synth_gib = run([str(BIN / "peer-outcomes"), *args], env)
         synth = {"synth s": synth_s, "synth cpu s": synth_cpu, "synth peak GiB": synth_gib}
     db.unlink(missing_ok=True)
-    load_s, load_cpu, load_gib = run([str(BIN / "peer-outcomes"), "etl", str(export), "--db", str(db)], env)
+    load = [str(BIN / "peer-outcomes"), "etl", str(export), "--db", str(db)]
+    load_s, load_cpu, load_gib = run(load, env, spill=db)
     copy = work / f"marts-{n}.duckdb"
     shutil.copyfile(db, copy)
     marts_s, marts_cpu, marts_gib = run([sys.executable, "-c", MARTS, str(copy), limit], env)

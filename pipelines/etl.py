@@ -4,14 +4,17 @@ read → check → pseudonymize → load → marts → swap (docs/data-contract.
 
 1. A new file is built next to the live one (`<db>.building-<pid>`); the live file is only ever replaced
    whole by `warehouse.swap_in`, so a crash or a kill leaves it byte-identical and readers keep their
-   snapshot. One load at a time (a lock file beside the warehouse).
+   snapshot. One load at a time (a lock file beside the warehouse). SIGTERM or SIGINT stops a load cleanly
+   (`_stoppable`): the building file, its spill folder and the lock are removed.
 2. The live warehouse's rows are carried over (ATTACHed read-only), then the export is upserted on each
    entity's natural key (contract `Entity.key`): a corrected row replaces the old one.
-3. Each file is read as text (readers.py) by a background connection into the attached in-memory database
-   `scratch`, while the files read before it are typed and checked, each in one SQL pass (validate.py);
-   raw ids become keyed pseudonyms and stable integer keys (idmaps.py), whose map lives in the warehouse
-   tables themselves. Raw values only ever sit in memory (`scratch` and TEMP tables), never in the file.
-   Cross-table checks (references, dates before enrollment, the cutoff, duplicates) follow in upsert.py.
+3. Entity by entity, each file is read, typed and checked in one SQL pass (validate.py), cross-checked and
+   loaded (upsert.py), then its raw and staged rows are dropped, so at most one large entity is staged at a
+   time (docs/scale.md). A CSV or workbook is read as text by a background connection into the attached
+   in-memory database `scratch` while the file before it is checked; Parquet is read where it lies, never
+   copied. Raw ids become keyed pseudonyms and stable integer keys (idmaps.py), whose map lives in the
+   warehouse tables themselves. Raw values only ever sit in memory (`scratch` and TEMP tables, and DuckDB's
+   spill folder, removed with the building file), never in the warehouse file.
 4. Bad rows go to the quarantine; rows read = rows loaded + rows quarantined is checked for every file.
 5. `settings` gets as_of (given, else the latest date in the export, never earlier than the previous
    cutoff), gap_days, the milestone days (config), the key id and the data version; the marts are rebuilt
@@ -38,10 +41,13 @@ import hashlib
 import os
 import re
 import shutil
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from importlib.resources import files as package_files
 from pathlib import Path
 
@@ -67,7 +73,14 @@ from peer_outcomes.pipelines.pseudonym import (
     program_key_file,
     pseudonym_table,
 )
-from peer_outcomes.pipelines.readers import Source, find_export, open_source
+from peer_outcomes.pipelines.readers import (
+    ExportError,
+    ExportFile,
+    Source,
+    find_export,
+    open_source,
+    parquet_damaged,
+)
 from peer_outcomes.pipelines.report import LoadReport
 from peer_outcomes.pipelines.upsert import LATE, load_entity
 from peer_outcomes.pipelines.validate import REF_KEYS, Staging, resolve_columns, stage_sql, text_value
@@ -113,23 +126,33 @@ def run_etl(
         raise WarehouseError(f"The folder for the warehouse {given} cannot be created ({exc.strerror}).") from None
     if db.is_dir():
         raise WarehouseError(f"The warehouse path {given} is a folder; give a file path such as {given}/warehouse.duckdb.")
-    with _load_lock(db), _steps(progress) as step:
+    with _load_lock(db), _stoppable() as stop, _steps(progress) as shown:
+
+        def step(message: str) -> None:
+            stop.check()
+            shown(message)
+
         for stale in db.parent.glob(f"{db.name}.building-*"):
             _remove(stale)  # left by a killed load (nobody else builds while we hold the lock)
         tmp = db.with_name(f"{db.name}.building-{os.getpid()}")
         try:
             try:
-                report = _build(tmp, db, files, mp, as_of, gap_days, code, step)
+                report = _build(tmp, db, files, mp, as_of, gap_days, code, step, stop)
             except duckdb.OutOfMemoryException:
                 raise UserError(
                     f"The load needed more memory than its limit of {memory_limit()}, even spilling to disk: "
                     "set PEER_OUTCOMES_MEMORY_LIMIT higher (for example 16GB) and load again."
                 ) from None
+            stop.check()
             step("swapping in the new warehouse")
             swap_in(tmp, db)
         except BaseException:
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal"), tmp.with_name(tmp.name + ".tmp")):
                 _remove(leftover)
+            if stop.signal:  # whatever the signal interrupted (a query, a wait), it ends in one sentence
+                raise LoadStopped(
+                    f"The load was stopped ({signal.Signals(stop.signal).name}); the warehouse {given} is as it was."
+                ) from None
             raise
     report.db = given
     return report
@@ -160,9 +183,10 @@ def _remove(path: Path) -> None:
 def _load_lock(db: Path) -> Iterator[None]:
     """One load at a time per warehouse file: an exclusive lock on `<real file>.lock`.
 
-    A lock file this load created is removed again if the load is refused or fails, so a refused
-    `--db` leaves nothing behind; a successful load keeps it (the warehouse is there beside it). The file
-    is removed while the lock is held, and a lock taken on a file removed meanwhile is taken again.
+    A lock file this load created is removed again if the load is refused or fails, so a refused `--db`
+    leaves nothing behind; a load stopped by a signal removes it whoever made it; a successful load keeps it
+    (the warehouse is there beside it). The file is removed while the lock is held, and a lock taken on a
+    file removed meanwhile is taken again.
     """
     db = real_path(db)
     lock = db.with_name(db.name + ".lock")
@@ -184,15 +208,82 @@ def _load_lock(db: Path) -> Iterator[None]:
             break
         fh.close()  # the load that held it removed it after we opened it: lock the file now in its place
     with fh:
-        ok = False
         try:
             yield
-            ok = True
-        finally:
-            if created and not ok:
+        except BaseException as exc:  # removed while held: a load waiting on it takes the lock again
+            if created or isinstance(exc, LoadStopped):
                 lock.unlink(missing_ok=True)
+            raise
+        finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
+
+class LoadStopped(UserError):
+    """SIGTERM or SIGINT stopped the load; the building file, its spill folder and the lock are gone."""
+
+
+@dataclass
+class Stop:
+    """The signal that stopped the load (0: none) and the connections a stop interrupts."""
+
+    signal: int = 0
+    connections: list = field(default_factory=list)
+
+    def check(self) -> None:
+        """Between steps: end the load if a signal came while no query was running to interrupt."""
+        if self.signal:
+            raise LoadStopped("The load was stopped.")
+
+
+@contextmanager
+def _stoppable() -> Iterator[Stop]:
+    """Turn SIGTERM and SIGINT during a load into a clean stop.
+
+    The handlers only note the signal: raised from a handler, an exception can land in any line (a thread's
+    start, a finaliser, where it is lost). Python runs handlers only between bytecodes, and one DuckDB query
+    may run for many minutes, so the signal also goes to a wakeup pipe: a watcher thread reads it and keeps
+    interrupting the load's connections until the load has ended, so the running query and any next one
+    fail at once. run_etl then removes the building file, its WAL and spill folder, and _load_lock the lock.
+    Outside the main thread (where handlers cannot be set) signals keep their usual effect.
+    """
+    stop = Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    stops = (signal.SIGTERM, signal.SIGINT)
+    ended = threading.Event()
+
+    def note(signum, _frame) -> None:
+        stop.signal = stop.signal or signum
+
+    def watch(fd: int) -> None:
+        while data := os.read(fd, 64):
+            signums = [b for b in data if b in stops]
+            if signums:
+                stop.signal = stop.signal or signums[0]
+                while not ended.is_set():
+                    for con in stop.connections:
+                        with suppress(duckdb.Error):  # closed already
+                            con.interrupt()
+                    ended.wait(0.05)
+                return
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    watcher = threading.Thread(target=watch, args=(read_end,), daemon=True)
+    watcher.start()
+    previous_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    previous = {s: signal.signal(s, note) for s in stops}
+    try:
+        yield stop
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        signal.set_wakeup_fd(previous_fd)
+        ended.set()
+        os.close(write_end)  # the watcher reads end-of-file and returns
+        watcher.join()
+        os.close(read_end)
 
 def _same_file(fh, path: Path) -> bool:
     """Whether the open file `fh` is still the file at `path` (not removed or replaced since it was opened)."""
@@ -225,12 +316,13 @@ def _steps(progress: bool) -> Iterator:
         yield lambda msg: bar.update(task, advance=1, description=msg)
 
 
-def _build(tmp, db, files, mp, as_of, gap_days, code, step) -> LoadReport:
+def _build(tmp, db, files, mp, as_of, gap_days, code, step, stop: Stop) -> LoadReport:
     started = dt.datetime.now()
     batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     policy = supervision_hours()  # a new policy rebuilds the marts under a new data version, as a new gap does
     con = duckdb.connect(str(tmp))
     cursor = con.cursor()  # the background reader's connection
+    stop.connections += [con, cursor]
     try:
         # Kept on (DuckDB's default, a global setting): the readers number rows by their order in the table.
         con.execute("set preserve_insertion_order = true")
@@ -247,56 +339,51 @@ def _build(tmp, db, files, mp, as_of, gap_days, code, step) -> LoadReport:
         old = _carry_over(con, db, code, key_id(key))
         _add_covariates(con, mp)
 
-        # Files are read as text in the background (their own connection, into the in-memory database
-        # `scratch`, readable by this one) while this connection checks and loads the ones read before:
-        # reading and checking each leave a core idle part of the time. Hashing releases the GIL too.
+        # Entity by entity: read (CSV and workbooks as text, in the background, one file ahead, into the
+        # in-memory database `scratch`; Parquet is not copied, staging reads it where it lies), type and check,
+        # load, then drop its raw and staged rows, so that at most one large entity is staged at a time
+        # (docs/scale.md). Hashing releases the GIL and runs beside it all.
         con.execute("attach ':memory:' as scratch")
+        order = sorted(files, key=lambda e: (e == LATE, LOAD_ORDER.index(e)))  # LATE last (see LATE above)
+        # as given, or after every file is checked: then no valid date is after it (it is their latest), so
+        # meanwhile the cutoff check is run against the latest date there is
+        cutoff = as_of or dt.date.max
         with _background() as reader, _background() as hasher:
-            reads = {  # in the order they are checked: LATE last; lines are settled for bad rows only (upsert.py)
-                e: reader.submit(
-                    open_source, cursor, files[e], f"scratch.raw_{e}", settle_lines=False, zone=mp.timezone
-                )
-                for e in sorted(files, key=lambda e: (e == LATE, LOAD_ORDER.index(e)))
-            }
-            scans = {e: hasher.submit(files[e].sha256) for e in LOAD_ORDER if e in files}
+            stats = {e: _stat(f.path) for e, f in files.items()}  # the files hashed are the files loaded
+            scans = {e: hasher.submit(files[e].sha256) for e in order}  # in the order they are loaded
             labels = {e: f.name for e, f in files.items()}  # reasons name the file a reference points to
-            staged: dict[str, tuple[Source, Staging]] = {}
-            for entity in scans:
-                if entity != LATE:
-                    step(f"reading {files[entity].name}")
-                    staged[entity] = _stage(con, entity, reads[entity].result(), mp, key, labels, code)
+            reads = {order[0]: _read(reader, cursor, files[order[0]], mp)}
+            reports, latest = [], []
+            for i, entity in enumerate(order):
+                step(f"reading, checking and loading {files[entity].name}")
+                source = reads.pop(entity).result()
+                if i + 1 < len(order):  # the next file is read while this one is checked and loaded
+                    reads[order[i + 1]] = _read(reader, cursor, files[order[i + 1]], mp)
+                if entity == LATE:
+                    final_maps(con, code)
+                with _parquet_read(source):
+                    _, st = _stage(con, entity, source, mp, key, labels, code)
+                latest.append(_latest_date(con, {entity: (source, st)}))
+                reports.append(
+                    _load(con, entity, source, st, cutoff, batch_id, key, labels, scans[entity], code)
+                )
+                _refuse_changed(files[entity], stats[entity])
+                _free(con, entity)
             hashes = {e: scan.result() for e, scan in scans.items()}
             if mp.sha256:
                 hashes["mapping"] = mp.sha256
-
-            if as_of is None:  # the latest date in the export, never earlier than the warehouse's cutoff
-                dates = [d for d in (_latest_date(con, staged), (old or {}).get("as_of")) if d is not None]
-                as_of = max(dates) if dates else dt.date.today()
-            unchanged = (
-                bool(old)
-                and old["latest_hashes"] == hashes
-                and (old["as_of"], old["gap_days"], old["supervision_hours"]) == (as_of, gap_days, policy)
-            )
-            reports = []
-            for entity, (source, st) in staged.items():
-                step(f"checking and loading {entity}")
-                reports.append(
-                    load_entity(
-                        con, entity, source, st, as_of, batch_id, not unchanged, key, labels, hashes[entity],
-                        code,
-                    )
-                )
-            if LATE in files:
-                step(f"reading, checking and loading {files[LATE].name}")
-                final_maps(con, code)
-                source, st = _stage(con, LATE, reads[LATE].result(), mp, key, labels, code)
-                reports.append(
-                    load_entity(
-                        con, LATE, source, st, as_of, batch_id, not unchanged, key, labels, hashes[LATE], code
-                    )
-                )
             reports.sort(key=lambda r: LOAD_ORDER.index(r.entity))
 
+        if as_of is None:  # the latest date in the export, never earlier than the warehouse's cutoff
+            dates = [d for d in (*latest, (old or {}).get("as_of")) if d is not None]
+            as_of = max(dates) if dates else dt.date.today()
+        unchanged = (
+            bool(old)
+            and old["latest_hashes"] == hashes
+            and (old["as_of"], old["gap_days"], old["supervision_hours"]) == (as_of, gap_days, policy)
+        )
+        if unchanged:  # the same export again: its quarantine is already there, from the batch it repeats
+            con.execute("delete from quarantine where batch_id = ?", [batch_id])
         status = "unchanged" if unchanged else "loaded"
         finished = dt.datetime.now()
         for r in reports:
@@ -349,7 +436,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, code, step) -> LoadReport:
         step("building the outcome marts")
         from peer_outcomes.pipelines.marts import build_marts
 
-        con.execute("detach scratch")  # frees the raw text before the marts need memory
+        con.execute("detach scratch")
         build_marts(con, previous=db)  # only what changed: other programs' rows come from the live file
         con.execute("checkpoint")
     finally:
@@ -561,6 +648,61 @@ def _stage(
     if entity in PERSONS:
         assign_person_keys(con, entity, program)
     return source, st
+
+
+def _read(reader: ThreadPoolExecutor, cursor, file, mp: Mapping):
+    """Submit one file's read to the background reader (its own connection, into `scratch`)."""
+    return reader.submit(open_source, cursor, file, f"scratch.raw_{file.entity}", settle_lines=False, zone=mp.timezone)
+
+
+def _load(con, entity, source, st, cutoff, batch_id, key, labels, scan, code):
+    """Cross-check, upsert and quarantine one staged entity (upsert.load_entity); a Parquet page found
+    damaged only now ends in the one sentence a damaged file ends in. The quarantine is always written here
+    (an unchanged load deletes it again in `_build`), and the file's SHA-256 is awaited only when needed."""
+    with _parquet_read(source):
+        report = load_entity(con, entity, source, st, cutoff, batch_id, True, key, labels, "", code)
+    return replace(report, sha256=scan.result())
+
+
+def _free(con: duckdb.DuckDBPyConnection, entity: str) -> None:
+    """Drop an entity's raw text and staged rows once it is loaded.
+
+    The quarantined rows of sessions are kept: final_maps tells attendance that their sessions were
+    "not loaded" rather than "not in" the sessions file.
+    """
+    con.execute(f"drop table if exists scratch.raw_{entity}")
+    con.execute(f"drop table if exists raw_{entity}")
+    if entity == "sessions":
+        con.execute("create or replace temp table stg_sessions as select * from stg_sessions where _p is not null")
+    else:
+        con.execute(f"drop table if exists stg_{entity}")
+    con.execute(f"drop table if exists post_{entity}")
+    con.execute(f"drop table if exists dups_{entity}")
+
+
+@contextmanager
+def _parquet_read(source: Source) -> Iterator[None]:
+    """A damaged page of a Parquet source, found when staging reads it, ends as the file's one sentence."""
+    try:
+        yield
+    except (duckdb.InvalidInputException, duckdb.IOException) as exc:
+        if source.file.format != "parquet" or source.file.path.name not in str(exc):
+            raise
+        raise ExportError(parquet_damaged(source.file)) from None
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _refuse_changed(file: ExportFile, before: tuple[int, int, int] | None) -> None:
+    """A file rewritten while it was being loaded: its SHA-256 would not describe the rows loaded."""
+    if _stat(file.path) != before:
+        raise ExportError(f"{file.name} changed while it was being loaded; export it again and load again.")
 
 
 def _latest_date(con: duckdb.DuckDBPyConnection, staged: dict[str, tuple[Source, Staging]]) -> dt.date | None:

@@ -423,18 +423,26 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) -> S
     return Source(file, headers, relation, unreadable=unreadable, sheet=title, formulas=has_formulas)
 
 
-def read_parquet(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, zone: str = "UTC") -> Source:
-    """A Parquet file, every column as text; line = row number + 1 (as if it had a header row).
+PARQUET_DAMAGED = "{name} could not be read as a Parquet file; it may be damaged, so export it again."
 
-    Read whole here, so that a damaged page stops the load with one sentence before anything is checked.
+
+def read_parquet(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, zone: str = "UTC") -> Source:
+    """A Parquet file, read where it lies: every column as text; line = row number + 2 (as after a header row).
+
+    Nothing is copied here: the relation reads `read_parquet(...)` straight from the file each time staging
+    scans it, so a 10M-participant export is never held as text (docs/scale.md). The footer and schema are
+    checked now, so a file damaged there stops the load with one sentence before anything is checked; a page
+    damaged further in surfaces when staging reads it, and etl._stage ends with the same sentence
+    (`parquet_damaged`). `table` is unused (nothing is materialised), kept for the readers' common signature.
     A timestamp with a time zone becomes the program's local time in `zone` (mapping.yaml, default UTC),
     never the machine's: 2024-03-01T02:00Z is 2024-02-29 in Los Angeles, 2024-03-01 in UTC.
     """
     import pyarrow.parquet as pq
 
-    damaged = f"{file.name} could not be read as a Parquet file; it may be damaged, so export it again."
+    damaged = parquet_damaged(file)
     try:
-        headers = list(pq.read_schema(file.path).names)
+        meta = pq.read_metadata(file.path)  # the footer: a truncated or foreign file fails here
+        headers = list(meta.schema.to_arrow_schema().names)
         described = con.execute(f"describe select * from read_parquet({_sql_path(file.path)})").fetchall()
     except (duckdb.Error, pa.ArrowException, OSError):
         raise ExportError(damaged) from None
@@ -445,15 +453,17 @@ def read_parquet(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str, z
     for i, (name, dtype, *_) in enumerate(described):
         column = '"' + name.replace('"', '""') + '"'
         if dtype == "TIMESTAMP WITH TIME ZONE":
-            casts.append(f"strftime(timezone($zone, {column}), '%Y-%m-%d %H:%M:%S') as c{i}")
+            local = f"timezone('{zone.replace(chr(39), chr(39) * 2)}', {column})"
+            casts.append(f"strftime({local}, '%Y-%m-%d %H:%M:%S') as c{i}")
         else:
             casts.append(f"cast({column} as varchar) as c{i}")
-    try:
-        con.execute(
-            f"{_create(table)} as select file_row_number + 2 as _line, {', '.join(casts)} "
-            f"from read_parquet({_sql_path(file.path)}, file_row_number=true) order by file_row_number",
-            {"zone": zone} if "$zone" in " ".join(casts) else None,
-        )
-    except duckdb.Error:
-        raise ExportError(damaged) from None
-    return Source(file, headers, table)
+    relation = (
+        f"(select file_row_number + 2 as _line, {', '.join(casts)} "
+        f"from read_parquet({_sql_path(file.path)}, file_row_number=true))"
+    )
+    return Source(file, headers, relation)
+
+
+def parquet_damaged(file: ExportFile) -> str:
+    """The one sentence a damaged Parquet file ends in, whenever the damage is found."""
+    return PARQUET_DAMAGED.format(name=file.name)
