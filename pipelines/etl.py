@@ -304,7 +304,7 @@ def _steps(progress: bool) -> Iterator:
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    total = 4 + 2 * len(LOAD_ORDER)
+    total = 3 + len(LOAD_ORDER)  # carrying over, one step per file, the marts, the swap
     with Progress(
         TextColumn("{task.description:<40}"),
         BarColumn(),
