@@ -146,8 +146,8 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
     whose program's data and settings and whose mart SQL did not change are copied, not rebuilt, so an
     unchanged load rebuilds nothing and a changed mart definition rebuilds that mart (and what reads it).
     Without a `previous` warehouse that records its builds, every mart is built whole, in place. The
-    aggregates follow the marts: one with a `program` column is rebuilt for the stale programs only, one
-    summing every program (survival_counts) is built whole whenever any of its rows may have changed.
+    aggregates follow the marts: one with a `program` column (all of them today) is rebuilt for the stale
+    programs only, one without it would be built whole whenever any of its rows may have changed.
 
     Raises MartCheckError when `settings` does not hold exactly one row or a marts.yml test fails.
     """

@@ -26,14 +26,12 @@ CLI = str(Path(sys.executable).parent / "peer-outcomes")
 
 
 def tables(db: Path) -> list[str]:
-    """Every core table, mart and per-program aggregate of a warehouse (`settings` is the latest load's: see
-    test below; an aggregate without `program`, such as survival_counts, sums every program by design)."""
+    """Every core table, mart and aggregate of a warehouse (each has a `program` column; `settings` is the
+    latest load's: see test below)."""
     with duckdb.connect(str(db), read_only=True) as con:
         names = con.execute(
-            "select schema_name || '.' || table_name from duckdb_tables() as t where database_name = current_database()"
-            " and table_name <> 'settings' and (schema_name <> 'aggregates' or exists (select 1 from duckdb_columns()"
-            " as c where c.database_name = t.database_name and c.schema_name = t.schema_name"
-            " and c.table_name = t.table_name and c.column_name = 'program')) order by all"
+            "select schema_name || '.' || table_name from duckdb_tables() where database_name = current_database()"
+            " and table_name <> 'settings' order by all"
         ).fetchall()
     return [n for (n,) in names]
 
