@@ -685,8 +685,12 @@ def _parquet_read(source: Source) -> Iterator[None]:
     """A damaged page of a Parquet source, found when staging reads it, ends as the file's one sentence."""
     try:
         yield
-    except (duckdb.InvalidInputException, duckdb.IOException) as exc:
-        if source.file.format != "parquet" or source.file.path.name not in str(exc):
+    except duckdb.Error as exc:
+        # what a damaged page raises varies (InvalidInput, IO, or a bare Error from the page header's decoder:
+        # "don't know what type"); a mistake in our SQL (binder, catalog, parser) or lack of memory is not damage
+        ours = (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException, duckdb.OutOfMemoryException,
+                duckdb.InterruptException)  # fmt: skip
+        if source.file.format != "parquet" or isinstance(exc, ours):
             raise
         raise ExportError(parquet_damaged(source.file)) from None
 
