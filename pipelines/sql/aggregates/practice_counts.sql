@@ -7,14 +7,19 @@ people as (
     join main.programs as c using (program)
 ),
 
-goals as (
-    select
-        p.program, p.site, p.program_track, p.cohort_month, 'goals' as result, g.domain as item, count(*) as n_items,
-        count(*) filter (where g.is_met = 1 and g.time_days <= 180) as n_hits,
-        count(distinct g.participant_key) as n_people
-    from marts.goals as g
-    join people as p using (participant_key)
-    where g.set_on <= p.as_of - 180
+goals as (  -- per participant first, then per cell: a participant sits in one cell, so people add up (and the
+            -- sums spill to disk where a count(distinct) could not: tests/unit/test_etl_memory.py)
+    select program, site, program_track, cohort_month, 'goals' as result, item, sum(n_items) as n_items,
+           sum(n_hits) as n_hits, count(*) as n_people
+    from (
+        select
+            p.program, p.site, p.program_track, p.cohort_month, g.domain as item, g.participant_key,
+            count(*) as n_items, count(*) filter (where g.is_met = 1 and g.time_days <= 180) as n_hits
+        from marts.goals as g
+        join people as p using (participant_key)
+        where g.set_on <= p.as_of - 180
+        group by all
+    )
     group by all
 ),
 
@@ -28,25 +33,35 @@ goal_setting as (
     group by all
 ),
 
-referrals as (
+referral_people as (  -- per participant and resource type, as for goals
     select
-        p.program, p.site, p.program_track, p.cohort_month, 'referrals' as result, r.resource_type as item,
+        p.program, p.site, p.program_track, p.cohort_month, r.resource_type as item, r.participant_key,
         count(*) as n_items, count(*) filter (where r.is_connected_30_days = 1) as n_hits,
-        count(distinct r.participant_key) as n_people
+        count(*) filter (where r.is_treatment = 1) as n_treatment,
+        count(*) filter (where r.is_treatment = 1 and r.is_connected_30_days = 1) as n_treatment_hits
     from marts.referrals as r
     join people as p using (participant_key)
     where r.is_observable_30_days = 1
     group by all
 ),
 
+referrals as (
+    select program, site, program_track, cohort_month, 'referrals' as result, item, sum(n_items) as n_items,
+           sum(n_hits) as n_hits, count(*) as n_people
+    from referral_people
+    group by all
+),
+
 treatment_referrals as (
-    select
-        p.program, p.site, p.program_track, p.cohort_month, 'treatment_referrals' as result, 'all treatment' as item,
-        count(*) as n_items, count(*) filter (where r.is_connected_30_days = 1) as n_hits,
-        count(distinct r.participant_key) as n_people
-    from marts.referrals as r
-    join people as p using (participant_key)
-    where r.is_observable_30_days = 1 and r.is_treatment = 1
+    select program, site, program_track, cohort_month, 'treatment_referrals' as result, 'all treatment' as item,
+           sum(n_items) as n_items, sum(n_hits) as n_hits, count(*) as n_people
+    from (
+        select program, site, program_track, cohort_month, participant_key, sum(n_treatment) as n_items,
+               sum(n_treatment_hits) as n_hits
+        from referral_people
+        where n_treatment > 0
+        group by all
+    )
     group by all
 ),
 
