@@ -276,8 +276,28 @@ def _previous_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, st
         have.setdefault(table, set()).add(column)
     if any(not set(m.get("columns", {})) <= have.get(m["name"], set()) for m in load_spec()["marts"]):
         return {}
+    if not all(_aggregate_current(con, name, sql) for name, sql in aggregate_models().items()):
+        return {}
     rows = con.execute(f"select program, mart, fingerprint from {PREVIOUS}.main.{BUILDS}").fetchall()
     return {(program, mart): fingerprint for program, mart, fingerprint in rows}
+
+
+def _aggregate_current(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> bool:
+    """Whether PREVIOUS holds aggregate `name` with every column its SQL gives today (bound there, no rows read)."""
+    schema, table = name.split(".")
+    held = {c for (c,) in con.execute(
+        "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ?",
+        [PREVIOUS, schema, table],
+    ).fetchall()}  # fmt: skip
+    warehouse = con.execute("select current_database()").fetchone()[0]
+    con.execute(f"use {PREVIOUS}")
+    try:
+        columns = {d[0] for d in con.execute(f"select * from (\n{sql}\n) limit 0").description}
+    except duckdb.Error:
+        return False
+    finally:
+        con.execute(f'use "{warehouse}"')
+    return bool(held) and columns <= held
 
 
 def _splittable(con: duckdb.DuckDBPyConnection, sqls: Mapping[str, str]) -> bool:
