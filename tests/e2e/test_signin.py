@@ -57,9 +57,9 @@ def identity_provider() -> Iterator[str]:
 @contextmanager
 def serving_with_sign_in(db: Path, folder: Path) -> Iterator[str]:
     """`peer-outcomes dashboard --auth` on a free port of 127.0.0.1 until the block ends; yields its URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with identity_provider() as issuer:
+    with identity_provider() as issuer:  # first: a port asked for after it cannot be the provider's own
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
         config = auth_config(folder, issuer, f"{url}/oauth2callback")
         env = os.environ | {"PEER_OUTCOMES_AUDIT": str(folder / "audit.jsonl")}
         cli = Path(sys.executable).with_name("peer-outcomes")
@@ -67,6 +67,8 @@ def serving_with_sign_in(db: Path, folder: Path) -> Iterator[str]:
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, env=env)  # fmt: skip
         try:
             for _ in range(240):
+                if proc.poll() is not None:
+                    pytest.fail(f"the dashboard stopped: {proc.stdout.read().decode()[-2000:]}")
                 try:
                     if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
                         break
