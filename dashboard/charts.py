@@ -172,8 +172,10 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, population: str, x_label:
     gaps = df[df[y].isna()]
     if len(gaps):
         why = label(df, [y], estimates=[y] if percent or ci else [])[y][df[y].isna()].astype(str)
-        fig.add_trace(go.Scatter(x=gaps[x].astype(str), y=[0] * len(gaps), mode="text", text=why.to_numpy(),
-                                 textposition="top center", showlegend=False, hoverinfo="skip"))  # fmt: skip
+        short = why.where(why.str.len() <= len("hidden"), "hidden")  # a bar's slot holds a word: the reason on hover
+        fig.add_trace(go.Scatter(x=gaps[x].astype(str), y=[0] * len(gaps), mode="text", text=short.to_numpy(),
+                                 hovertext=why.str.capitalize().to_numpy(), hoverinfo="text",
+                                 textposition="top center", showlegend=False))  # fmt: skip
     _layout(fig, title, population, x_label, y_label)
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category")

@@ -37,13 +37,14 @@ def test_png_and_svg_render_with_kaleido():
 
 
 def test_a_hidden_bar_says_why_as_the_csvs_do():
-    """A hidden share names its recorded reason (or the small cell), a hidden count reads "< 11": never a
-    bare "not shown"."""
+    """A hidden share names its recorded reason (or the small cell) on hover and reads "hidden" in its slot
+    (the reasons ran into the next bars' slots), a hidden count reads "< 11": never a bare "not shown"."""
     df = pd.DataFrame({"k": ["a", "b", "c"], "share": [np.nan, 0.4, np.nan], "n": [np.nan, 40.0, 30.0]})
     disclosure.mark(df, "share", df["k"].eq("c"), disclosure.HIDDEN_COMPLEMENT)
     shares = charts.bars(df, "k", "share", "Shares", "N = 80", "k", "share", percent=True)
-    assert list(shares.data[-1].text) == [disclosure.status_words(disclosure.HIDDEN_SMALL),
-                                          disclosure.status_words(disclosure.HIDDEN_COMPLEMENT)]  # fmt: skip
+    assert list(shares.data[-1].hovertext) == [disclosure.status_words(disclosure.HIDDEN_SMALL).capitalize(),
+                                               disclosure.status_words(disclosure.HIDDEN_COMPLEMENT).capitalize()]  # fmt: skip
+    assert list(shares.data[-1].text) == ["hidden", "hidden"]
     assert list(shares.data[-1].x) == ["a", "c"]
     counts = charts.bars(df, "k", "n", "Counts", "N = 80", "k", "people")
     assert list(counts.data[-1].text) == [f"< {disclosure.threshold()}"]
