@@ -326,6 +326,9 @@ def _build(tmp, db, files, mp, as_of, gap_days, code, step, stop: Stop) -> LoadR
     try:
         # Kept on (DuckDB's default, a global setting): the readers number rows by their order in the table.
         con.execute("set preserve_insertion_order = true")
+        # the load says its own steps; DuckDB's bar went to stdout even into a file (180 KB in a 1M load's log)
+        for c in (con, cursor):
+            c.execute("set enable_progress_bar = false")
         # DuckDB partitions a hash aggregate by its thread count; with 2 (a 2-core machine) the duplicate count
         # over 4 M attendance keys takes 2.6x as long as with 3, whose partitions stay in cache
         # (benchmarks/bench_threads.py). One thread more than cores costs nothing measurable elsewhere.
