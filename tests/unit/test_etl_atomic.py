@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
+from loading import wait_until_building
 
 from peer_outcomes.pipelines.etl import run_etl
 
@@ -41,14 +41,7 @@ def test_sigkill_mid_load_leaves_the_live_file_byte_identical(tmp_path, big_expo
     proc = subprocess.Popen(
         [sys.executable, "-c", script, str(big_export), str(db)], cwd=ROOT, env=os.environ.copy()
     )
-    building = db.with_name(f"{db.name}.building-{proc.pid}")
-    deadline = time.monotonic() + 60
-    while not (building.exists() and building.stat().st_size > 0):  # it has started writing the new file
-        assert proc.poll() is None, "the load ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(0.3)
-    assert proc.poll() is None, "the load ended before it could be killed"
+    wait_until_building(proc, db, timeout=60, settle=0.3)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert sha(db) == before

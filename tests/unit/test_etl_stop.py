@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from loading import wait_until_building
 
 from peer_outcomes.pipelines.errors import UserError
 from peer_outcomes.pipelines.etl import run_etl
@@ -74,14 +75,7 @@ def test_a_signal_mid_load_leaves_the_warehouse_as_it_was_and_nothing_behind(tmp
         text=True,
         env=env,
     )
-    building = db.with_name(f"{db.name}.building-{proc.pid}")
-    deadline = time.monotonic() + 120
-    while not (building.exists() and building.stat().st_size > 0):  # it has started writing the new file
-        assert proc.poll() is None, "the load ended before it could be stopped"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(0.5)  # well into reading and staging
-    assert proc.poll() is None, "the load ended before it could be stopped"
+    wait_until_building(proc, db, timeout=120, settle=0.5)  # well into reading and staging
     proc.send_signal(signum)
     stopped = time.monotonic()
     _, stderr = proc.communicate(timeout=120)
