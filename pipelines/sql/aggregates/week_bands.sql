@@ -18,24 +18,32 @@ weeks as (
     join marts.participant_outcomes as p using (participant_key)
 ),
 
+people as (  -- per participant first, then per cell: a participant sits in one cell, so people add up (and the
+            -- sums spill to disk where a count(distinct) could not: tests/unit/test_etl_memory.py)
+    select
+        program, site, program_track, cohort_month, is_matched, participant_key, 'sessions_last_week' as measure,
+        sessions_band as band, count(*) as person_weeks, sum(is_relapse) as n_relapses
+    from weeks
+    group by all
+    union all
+    select
+        program, site, program_track, cohort_month, is_matched, participant_key, 'check_ins_last_week',
+        check_ins_band, count(*), sum(is_relapse)
+    from weeks
+    group by all
+    union all
+    select
+        program, site, program_track, cohort_month, is_matched, participant_key, 'any_week', 'any', count(*),
+        sum(is_relapse)
+    from weeks
+    group by all
+),
+
 final as (
     select
-        program, site, program_track, cohort_month, is_matched, 'sessions_last_week' as measure,
-        sessions_band as band, count(*) as person_weeks, sum(is_relapse) as n_relapses,
-        count(distinct participant_key) as n_people
-    from weeks
-    group by all
-    union all
-    select
-        program, site, program_track, cohort_month, is_matched, 'check_ins_last_week', check_ins_band, count(*),
-        sum(is_relapse), count(distinct participant_key)
-    from weeks
-    group by all
-    union all
-    select
-        program, site, program_track, cohort_month, is_matched, 'any_week', 'any', count(*), sum(is_relapse),
-        count(distinct participant_key)
-    from weeks
+        program, site, program_track, cohort_month, is_matched, measure, band, sum(person_weeks) as person_weeks,
+        sum(n_relapses) as n_relapses, count(*) as n_people
+    from people
     group by all
 )
 
