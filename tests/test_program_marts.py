@@ -139,3 +139,16 @@ def test_loading_the_same_export_again_builds_no_model(two_programs, tmp_path, m
                 f" + (select count(*) from (from final.marts.{mart} except all from now.marts.{mart}))"
             ).fetchone()
             assert n == 0, mart
+
+
+def test_programs_with_different_milestones_build_whole_and_pass_their_checks(two_programs, tmp_path):
+    """Each program follows its own milestone days (main.programs): a whole build checks each row against its
+    own program's list, not the latest load's (`settings`)."""
+    con = copy(two_programs.final, tmp_path / "milestones.duckdb")
+    con.execute("update programs set milestone_days = [30, 90] where program = 'a'")
+    con.execute("update settings set milestone_days = [30, 60, 180]")  # as if another program loaded last
+    build_marts(con)  # no previous warehouse: every mart whole, every row checked
+    got = con.execute("select program, list(distinct milestone_days order by milestone_days) from marts.milestones"
+                      " group by program order by program").fetchall()  # fmt: skip
+    want = con.execute("select program, list_sort(milestone_days) from programs order by program").fetchall()
+    assert got == want and got[0] == ("a", [30, 90])

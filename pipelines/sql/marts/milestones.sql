@@ -1,4 +1,4 @@
--- one row per participant enrolled by as_of and milestone in the load's milestone_days (settings; config.MILESTONE_DAYS); origin recovery_start_on, else enrolled_on; achieved when the milestones table has it on or after origin and by as_of; observable when origin + milestone_days <= as_of
+-- one row per participant enrolled by as_of and milestone in its program's milestone_days (main.programs; config.MILESTONE_DAYS); origin recovery_start_on, else enrolled_on; achieved when the milestones table has it on or after origin and by as_of; observable when origin + milestone_days <= as_of
 with
 
 settings as (
