@@ -36,6 +36,7 @@ STEP_TOL = 1e-10  # stop when every coordinate of the Newton step is below this
 MAX_TABLE_CELLS = 4_000_000  # event times × covariate patterns a RiskTable may hold (32 MB a matrix)
 MAX_STEPS = 30  # Newton steps (R's iter.max is 20; halving can add a few)
 MAX_HALVINGS = 30
+CHUNK = 1_000_000  # deaths whose Efron terms are summed at once (efron_terms)
 
 
 @dataclass(frozen=True)
@@ -63,20 +64,26 @@ def efron_terms(
     Arguments are per event time: m deaths; S0, S1, S2 over those at risk; D0, D1, D2 over the deaths
     (weighted); xsum = Σ x over the deaths (unweighted). Each term is linear in the sums with weights that
     depend on k only through a = k/m and q = S0 − a·D0, so the sums over k reduce to five numbers per
-    event time (Σ 1/q, Σ a/q, Σ 1/q², Σ a/q², Σ a²/q²) and Σ log q, accumulated on 1-D arrays; event
-    times sorted by m (descending) make the times still active at step k a prefix, so each step slices.
+    event time (Σ 1/q, Σ a/q, Σ 1/q², Σ a/q², Σ a²/q²) and Σ log q: one entry per death, summed per event time
+    by bincount (a loop over k took 0.6 s an evaluation at 10 million people, where a time has thousands of
+    deaths).
     """
     m = np.asarray(m, float)
-    by_m = np.argsort(-m, kind="stable")
-    ms, s0s, d0s = m[by_m], s0[by_m], d0[by_m]
-    acc = np.zeros((6, len(m)))
-    n_active = np.searchsorted(-ms, -np.arange(int(ms.max()) if len(ms) else 0), side="left")
-    for k, na in enumerate(n_active):
-        a = k / ms[:na]
-        q = s0s[:na] - a * d0s[:na]
-        acc[:, :na] += (1 / q, a / q, 1 / q**2, a / q**2, a * a / q**2, np.log(q))
-    w = np.empty_like(acc)
-    w[:, by_m] = acc  # back to the callers' order of event times
+    w = np.zeros((6, len(m)))
+    reps = np.ceil(m).astype(np.int64)  # k = 0..m−1 (⌈m⌉ terms with fractional weights)
+    ends = np.cumsum(reps)
+    lo = 0
+    while lo < len(m):  # event times in chunks of about CHUNK deaths, so memory stays bounded at any size
+        hi = max(int(np.searchsorted(ends, ends[lo] - reps[lo] + CHUNK, side="right")), lo + 1)
+        at = np.repeat(np.arange(lo, hi), reps[lo:hi])  # one entry per (event time, k)
+        k = np.arange(len(at)) - np.repeat(ends[lo:hi] - reps[lo:hi] - (ends[lo] - reps[lo]), reps[lo:hi])
+        a = k / m[at]
+        q = s0[at] - a * d0[at]
+        q2 = q**2
+        # bincount adds each time's entries in k order, as a loop over k does
+        for row, v in enumerate((1 / q, a / q, 1 / q2, a / q2, a * a / q2, np.log(q))):
+            w[row, lo:hi] = np.bincount(at - lo, v, hi - lo)
+        lo = hi
     u = xsum - s1 * w[0][:, None] + d1 * w[1][:, None]  # Σ_deaths x − Σ_k x̄_k
 
     def outer(left: np.ndarray, right: np.ndarray) -> np.ndarray:

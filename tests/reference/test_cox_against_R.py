@@ -111,6 +111,27 @@ def test_stratified_cox_on_a_few_covariate_patterns_matches_r(compare, cox_path)
             [0.0029166909, 1.9195633016, 8.7439670216, 2.0327812443, 0.0012143236, 11.1245691348], 1e-6)
 
 
+@pytest.mark.parametrize("chunk", [efron.CHUNK, 7])
+def test_cox_on_counted_rows_matches_r(compare, monkeypatch, chunk):
+    """The same R fit as above (coxph(Surv(week, arrest) ~ fin + race + wexp + mar + paro + strata(old))),
+    fitted on people counted per week, arrest, covariates and stratum (what the relapse page fits,
+    queries.counts), with the Efron terms summed a few deaths at a time (`chunk` 7) as at any size."""
+    monkeypatch.setattr(efron, "CHUNK", chunk)
+    df = load_rossi().assign(old=lambda d: (d["age"] > 25).astype(int))
+    cov = ["fin", "race", "wexp", "mar", "paro"]
+    counted = df.groupby(["week", "arrest", *cov, "old"]).size().rename("n").reset_index()
+    assert len(counted) < len(df)
+    fit = fit_cox(counted, "week", "arrest", cov, strata=["old"], weights="n")
+    compare("counted coef vs R", cov, fit.summary["coef"],
+            [-0.3881338449, 0.2309953365, -0.4407409494, -0.4608136198, -0.1058663147], 1e-8)
+    compare("counted SE vs R", cov, fit.summary["se"],
+            [0.1907751424, 0.3066962319, 0.2019675713, 0.3798329553, 0.1924659415], 1e-8)
+    compare("counted loglik vs R", ["loglik"], [fit.log_likelihood], [-606.5721725248], 1e-8)
+    compare("counted cox.zph vs R", fit.ph_test["term"], fit.ph_test["statistic"],
+            [0.0029166909, 1.9195633016, 8.7439670216, 2.0327812443, 0.0012143236, 11.1245691348], 1e-6)
+    assert fit.n == 432 and fit.events == 114
+
+
 def test_time_varying_cox_matches_r_counting_process_coxph(golden, compare):
     """R: coxph(Surv(start, stop, event) ~ age + year + surgery + transplant, data = heart)."""
     df = load_stanford_heart_transplants()
