@@ -97,3 +97,21 @@ def test_dose_bands_from_the_lagged_rows_equal_a_window_query_over_the_mart(synt
         assert list(got["sessions_last_week"]) == list(expected["sessions_last_week"])
         for c in ("person_weeks", "n_relapses", "n_people"):
             assert got[c].astype(int).tolist() == expected[c].astype(int).tolist()
+
+
+def test_milestone_counts_count_each_person_once_in_one_and_two_program_warehouses(synth_warehouse: Path, two_programs) -> None:
+    """People are counted from the rows of one milestone per program, not with count(distinct): the same
+    number as the distinct participants of the filtered mart, in every selection and with two programs."""
+    for db in (synth_warehouse, two_programs.final):
+        opts = published.filter_options(db)
+        for f in (Filters(), Filters(sites=(opts["sites"][0],)), Filters(tracks=(opts["tracks"][-1],)),
+                  *(Filters(programs=(p,)) for p in opts["programs"])):
+            where, params = f.where(small=queries.small_cell_keys(db))
+            got = queries.milestone_counts(db, f)
+            assert len(got) and got["n_people"].nunique() == 1
+            expected = query(db, f"select count(distinct participant_key) as n from marts.milestones where {where}", params)
+            assert int(got["n_people"].iloc[0]) == int(expected["n"].iloc[0])
+            per_day = query(db, "select milestone_days, count(*) filter (where is_observable = 1) as n from marts.milestones "
+                                f"where {where} group by 1 order by 1", params)
+            assert got["n_observable"].tolist() == per_day["n"].tolist()
+        assert len(opts["programs"]) == (2 if db == two_programs.final else 0)
