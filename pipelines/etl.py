@@ -6,7 +6,8 @@ read → check → pseudonymize → load → marts → swap (docs/data-contract.
    whole by `warehouse.swap_in`, so a crash or a kill leaves it byte-identical and readers keep their
    snapshot. One load at a time (a lock file beside the warehouse). SIGTERM or SIGINT stops a load cleanly
    (`_stoppable`): the building file, its spill folder and the lock are removed.
-2. The live warehouse's rows are carried over (ATTACHed read-only), then the export is upserted on each
+2. The live warehouse's rows are carried over (a byte copy of its file, warehouse.copy_live; row by row from
+   it ATTACHed read-only when it has another shape), then the export is upserted on each
    entity's natural key (contract `Entity.key`): a corrected row replaces the old one.
 3. Entity by entity, each file is read, typed and checked in one SQL pass (validate.py), cross-checked and
    loaded (upsert.py), then its raw and staged rows are dropped, so at most one large entity is staged at a
@@ -84,7 +85,7 @@ from peer_outcomes.pipelines.readers import (
 from peer_outcomes.pipelines.report import LoadReport
 from peer_outcomes.pipelines.upsert import LATE, load_entity
 from peer_outcomes.pipelines.validate import REF_KEYS, Staging, resolve_columns, stage_sql, text_value
-from peer_outcomes.pipelines.warehouse import WarehouseError, swap_in, warehouse_kind
+from peer_outcomes.pipelines.warehouse import WarehouseError, copy_live, swap_in, warehouse_kind
 
 CORE_TABLES = (*LOAD_ORDER, "load_batches", "quarantine")
 # carried over too: every program's settings and matched tracks (this load replaces its own program's rows)
@@ -320,6 +321,8 @@ def _build(tmp, db, files, mp, as_of, gap_days, code, step, stop: Stop) -> LoadR
     started = dt.datetime.now()
     batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     policy = supervision_hours()  # a new policy rebuilds the marts under a new data version, as a new gap does
+    schema = package_files(__package__).joinpath("sql/warehouse.sql").read_text()
+    copied = copy_live(db, tmp, schema)  # every program's rows as they are, not decoded and encoded again
     con = duckdb.connect(str(tmp))
     cursor = con.cursor()  # the background reader's connection
     stop.connections += [con, cursor]
@@ -335,11 +338,11 @@ def _build(tmp, db, files, mp, as_of, gap_days, code, step, stop: Stop) -> LoadR
         if con.execute("select current_setting('threads')").fetchall()[0][0] < 3:
             con.execute("set threads = 3")
         _limit_memory(con)
-        con.execute(package_files(__package__).joinpath("sql/warehouse.sql").read_text())
+        con.execute(schema)
         step("carrying over the current warehouse")
         code = _program_in(con, db, code)
         key = program_key(code)
-        old = _carry_over(con, db, code, key_id(key))
+        old = _carry_over(con, db, code, key_id(key), copied)
         _add_covariates(con, mp)
 
         # Entity by entity: read (CSV and workbooks as text, in the background, one file ahead, into the
@@ -440,7 +443,7 @@ def _build(tmp, db, files, mp, as_of, gap_days, code, step, stop: Stop) -> LoadR
         from peer_outcomes.pipelines.marts import build_marts
 
         con.execute("detach scratch")
-        build_marts(con, previous=db)  # only what changed: other programs' rows come from the live file
+        build_marts(con, previous=db, in_place=copied)  # only what changed: the others' rows are the live file's
         con.execute("checkpoint")
     finally:
         cursor.close()
@@ -525,8 +528,11 @@ def _program_in(con: duckdb.DuckDBPyConnection, db: Path, code: str | None) -> s
     return DEFAULT_PROGRAM
 
 
-def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, code: str, current_key_id: str) -> dict | None:
-    """Copy the live warehouse's rows (every program's) into the new file.
+def _carry_over(
+    con: duckdb.DuckDBPyConnection, db: Path, code: str, current_key_id: str, copied: bool = False
+) -> dict | None:
+    """Copy the live warehouse's rows (every program's) into the new file, unless it is a byte copy of it
+    (`copied`, warehouse.copy_live).
 
     Returns program `code`'s previous load (cutoff, settings, latest file hashes) and the warehouse's data
     version; None when there is no live warehouse yet.
@@ -565,7 +571,7 @@ def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, code: str, current_key
                 + f"; use that key ({which}) or load into a new --db."
             )
         for table in (*CORE_TABLES, *PROGRAM_TABLES):
-            if table not in tables:
+            if copied or table not in tables:
                 continue
             new_cols = {r[0] for r in con.execute(f"describe main.{table}").fetchall()}
             for name, typ, *_ in con.execute(f"describe old.{table}").fetchall():
@@ -573,7 +579,7 @@ def _carry_over(con: duckdb.DuckDBPyConnection, db: Path, code: str, current_key
                     con.execute(f'alter table main.{table} add column "{name}" {typ}')
             # a table built before programs lacks `program`: its rows take the column default, the default program
             con.execute(f"insert into main.{table} by name select * from old.{table}")
-        if "programs" not in tables and settings:
+        if "programs" not in tables and settings and not copied:
             con.execute(
                 "insert into programs select ?, null, as_of, gap_days, milestone_days, ?, key_id, built_at"
                 " from old.settings",

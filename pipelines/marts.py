@@ -135,7 +135,9 @@ def build_models(
     return seconds
 
 
-def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) -> dict[str, list[str]]:
+def build_marts(
+    con: duckdb.DuckDBPyConnection, previous: Path | None = None, in_place: bool = False
+) -> dict[str, list[str]]:
     """Build schema `marts` for what changed since the warehouse `previous`; return {program: marts rebuilt}.
 
     Every mart row belongs to one program, and a program's rows depend only on its own core rows and its
@@ -145,7 +147,9 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
     each program's rows of each mart were built from is stored in `mart_builds` (`fingerprints`): rows
     whose program's data and settings and whose mart SQL did not change are copied, not rebuilt, so an
     unchanged load rebuilds nothing and a changed mart definition rebuilds that mart (and what reads it).
-    Without a `previous` warehouse that records its builds, every mart is built whole, in place. The
+    Without a `previous` warehouse that records its builds, every mart is built whole, in place. With
+    `in_place`, the file being built is a byte copy of `previous` (warehouse.copy_live), so the other programs'
+    rows are there already: the stale programs' rows are deleted and rebuilt, nothing else is copied. The
     aggregates follow the marts: one with a `program` column (all of them today) is rebuilt for the stale
     programs only, one without it would be built whole whenever any of its rows may have changed.
 
@@ -169,7 +173,7 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
             build_models(con, sqls)
             failures = check_marts(con)
         else:
-            failures = _build_stale(con, sqls, aggs, stale, {program for program, _ in now})
+            failures = _build_stale(con, sqls, aggs, stale, {program for program, _ in now}, in_place)
     finally:
         if attached:
             con.execute(f"detach {PREVIOUS}")
@@ -177,6 +181,13 @@ def build_marts(con: duckdb.DuckDBPyConnection, previous: Path | None = None) ->
         raise MartCheckError(
             f"The outcome marts failed {len(failures)} check(s), so the load was stopped: {'; '.join(failures)}."
         )
+    if in_place:  # a mart or aggregate that is no longer a model leaves with the copy it came in
+        for schema, table in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = current_database()"
+            " and schema_name in ('marts', ?)", [AGGREGATES]
+        ).fetchall():
+            if f"{schema}.{table}" not in sqls and f"{schema}.{table}" not in aggs:
+                con.execute(f'drop table "{schema}"."{table}"')
     con.execute(f"create or replace table main.{BUILDS} (program varchar, mart varchar, fingerprint varchar)")
     con.executemany(f"insert into main.{BUILDS} values (?, ?, ?)", [[*key, f] for key, f in sorted(now.items())])
     if whole:
@@ -318,8 +329,10 @@ def _build_stale(
     aggs: Mapping[str, str],
     stale: list[tuple[str, str]],
     programs: set[str],
+    in_place: bool = False,
 ) -> list[str]:
-    """Rebuild the `stale` (program, mart) rows, and copy every other row of every mart from PREVIOUS.
+    """Rebuild the `stale` (program, mart) rows, and copy every other row of every mart from PREVIOUS (or, `in_place`
+    in a byte copy of PREVIOUS, keep them where they are and delete the stale ones).
 
     The stale marts and the models they read run in the in-memory database SCOPED, whose `main` holds views
     of the core tables restricted to the stale programs (so `main.attendance` in a model reads theirs only;
@@ -388,7 +401,8 @@ def _build_stale(
         for name in (n for n in order if n.startswith("marts.")):
             redone = {program for program, m in stale if m == name}
             if not redone:
-                con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name}")
+                if not in_place:
+                    con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name}")
             elif redone >= programs:  # every program's rows new (its columns may be too)
                 con.execute(f"create or replace table {name} as select * from {SCOPED}.{name}")
             else:
@@ -398,23 +412,31 @@ def _build_stale(
                     else f"participant_key in (select participant_key from {PREVIOUS}.main.participants"
                     f" where not list_contains({codes}, program))"
                 )
-                con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name} where {others}")
+                _keep_only(con, name, others, in_place)
                 con.execute(f"insert into {name} by name select * from {SCOPED}.{name}")
         con.execute(f"create schema if not exists {AGGREGATES}")
         redone_aggs = {name for _, name in stale_aggs}
         for name, sql in aggs.items():
             if name in per_program:
-                keep = f"select * from {PREVIOUS}.{name} where not list_contains({codes}, program)"
-                con.execute(f"create or replace table {name} as {keep}")
+                _keep_only(con, name, f"not list_contains({codes}, program)", in_place)
                 con.execute(f"insert into {name} by name select * from {SCOPED}.{name}")
             elif name in redone_aggs or name not in kept:
                 con.execute(f"create or replace table {name} as\n{sql}")
-            else:
+            elif not in_place:
                 con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name}")
     finally:
         if stale:
             con.execute(f"detach {SCOPED}")
     return []
+
+
+def _keep_only(con: duckdb.DuckDBPyConnection, name: str, others: str, in_place: bool) -> None:
+    """Leave in table `name` PREVIOUS's rows meeting `others` (the programs not rebuilt), in their order: by deleting
+    the rest from the byte copy (`in_place`), else by copying those rows from PREVIOUS."""
+    if in_place:
+        con.execute(f"delete from {name} where ({others}) is not true")
+    else:
+        con.execute(f"create or replace table {name} as select * from {PREVIOUS}.{name} where {others}")
 
 
 def _tests_sql(table: str, column: str | None, test: Any) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,3 +184,57 @@ def swap_in(new: str | os.PathLike[str], current: str | os.PathLike[str]) -> Non
         raise WarehouseError(f"The new warehouse {new_path} was not checkpointed; the live one was kept.")
     current_path.parent.mkdir(parents=True, exist_ok=True)
     os.replace(new_path, current_path)
+
+
+def copy_live(current: str | os.PathLike[str], new: str | os.PathLike[str], schema_sql: str) -> bool:
+    """Start the `new` file as a byte copy of the live warehouse `current`, when its tables are the ones
+    `schema_sql` creates (a prefix of each table's columns, covariates appended after); False, `new` unwritten,
+    otherwise.
+
+    A load carries every program's rows over into the file it builds. Copying the file's bytes costs a read and
+    a write of it; carrying the rows over with INSERT ... SELECT decompressed and compressed every program's
+    rows again (most of the CPU of loading 300 people beside 100,000: benchmarks/bench_programs.py). The live
+    file is only read. A file of another shape (another version's, or altered by hand), one with a WAL beside
+    it (not checkpointed) or one that is not a warehouse is carried over row by row (etl._carry_over), which
+    adds and orders columns as this version does, or refused there in one sentence.
+    """
+    current, new = Path(current), Path(new)
+    if not current.is_file() or current.with_name(current.name + ".wal").exists():
+        return False
+    try:
+        with duckdb.connect() as con:
+            con.execute(schema_sql)
+            con.execute(f"attach '{str(current).replace(chr(39), chr(39) * 2)}' as live (read_only)")
+            try:
+                same = _same_tables(con)
+            finally:
+                con.execute("detach live")
+    except duckdb.Error:
+        return False
+    if same:
+        shutil.copyfile(current, new)  # copy_file_range/sendfile: the kernel copies, nothing is decoded
+    return same
+
+
+def _same_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether database `live` holds exactly the tables and views of this connection's schema (`memory`), each
+    with the same leading columns (name, type, default, nullability) and constraints, plus the marts' own
+    tables; anything else there means a row-by-row carry-over."""
+    objects = """select schema_name, table_name, 'table' from duckdb_tables() where database_name = ?
+                 union all select schema_name, view_name, 'view' from duckdb_views() where database_name = ?
+                 and not internal"""
+    fresh = set(con.execute(objects, ["memory", "memory"]).fetchall())
+    live = set(con.execute(objects, ["live", "live"]).fetchall())
+    extra = {(s, t) for s, t, _ in live - fresh}
+    if not fresh <= live or any(s not in ("marts", "aggregates") and (s, t) != ("main", "mart_builds") for s, t in extra):
+        return False
+    columns = """select table_name, list((column_name, data_type, column_default, is_nullable) order by column_index)
+                 from duckdb_columns() where database_name = ? and schema_name = 'main' group by all"""
+    have = dict(con.execute(columns, ["live"]).fetchall())
+    for table, cols in con.execute(columns, ["memory"]).fetchall():
+        if have.get(table, [])[: len(cols)] != cols:
+            return False
+    constraints = """select table_name, constraint_type, constraint_text, constraint_column_names from duckdb_constraints()
+                     where database_name = ? and schema_name = 'main' and table_name in (
+                         select table_name from duckdb_tables() where database_name = 'memory')"""
+    return sorted(con.execute(constraints, ["memory"]).fetchall()) == sorted(con.execute(constraints, ["live"]).fetchall())

@@ -63,10 +63,11 @@ def test_an_unchanged_warehouse_rebuilds_nothing_and_keeps_every_row(two_program
     assert len(con.execute(builds).fetchall()) == 2 * (len(mart_names()) + len(aggregate_models()))
 
 
-def test_a_changed_setting_rebuilds_that_program_only(two_programs, tmp_path):
+@pytest.mark.parametrize("in_place", [True, False], ids=["rows deleted in the copy", "rows copied"])
+def test_a_changed_setting_rebuilds_that_program_only(two_programs, tmp_path, in_place):
     con = copy(two_programs.final, tmp_path / "gap.duckdb")
     con.execute("update programs set gap_days = 14 where program = 'b'")
-    assert build_marts(con, previous=two_programs.final) == {"b": sorted(mart_names())}
+    assert build_marts(con, previous=two_programs.final, in_place=in_place) == {"b": sorted(mart_names())}
     con.execute("checkpoint")  # the copy below is of the file alone, without its write-ahead log
     whole = copy(tmp_path / "gap.duckdb", tmp_path / "gap_whole.duckdb")
     build_marts(whole)
@@ -93,8 +94,9 @@ def test_a_changed_mart_definition_rebuilds_it_and_what_reads_it_only(two_progra
 READS_RELAPSE_EVENTS = ("relapse_events", "relapse", "competing", "dose_weekly", "check_in_weekly", "participant_outcomes")
 
 
+@pytest.mark.parametrize("in_place", [True, False], ids=["rows deleted in the copy", "rows copied"])
 @pytest.mark.parametrize("program", ["a", "b"])
-def test_a_new_load_batch_rebuilds_its_program_only(two_programs, tmp_path, program):
+def test_a_new_load_batch_rebuilds_its_program_only(two_programs, tmp_path, program, in_place):
     con = copy(two_programs.final, tmp_path / "batch.duckdb")
     con.execute(
         "insert into load_batches select 'later', entity, file_name, sha256, rows_read, rows_loaded,"
@@ -102,8 +104,20 @@ def test_a_new_load_batch_rebuilds_its_program_only(two_programs, tmp_path, prog
         " where program = ? limit 1",
         [program],
     )
-    assert build_marts(con, previous=two_programs.final) == {program: sorted(mart_names())}
+    assert build_marts(con, previous=two_programs.final, in_place=in_place) == {program: sorted(mart_names())}
     assert differing_rows(con, two_programs.final) == {}  # same rows: the data did not change
+    counts = "select count(*) from marts.dose_weekly union all select count(*) from aggregates.week_counts"
+    with duckdb.connect(str(two_programs.final), read_only=True) as final:
+        assert con.execute(counts).fetchall() == final.execute(counts).fetchall()  # none twice, in place or not
+
+
+def test_a_mart_no_longer_defined_leaves_with_the_copy(two_programs, tmp_path):
+    con = copy(two_programs.final, tmp_path / "gone.duckdb")
+    con.execute("create table marts.retired as select 1 as program; create table aggregates.retired as select 1 as x")
+    con.execute("update programs set gap_days = 14 where program = 'b'")
+    build_marts(con, previous=two_programs.final, in_place=True)
+    held = "select schema_name || '.' || table_name from duckdb_tables() where table_name = 'retired'"
+    assert con.execute(held).fetchall() == []
 
 
 def test_the_rebuilt_rows_are_checked_and_a_failure_stops_the_build(two_programs, tmp_path, monkeypatch):
