@@ -7,6 +7,7 @@ from `analysis.published` already suppressed; `figures.shown` says why each hidd
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
@@ -19,6 +20,7 @@ from peer_outcomes.analysis.population import Period, snap
 from peer_outcomes.analysis.published import GROUPINGS, PROGRAM, Published
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import charts, data, figures, gate, words
+from peer_outcomes.dashboard.app_pages import Page
 
 FILTER_KEYS = ("f_preset", "f_from", "f_to", "f_sites", "f_tracks", "f_programs")
 
@@ -272,19 +274,34 @@ def chart(figure: figures.Figure, pub: Published, show_table: bool = False) -> N
         st.dataframe(_pretty(figures.shown(pub, figure.frame)), hide_index=True, width="stretch")
 
 
+def sections(page: Page, parts: dict[str, Callable[[], None]]) -> None:
+    """A page's sections as tabs (`page.sections`, in order), of which only the open one runs: a page switch or
+    a filter change computes, sends and draws one section's charts and tables, not the whole page's. The
+    open tab is kept for the session (`page.section_key`), and every chart is one click away."""
+    if tuple(parts) != page.sections:
+        raise ValueError(f"{page.name}: sections {tuple(parts)} are not {page.sections}")
+    for tab, part in zip(st.tabs(page.sections, key=page.section_key, on_change="rerun"), parts.values(), strict=True):
+        if tab.open is not False:  # None: a tab that does not track state shows its content
+            with tab:
+                part()
+
+
 def _is_percent(column: str) -> bool:
     """Estimates shown as percentages: not hazard ratios, medians (days) or rates per 100 weeks."""
     return figures.is_estimate(column) and not column.startswith(("hr", "median")) and "per_100" not in column
 
 
-def table(pub: Published, frame: str, name: str | None = None, show: bool = False, column=None) -> None:
-    """A CSV download of one published frame, optionally shown as a table.
+def table(pub: Published, frame: str, name: str | None = None, show: bool = False, column=None, static: bool = False) -> None:
+    """A CSV download of one published frame, optionally shown as a table (`static`: as plain HTML, which the
+    browser lays out in a few milliseconds; a few rows need no scrolling, sorting or canvas grid).
 
     The columns that may be hidden come from `figures.HIDDEN`; each empty cell says why (`figures.shown`).
     """
     name = name or frame
     shown = figures.shown(pub, frame)
-    if show:
+    if show and static:
+        st.table(_pretty(shown), hide_index=True)
+    elif show:
         st.dataframe(_pretty(shown), hide_index=True, width="stretch")
     csv = disclosure.csv_text(shown).encode()
     (column or st).download_button("CSV", data=gate.downloaded(f"{name}.csv", csv), file_name=f"{name}.csv",

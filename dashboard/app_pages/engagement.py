@@ -1,8 +1,12 @@
-"""Engagement: attendance and no-show rates by week and format, and relapse by the previous week's dose."""
+"""Engagement: attendance and no-show rates by week and format, and relapse by the previous week's dose.
+
+One chart per tab (`widgets.sections`): a page switch or a filter change draws the open one only.
+"""
 
 import streamlit as st
 
 from peer_outcomes.dashboard import data, figures, widgets
+from peer_outcomes.dashboard.app_pages import PAGES
 
 st.title("Engagement")
 widgets.intro(
@@ -13,11 +17,25 @@ widgets.intro(
 f = widgets.filters()
 pub = data.engagement(f)
 widgets.notes(pub)
-if not pub.empty:
-    widgets.chart(figures.ATTENDANCE, pub)
-    widgets.chart(figures.NO_SHOW, pub)
-    st.subheader("Dose and relapse")
-    widgets.chart(figures.DOSE, pub)
-    if not pub.frames["dose_cox"].empty:
-        widgets.table(pub, "dose_cox", show=True)
+
+
+def attendance() -> None:
+    if not pub.empty:
+        widgets.chart(figures.ATTENDANCE, pub)
+
+
+def no_shows() -> None:
+    if not pub.empty:
+        widgets.chart(figures.NO_SHOW, pub)
+
+
+def dose() -> None:
+    if not pub.empty:
+        widgets.chart(figures.DOSE, pub)
+        if not pub.frames["dose_cox"].empty:
+            widgets.table(pub, "dose_cox", show=True, static=True)
+
+
+page = next(p for p in PAGES if p.name == "engagement")
+widgets.sections(page, dict(zip(page.sections, (attendance, no_shows, dose), strict=True)))
 widgets.methods(pub)

@@ -1,8 +1,13 @@
-"""Mentoring practice: goals, referral linkage, check-ins and relapse, supervision, incidents, graduates who mentor."""
+"""Mentoring practice: goals, referral linkage, check-ins and relapse, supervision, incidents, graduates who mentor.
+
+One question per tab (`widgets.sections`): a page switch or a filter change draws the open question's charts
+and tables only, not all six charts and seven tables.
+"""
 
 import streamlit as st
 
 from peer_outcomes.dashboard import data, figures_practice, widgets
+from peer_outcomes.dashboard.app_pages import PAGES
 from peer_outcomes.dashboard.words import plain
 
 st.title("Mentoring practice")
@@ -25,35 +30,66 @@ def needs(part: str) -> bool:
 
 pub = data.practice(f)
 widgets.notes(pub)
-if not pub.empty:
+
+
+def goals() -> None:
     st.subheader("Are goals being set and met?")
-    if needs("goals"):
+    if not pub.empty and needs("goals"):
         widgets.chart(figures_practice.GOALS, pub)
-        widgets.table(pub, "goals_first", "goals_first_30_days", show=True)
+        widgets.table(pub, "goals_first", "goals_first_30_days", show=True, static=True)
+    widgets.methods(pub)
+
+
+def referrals() -> None:
     st.subheader("Do referrals to treatment turn into a connection?")
-    if needs("referrals"):
+    if not pub.empty and needs("referrals"):
         widgets.chart(figures_practice.REFERRALS, pub)
+    widgets.methods(pub)
+
+
+def check_ins() -> None:
     st.subheader("Does regular check-in go with less relapse?")
-    if needs("check_ins"):
-        widgets.table(pub, "check_in_regularity", show=True)
+    if not pub.empty and needs("check_ins"):
+        widgets.table(pub, "check_in_regularity", show=True, static=True)
         widgets.chart(figures_practice.CHECK_INS, pub)
         if not pub.frames["check_in_cox"].empty:
-            widgets.table(pub, "check_in_cox", show=True)
+            widgets.table(pub, "check_in_cox", show=True, static=True)
+    widgets.methods(pub)
 
-mentors = data.mentor_practice()
-st.subheader("Are mentors supervised as the policy says?")
-st.caption(plain("Supervision, incidents and graduate mentors describe all mentors, whatever the population chosen."))
-if needs("supervision"):
-    widgets.chart(figures_practice.SUPERVISION, mentors)
-st.subheader("Where do boundary incidents happen?")
-if needs("incidents"):
-    widgets.chart(figures_practice.INCIDENTS, mentors)
-    widgets.chart(figures_practice.INCIDENTS_BY_SITE, mentors)
-st.subheader("How many graduates now mentor?")
-if not pub.empty:
-    widgets.table(pub, "pathway", show=True)
-widgets.table(mentors, "graduates", "graduate_mentors", show=True)
-if not mentors.frames["graduates"]["n_graduates"].fillna(1).any():
-    st.info("Add each graduate mentor's former participant id to mentors.csv to see how many mentors were once participants.")
-widgets.methods(pub)
-widgets.methods(mentors)
+
+def all_mentors(question: str) -> None:
+    st.subheader(question)
+    st.caption(plain("Supervision, incidents and graduate mentors describe all mentors, whatever the population chosen."))
+
+
+def supervision() -> None:
+    all_mentors("Are mentors supervised as the policy says?")
+    mentors = data.mentor_practice()
+    if needs("supervision"):
+        widgets.chart(figures_practice.SUPERVISION, mentors)
+    widgets.methods(mentors)
+
+
+def incidents() -> None:
+    all_mentors("Where do boundary incidents happen?")
+    mentors = data.mentor_practice()
+    if needs("incidents"):
+        widgets.chart(figures_practice.INCIDENTS, mentors)
+        widgets.chart(figures_practice.INCIDENTS_BY_SITE, mentors)
+    widgets.methods(mentors)
+
+
+def graduates() -> None:
+    all_mentors("How many graduates now mentor?")
+    if not pub.empty:
+        widgets.table(pub, "pathway", show=True, static=True)
+    mentors = data.mentor_practice()
+    widgets.table(mentors, "graduates", "graduate_mentors", show=True, static=True)
+    if not mentors.frames["graduates"]["n_graduates"].fillna(1).any():
+        st.info("Add each graduate mentor's former participant id to mentors.csv to see how many mentors were once participants.")
+    widgets.methods(pub)
+    widgets.methods(mentors)
+
+
+page = next(p for p in PAGES if p.name == "practice")
+widgets.sections(page, dict(zip(page.sections, (goals, referrals, check_ins, supervision, incidents, graduates), strict=True)))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-from page_text import RAW_CODE, RAW_MISSING, visible_text, words_shown
+from page_text import RAW_CODE, RAW_MISSING, each_section, tables, visible_text, words_shown
 from programs import PROGRAMS
 from streamlit.testing.v1 import AppTest
 
@@ -59,6 +59,22 @@ class Shown:
     cells: list[str]  # every on-page table cell as shown
 
 
+def _merged(sections: list[Shown]) -> Shown:
+    """What a page of several sections shows in all of them; what every section repeats (the title, the
+    sidebar, the page's notes) once."""
+
+    def once(xs: list[list]) -> list:
+        return list(dict.fromkeys(v for x in xs for v in x))
+
+    def every(xs: list[list]) -> list:
+        return [v for x in xs for v in x]
+
+    f = {k: [getattr(s, k) for s in sections] for k in Shown.__dataclass_fields__}
+    return Shown(every(f["exceptions"]), every(f["errors"]), every(f["text"]), once(f["notes"]), every(f["figures"]),
+                 sum(f["tiles"]), sum(f["tables"]), once(f["titles"]), once(f["sidebar"]), every(f["words"]),
+                 every(f["cells"]))  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def pages(program, tmp_path_factory):
     """`pages(name)` -> {page: Shown} for every page of the dashboard on test program `name`, walked once."""
@@ -76,12 +92,12 @@ def pages(program, tmp_path_factory):
                 for page in PAGES:
                     if page is not PAGES[0]:
                         at.switch_page(page.script).run()
-                    seen[name][page.name] = Shown(
+                    seen[name][page.name] = _merged([Shown(
                         [e.value for e in at.exception], [e.value for e in at.error], visible_text(at),
-                        [i.value for i in at.info], drawn_figures(at), len(at.metric), len(at.dataframe),
+                        [i.value for i in at.info], drawn_figures(at), len(at.metric), len(tables(at)),
                         [t.value for t in at.title], [c.value for c in at.sidebar.caption], words_shown(at),
-                        [str(v) for d in at.dataframe for v in d.value.to_numpy().ravel()],
-                    )  # fmt: skip
+                        [str(v) for d in tables(at) for v in d.to_numpy().ravel()],
+                    ) for at in each_section(at, page)])  # fmt: skip
             finally:
                 os.environ.pop("PEER_OUTCOMES_DB") if before is None else os.environ.update(PEER_OUTCOMES_DB=before)
         return seen[name]

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from page_text import each_section, tables
 from reach import COORDINATOR_SITES, USERS, auth_config
 from streamlit.testing.v1 import AppTest
 
@@ -83,21 +84,21 @@ def test_each_role_opens_its_pages_with_their_downloads_and_no_other(role, page,
     assert (view["email"], view["role"], view["event"], view["page"]) == (USERS[role], role, "view", page.name)
 
 
-def _shown(at: AppTest) -> dict:
-    """Everything a page shows that carries a number: tiles, charts (their data) and tables."""
-    return {
-        "metrics": [(m.label, m.value) for m in at.metric],
-        "charts": [json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")],
-        "tables": [df.value.to_json() for df in at.dataframe],
-        "sites offered": at.multiselect(key="f_sites").options if at.multiselect else [],
-    }
+def _shown(at: AppTest, page: str = "overview") -> dict:
+    """Everything a page shows that carries a number, in every section: tiles, charts (their data) and tables."""
+    out: dict = {"metrics": [], "charts": [], "tables": []}
+    for section in each_section(at, page):
+        out["metrics"] += [(m.label, m.value) for m in section.metric]
+        out["charts"] += [json.loads(c.proto.spec)["data"] for c in section.get("plotly_chart")]
+        out["tables"] += [df.to_json() for df in tables(section)]
+    return out | {"sites offered": at.multiselect(key="f_sites").options if at.multiselect else []}
 
 
 @pytest.mark.parametrize("page", auth.ROLE_PAGES["site_coordinator"])
 def test_a_coordinator_asking_for_another_site_sees_only_what_their_site_alone_gives(reach_warehouses, page, monkeypatch):
-    coordinator = _shown(_run(_signed_in("site_coordinator"), page, {"site": "south"}))
+    coordinator = _shown(_run(_signed_in("site_coordinator"), page, {"site": "south"}), page)
     monkeypatch.setenv("PEER_OUTCOMES_DB", str(reach_warehouses[1]))  # a warehouse that never held another site
-    alone = _shown(_run(_signed_in("director"), page))
+    alone = _shown(_run(_signed_in("director"), page), page)
     if page == "practice":  # all mentors' part is refused to a coordinator (gate.require_every_site)
         alone["charts"] = alone["charts"][: len(coordinator["charts"])]
         alone["tables"] = alone["tables"][: len(coordinator["tables"])]

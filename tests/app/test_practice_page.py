@@ -5,41 +5,59 @@ it, and every other page's published results are exactly those of the same progr
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from page_text import each_section, page_named, tables
 from streamlit.testing.v1 import AppTest
 from test_any_size import drawn_figures
 
 from peer_outcomes.analysis import published, published_practice
 from peer_outcomes.analysis.queries import Filters
-from peer_outcomes.dashboard import figures_practice
+from peer_outcomes.dashboard import figures, figures_practice
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
-def _practice_page(db: Path) -> AppTest:
+@dataclass
+class Seen:
+    """What the page showed in all its sections (one question a tab)."""
+
+    figures: list[go.Figure] = field(default_factory=list)
+    tables: list[pd.DataFrame] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+    sections: int = 0
+
+
+def _practice_page(db: Path) -> Seen:
     before = os.environ.get("PEER_OUTCOMES_DB")
     os.environ["PEER_OUTCOMES_DB"] = str(db)
+    seen = Seen()
     try:
         at = AppTest.from_file(APP, default_timeout=120).run()
         at.switch_page("app_pages/practice.py").run()
+        for section in each_section(at, "practice"):
+            assert not section.exception, [e.value for e in section.exception]
+            assert not section.error
+            seen.figures += drawn_figures(section)
+            seen.tables += tables(section)
+            seen.infos += [i.value for i in section.info]
+            seen.sections += 1
     finally:
         os.environ.pop("PEER_OUTCOMES_DB") if before is None else os.environ.update(PEER_OUTCOMES_DB=before)
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error
-    return at
+    return seen
 
 
-def _charts(at: AppTest) -> dict[str, go.Figure]:
-    return {fig.layout.title.text.split("<br>")[0]: fig for fig in drawn_figures(at)}
+def _charts(seen: Seen) -> dict[str, go.Figure]:
+    return {fig.layout.title.text.split("<br>")[0]: fig for fig in seen.figures}
 
 
 @pytest.fixture(scope="module")
-def shown(synth_warehouse: Path) -> AppTest:
+def shown(synth_warehouse: Path) -> Seen:
     return _practice_page(synth_warehouse)
 
 
@@ -69,25 +87,24 @@ def test_the_treatment_referral_share_is_shown_with_its_denominator(shown, synth
     assert treatment["n_referrals"] >= 11 and treatment["n_referrals"] % 5 == 0  # a rounded denominator
     assert treatment["share_connected"] == treatment["n_connected"] / treatment["n_referrals"]
     assert treatment["share_connected_lower_95"] < treatment["share_connected"] < treatment["share_connected_upper_95"]
-    tables = [df.value for df in shown.dataframe]
-    assert any("share who set a goal" in t.columns for t in tables)  # the first-30-days table, in words
-    assert any("former participants" in t.columns for t in tables)
+    assert any("share who set a goal" in t.columns for t in shown.tables)  # the first-30-days table, in words
+    assert any("former participants" in t.columns for t in shown.tables)
 
 
 def test_no_incident_count_under_k_is_on_the_page(shown):
-    for table in (df.value for df in shown.dataframe):
+    for table in shown.tables:
         if "incidents" in table.columns:
             counts = pd.to_numeric(table["incidents"], errors="coerce").dropna()
             assert ((counts == 0) | (counts >= 11)).all()
 
 
 def test_without_the_practice_files_the_page_says_which_files_would_fill_it(program):
-    at = _practice_page(program("sites_60_no_practice"))
-    infos = " ".join(i.value for i in at.info)
+    seen = _practice_page(program("sites_60_no_practice"))
+    infos = " ".join(seen.infos)
     for needed in ("Add goals.csv to your export", "Add referrals.csv to your export", "Add check_ins.csv to your export",
                    "Add mentor_activity.csv to your export", "Add mentor_activity.csv and incidents.csv to your export"):  # fmt: skip
         assert needed in infos, infos
-    assert not at.get("plotly_chart")
+    assert not seen.figures
 
 
 def test_an_export_without_the_practice_files_changes_no_other_published_result(program):
@@ -99,3 +116,14 @@ def test_an_export_without_the_practice_files_changes_no_other_published_result(
         assert a.methods == b.methods and a.notes == b.notes and a.population == b.population, name
         for key in a.frames:
             pd.testing.assert_frame_equal(a.frames[key], b.frames[key], obj=f"{name}.{key}")
+
+
+@pytest.mark.parametrize(("name", "first"), [("practice", figures_practice.GOALS), ("engagement", figures.ATTENDANCE)])
+def test_a_page_of_sections_opens_on_its_first_and_draws_only_that_ones_charts(synth_warehouse, monkeypatch, name, first):
+    # a switch to the page draws one section; the other charts are one tab away (every chart test above)
+    monkeypatch.setenv("PEER_OUTCOMES_DB", str(synth_warehouse))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(f"app_pages/{name}.py").run()
+    assert not at.exception
+    assert [t.label for t in at.tabs] == list(page_named(name).sections)
+    assert [fig.layout.title.text.split("<br>")[0] for fig in drawn_figures(at)] == [first.title]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from page_text import each_section
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
@@ -56,7 +57,7 @@ def test_every_page_names_the_raised_threshold_and_never_11(raised):
     assert any("fewer than 20 people are hidden (“< 20”)" in c.value for c in at.sidebar.caption)
     for page in PAGES:
         at.switch_page(f"app_pages/{page}").run()
-        texts = _check(at, page)
+        texts = [t for at in each_section(at, page) for t in _check(at, page)]
         assert any("20" in t for t in texts), page
         for box in [b for b in at.selectbox if b.key and b.key.endswith("_by")]:
             for by in GROUPINGS:

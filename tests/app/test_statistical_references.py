@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from page_text import each_section
 from statistical_references import REFERENCES
 from streamlit.testing.v1 import AppTest
 
@@ -39,7 +40,8 @@ def _outside_expanders(at: AppTest) -> list[str]:
 
 
 def test_no_caption_or_note_a_director_reads_cites_a_statistical_reference(pages):
-    found = {name: [t for t in _outside_expanders(at) if REFERENCES.search(t)] for name, at in pages.items()}
+    found = {f"{name} / {section}": [t for t in _outside_expanders(at) if REFERENCES.search(t)]
+             for name, at in pages.items() for section, at in enumerate(each_section(at, name))}  # fmt: skip
     assert not {k: v for k, v in found.items() if v}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from page_text import RAW_CODE, RESEARCHERS, words_shown
+from page_text import RAW_CODE, RESEARCHERS, each_section, words_shown
 from streamlit.testing.v1 import AppTest
 
 from peer_outcomes.dashboard import words
@@ -49,11 +49,12 @@ def test_a_director_sees_no_code_or_column_name_by_default_on_any_page(synth_war
     for page in PAGES:
         if page is not PAGES[0]:
             at.switch_page(page.script).run()
-        assert not at.exception, page.name
-        shown = words_shown(at)
-        codes = sorted({c for t in shown for c in RAW_CODE.findall(t)})
-        assert not codes, (page.name, codes)
-        assert not [t for t in shown if "`" in t], page.name  # no code spans from the docs either
+        for section in each_section(at, page):  # every section of a page shown one section at a time
+            assert not section.exception, page.name
+            shown = words_shown(section)
+            codes = sorted({c for t in shown for c in RAW_CODE.findall(t)})
+            assert not codes, (page.name, codes)
+            assert not [t for t in shown if "`" in t], page.name  # no code spans from the docs either
         plain = [e for e in at.expander if e.label == "What exactly is counted"]
         researchers = [e for e in at.expander if e.label.startswith(RESEARCHERS)]
         if page.name in OUTCOME_PAGES:
