@@ -364,37 +364,60 @@ def competing_risks(db: Db, f: Filters, by: str | None = None) -> Published:
                      _population(db, f, n), float(n), notes)  # fmt: skip
 
 
+def _pattern_rows(rows: pd.DataFrame, pat: pd.DataFrame, covs: list[str]) -> pd.DataFrame:
+    """The count rows of the patterns kept in `pat` (`queries.pattern_counts`), each with its pattern's
+    covariates as categoricals: codes taken per row, no text made per row."""
+    keep = np.zeros(int(rows["pattern"].max()) + 1 if len(rows) else 0, bool)
+    keep[pat.index.to_numpy()] = True
+    kept = rows[keep[rows["pattern"].to_numpy()]]
+    at = kept["pattern"].to_numpy()
+    cols = {}
+    for c in covs:
+        codes, levels = pd.factorize(pat[c])
+        full = np.full(len(keep), -1)
+        full[pat.index.to_numpy()] = codes
+        cols[c] = pd.Categorical.from_codes(full[at], categories=pd.Index(levels.astype(str), dtype=object))
+    return pd.DataFrame({"relapse_days": kept["relapse_days"].to_numpy(), "is_relapse": kept["is_relapse"].to_numpy(),
+                         **cols, N: kept[N].to_numpy()})  # fmt: skip
+
+
 @population.guard
 def relapse_cox(db: Db, f: Filters) -> Published:
     """Cox model of time to first relapse: a forest-plot frame of hazard ratios and the PH check."""
     from peer_outcomes.analysis.cox import fit_cox
 
-    df = _as_int(queries.counts(db, f, ["relapse_days", "is_relapse", *COX_COVARIATES]), ["is_relapse"])
-    n = int(df[N].sum())
+    pat, rows = queries.pattern_counts(db, f, "relapse_days", "is_relapse", COX_COVARIATES)
+    rows = _as_int(rows, ["is_relapse"])
+    n = int(rows[N].sum())
     if (none := _too_few(db, f, n, ["forest"])) is not None:
         return none
-    covs = [c for c in COX_COVARIATES if df[c].nunique(dropna=True) > 1 or df[c].isna().any()]
-    df = df.assign(**{c: df[c].astype("string").fillna("unknown") for c in covs})
-    df, notes = disclosure.drop_small_groups(df, covs, N)
-    covs = [c for c in covs if df[c].nunique() > 1]
-    relapses = df["is_relapse"] * df[N]
+    # every check on groups runs on the covariate patterns, each with its people and relapses
+    at = rows["pattern"].to_numpy()
+    pat = pat.assign(**{N: np.bincount(at, rows[N], len(pat)).astype(np.int64),
+                        "relapses": np.bincount(at, rows["is_relapse"] * rows[N], len(pat)).astype(np.int64)})
+    covs = [c for c in COX_COVARIATES if pat[c].nunique(dropna=True) > 1 or pat[c].isna().any()]
+    pat = pat.assign(**{c: pat[c].astype("string").fillna("unknown") for c in covs})
+    pat, notes = disclosure.drop_small_groups(pat, covs, N)
+    covs = [c for c in covs if pat[c].nunique() > 1]
+    relapses = pat["relapses"]
     if not disclosure.enough(int(relapses.sum())) or not covs:
         note = disclosure.too_few_sentence("relapses (or nothing to compare) in this selection", "so no model is fitted")
         empty = pd.DataFrame(columns=["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"])
         return Published({"forest": empty, "ph_test": pd.DataFrame()}, "", _population(db, f, n), float(n), [*notes, note])
     # the commonest level is the reference (a tie: the first in sort order)
-    categorical = {c: df[N].groupby(df[c]).sum().sort_index(kind="stable").idxmax() for c in covs}
+    categorical = {c: pat[N].groupby(pat[c]).sum().sort_index(kind="stable").idxmax() for c in covs}
+    df = _pattern_rows(rows, pat, covs)
     res = fit_cox(df[["relapse_days", "is_relapse", *covs, N]], "relapse_days", "is_relapse", covs, categorical, weights=N)
     forest = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]].reset_index(drop=True))
     # a level with fewer than k relapses has an unstable (often overflowing) hazard ratio that also pins
     # down a handful of people's events: shown as not estimable
-    events = {f"{c}[T.{v}]": n for c in covs for v, n in relapses.groupby(df[c]).sum().items()}
+    events = {f"{c}[T.{v}]": n for c in covs for v, n in relapses.groupby(pat[c]).sum().items()}
     forest, sparse = disclosure.mask_sparse_terms(forest, events)
     notes += sparse
     ph = res.ph_note
     refs = "; ".join(f"{c.replace('_', ' ')}: {v}" for c, v in categorical.items())
     notes += list(res.warnings)
-    method = f"{_fitted(res, n, n - int(df[N].sum()))} Reference levels — {refs}. {ph}"
+    method = f"{_fitted(res, n, n - int(pat[N].sum()))} Reference levels — {refs}. {ph}"
     return Published({"forest": forest, "ph_test": res.ph_test}, method, _population(db, f, n), float(n), [*notes, ph])
 
 

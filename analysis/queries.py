@@ -320,6 +320,39 @@ def counts(db: Db, f: Filters, columns: Sequence[str], relation: str = "marts.pa
     return query(db, f"select {cols}, count(*) as n_people from {relation} where {where} group by all", params)
 
 
+def pattern_counts(
+    db: Db, f: Filters, time: str, event: str, covariates: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`counts` of (time, event, *covariates) split in two: the distinct covariate patterns (one row each, their
+    values; NULL stays missing) and, per pattern, time and event, `n_people` (columns `pattern`, the pattern's
+    row number, time, event, n_people: integers only).
+
+    What a Cox model on categorical covariates needs (analysis.efron.RiskTable). The count rows grow with
+    patterns × days (430,000 at 10 million people) while the patterns stay few (1,600), so each pattern's
+    rows come back as lists through Arrow: no covariate text is made per count row, and every grouping,
+    reference level and small-group check runs on the patterns.
+    """
+    covs = ", ".join(f'"{c}"' for c in covariates)
+    where, params = f.where(small=small_cell_keys(db))
+    sql = f"""
+        select {covs}, list("{time}" order by "{time}", "{event}") as t, list("{event}" order by "{time}", "{event}") as e,
+               list(n_people order by "{time}", "{event}") as n
+        from (select {covs}, "{time}", "{event}", count(*) as n_people
+              from marts.participant_outcomes where {where} group by all)
+        group by all order by all"""
+    with connect_readonly(db) as con:
+        table = con.sql(sql, params=params).to_arrow_table()
+    patterns = table.select(list(covariates)).to_pandas()
+    lists = {c: table.column(c).combine_chunks() for c in ("t", "e", "n")}
+    rows = pd.DataFrame({
+        "pattern": np.repeat(np.arange(len(patterns)), lists["t"].value_lengths().to_numpy(zero_copy_only=False)),
+        time: lists["t"].flatten().to_numpy(zero_copy_only=False),
+        event: lists["e"].flatten().to_numpy(zero_copy_only=False),
+        "n_people": lists["n"].flatten().to_numpy(zero_copy_only=False),
+    })  # fmt: skip
+    return patterns, rows
+
+
 @per_load
 def small_cell_keys(db: Db) -> list[list[str]]:
     """[program, site, track] of each small cell (`SMALL_CELLS`), read once per load and threshold: at a million
