@@ -181,6 +181,26 @@ def quantiles(values: pd.Series, qs: Sequence[float]) -> list[float]:
     return v.quantile(list(qs)).tolist() if enough(len(v)) else [np.nan] * len(qs)
 
 
+def counted_quantiles(values: pd.Series, counts: pd.Series, qs: Sequence[float]) -> list[float]:
+    """`quantiles` of the values that `counts` people each have (a value's count, as an aggregate gives it),
+    exactly as `quantiles` gives them on one value per person: pandas' linear interpolation between the
+    order statistics at (n - 1) q, read off the cumulative counts, so no row per person is made."""
+    keep = values.notna() & (counts > 0)
+    v, w = values[keep].to_numpy(float), counts[keep].to_numpy(np.int64)
+    order = np.argsort(v, kind="stable")
+    v, ends = v[order], np.cumsum(w[order])  # values at positions ends[i - 1] .. ends[i] - 1 of the sorted rows
+    n = int(ends[-1]) if len(ends) else 0
+    if not enough(n):
+        return [np.nan] * len(qs)
+    out = []
+    for q in qs:
+        h = (n - 1) * q
+        lo = int(np.floor(h))
+        pair = v[np.searchsorted(ends, [lo, min(lo + 1, n - 1)], side="right")]  # the two order statistics
+        out.append(float(np.quantile(pair, h - lo)))  # numpy's own interpolation, as pandas calls it
+    return out
+
+
 def rows_with_enough(frame: pd.DataFrame, people: str) -> pd.DataFrame:
     """The rows of a table (e.g. weeks x format) that describe at least k people."""
     return frame[enough(frame[people])]

@@ -158,12 +158,6 @@ def _as_int(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df.assign(**{c: df[c].fillna(0).astype(int) for c in cols})
 
 
-def _people(counts: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    """One row per person (`queries.outcomes`) as people per combination of `cols` (`N`), as `queries.counts`
-    gives them."""
-    return counts[cols].assign(**{N: 1}).groupby(cols, dropna=False, sort=False)[N].sum().reset_index()
-
-
 def _coarse_km(counts: pd.DataFrame, duration: str, event: str, group: str | None) -> tuple[KMResult, pd.DataFrame]:
     """Kaplan–Meier on the coarsened counts every published curve is drawn from (disclosure.coarsen_counts),
     and those counts (`N` people per time, event and group). A group keeps its real size only when it is a
@@ -457,8 +451,8 @@ def _only_attendees(cells: pd.DataFrame) -> list[str]:
 def engagement(db: Db, f: Filters) -> Published:
     """Attendance and no-show rates by week and format, and the dose–response of relapse to attendance."""
     cells = queries.attendance_by_week(db, f)  # n_people adds up over cells: each person sits in one
-    people = queries.outcomes(db, f, ["participant_key"])
-    if (none := _too_few(db, f, len(people), ["weekly", "dose", "dose_cox"])) is not None:
+    people = queries.people(db, f)
+    if (none := _too_few(db, f, people, ["weekly", "dose", "dose_cox"])) is not None:
         return none
     w = disclosure.rows_with_enough(cells, "n_people")
     no_show = disclosure.suppress_rate(w, "n_no_show", "n_expected", "no_show_rate", count_margins=[])
@@ -483,48 +477,49 @@ def engagement(db: Db, f: Filters) -> Published:
         res = fit_time_varying_cox(rows, None, "start_days", "stop_days", "is_relapse", ["prev_week_sessions"],
                                    weights="n_rows", n_people=n_dosed)
         dose_cox = _finite(res.summary[["term", "label", "hr", "hr_lower_95", "hr_upper_95", "p"]])
-        method += f" {_fitted(res, len(people), reason='for having no weekly attendance rows')}"
+        method += f" {_fitted(res, people, reason='for having no weekly attendance rows')}"
         notes += list(res.warnings)
     return Published({"weekly": w, "dose": dose, "dose_cox": dose_cox}, f"{method} {disclosure.methods_sentence()}",
-                     _population(db, f, len(people)), float(len(people)), notes)  # fmt: skip
+                     _population(db, f, people), float(people), notes)  # fmt: skip
 
 
 @population.guard
 def mentors(db: Db, f: Filters) -> Published:
-    """Mentors and matching: caseloads, certification coverage, time to first match, rematches, features."""
+    """Mentors and matching: caseloads, certification coverage, time to first match, rematches, features.
 
-    cols = ["retention_days", "is_disengaged", "relapse_days", "is_relapse", "is_matched", "mentor_certified",
-            "days_to_first_match", "n_rematches", "same_gender", "same_substance"]
-    df = _as_int(queries.outcomes(db, f, cols), ["is_disengaged", "is_relapse"])
+    Every figure is a sum over the filter's cells (aggregates.match_counts, caseload_counts), never a row per
+    participant: the curves by feature are drawn from people per time and event, as the curve pages' are."""
+    n = queries.people(db, f)
     names = ["caseloads", "coverage", "time_to_match", "rematches", "by_feature"]
-    if (none := _too_few(db, f, len(df), names)) is not None:
+    if (none := _too_few(db, f, n, names)) is not None:
         return none
     loads = queries.mentor_caseloads(db, f)
     bins = pd.cut(loads["n_active"], [-0.5, 0.5, 2.5, 5.5, 10.5, np.inf], labels=["0", "1–2", "3–5", "6–10", "11+"])
     caseloads = disclosure.publish_counts(
-        bins.value_counts(sort=False).rename_axis("active_mentees").rename("n_mentors").reset_index(), "n_mentors")
-    m = df[df["is_matched"].fillna(False).astype(bool)]
-    cov = pd.DataFrame({"n_matched": [len(m)], "n_certified": [int(m["mentor_certified"].fillna(False).sum())]})
+        loads["n_mentors"].groupby(bins, observed=False).sum().rename_axis("active_mentees").reset_index(), "n_mentors")
+    by_rematches = queries.match_counts(db, f, "rematches", ["level"]).set_index("level")["n_people"]
+    ret = queries.match_counts(db, f, "retention").rename(columns={"value": "retention_days", "is_event": "is_disengaged"})
+    rel = queries.match_counts(db, f, "relapse").rename(columns={"value": "relapse_days", "is_event": "is_relapse"})
+    certified = ret.loc[ret["feature"].eq("mentor_certified") & ret["level"].eq("yes"), N].sum()
+    cov = pd.DataFrame({"n_matched": [int(by_rematches.sum())], "n_certified": [int(certified)]})
     coverage = disclosure.suppress_rate(cov, "n_certified", "n_matched", "share_certified", count_margins=[])
-    days = m["days_to_first_match"].dropna()
-    q = disclosure.quantiles(days, [0.25, 0.5, 0.75])
+    days = queries.match_counts(db, f, "days_to_match", ["value"])
+    q = disclosure.counted_quantiles(days["value"], days[N], [0.25, 0.5, 0.75])
     time_to_match = pd.DataFrame({"statistic": ["25th percentile", "median", "75th percentile"], "days": q})
-    rem = m["n_rematches"].fillna(0).clip(upper=3).astype(int).map({0: "0", 1: "1", 2: "2", 3: "3+"})
     rematches = disclosure.publish_counts(
-        rem.value_counts().reindex(["0", "1", "2", "3+"], fill_value=0).rename_axis("rematches").rename("n").reset_index(), "n")
+        by_rematches.reindex(["0", "1", "2", "3+"], fill_value=0).rename_axis("rematches").rename("n").reset_index(), "n")
     rows, notes = [], []
     for feat in ["mentor_certified", "same_gender", "same_substance"]:
-        sub = m.dropna(subset=[feat]).assign(level=lambda d, c=feat: np.where(d[c].astype(bool), "yes", "no"))
-        sub, dropped = disclosure.drop_small_groups(sub, ["level"])
+        sub, dropped = disclosure.drop_small_groups(ret[ret["feature"].eq(feat)], ["level"], N)
         notes += [f"{feat.replace('_', ' ')}: {d}" for d in dropped]
         if sub.empty:
             continue
-        ret_fit, ret_rows = _coarse_km(_people(sub, ["retention_days", "is_disengaged", "level"]),
+        ret_fit, ret_rows = _coarse_km(sub[["retention_days", "is_disengaged", "level", N]],
                                        "retention_days", "is_disengaged", "level")
         n_level = ret_rows.groupby("level")[N].sum()  # the size the curve is drawn from: a multiple of k
-        ret = ret_fit.at([90])
-        rel = _coarse_km(_people(sub, ["relapse_days", "is_relapse", "level"]), "relapse_days", "is_relapse", "level")[0].at([180])
-        for (_, a), (_, b) in zip(ret.iterrows(), rel.iterrows(), strict=True):
+        kept = rel[rel["feature"].eq(feat) & rel["level"].isin(sub["level"])]
+        relapse_free = _coarse_km(kept[["relapse_days", "is_relapse", "level", N]], "relapse_days", "is_relapse", "level")
+        for (_, a), (_, b) in zip(ret_fit.at([90]).iterrows(), relapse_free[0].at([180]).iterrows(), strict=True):
             row = {"feature": feat, "level": a["group"], "n": n_level[a["group"]]}
             for name, r in (("retained_90", a), ("relapse_free_180", b)):  # each with its KM 95% CI, hidden with it
                 row |= {f"{name}{end}": disclosure.estimate(r[c], r["n_at_risk"])
@@ -538,7 +533,7 @@ def mentors(db: Db, f: Filters) -> Published:
     )
     frames = {"caseloads": caseloads, "coverage": coverage, "time_to_match": time_to_match,
               "rematches": rematches, "by_feature": by_feature}  # fmt: skip
-    return Published(frames, method, _population(db, f, len(df)), float(len(df)), notes)
+    return Published(frames, method, _population(db, f, n), float(n), notes)
 
 
 @population.guard
@@ -575,16 +570,16 @@ def data_quality(db: Db) -> Published:
 @population.guard
 def participants_served(db: Db, f: Filters) -> Published:
     """Reach: participants enrolled per quarter and site, and attended sessions by format (evidence pack)."""
-    df = queries.outcomes(db, f, ["cohort_quarter", "site"])
-    if (none := _too_few(db, f, len(df), ["enrolled", "sessions"])) is not None:
+    enrolled = queries.match_counts(db, f, "enrolled", ["cohort_quarter", "site"]).rename(columns={N: "n_enrolled"})
+    n = int(enrolled["n_enrolled"].sum())  # people per cell, summed: no row per participant
+    if (none := _too_few(db, f, n, ["enrolled", "sessions"])) is not None:
         return none
-    enrolled = df.groupby(["cohort_quarter", "site"]).size().rename("n_enrolled").reset_index()
     enrolled = disclosure.publish_counts(enrolled, "n_enrolled", margins=[["cohort_quarter"], ["site"]])
-    cells = queries.attendance_weekly(db, f)
+    cells = queries.attendance_by_week(db, f)
     sessions = cells.groupby("format", as_index=False)[["n_expected", "n_attended"]].sum()
     sessions = disclosure.suppress_rate(sessions, "n_attended", "n_expected", "attendance_rate")
     method = (
         "Participants enrolled per calendar quarter and site; attended sessions (person-sessions) and "
         f"attendance rate (attended / expected) by session format over the whole period. {disclosure.methods_sentence()}"
     )
-    return Published({"enrolled": enrolled, "sessions": sessions}, method, _population(db, f, len(df)), float(len(df)))
+    return Published({"enrolled": enrolled, "sessions": sessions}, method, _population(db, f, n), float(n))

@@ -76,7 +76,7 @@ def _with_total(df: pd.DataFrame, key: str, label: str, publish) -> pd.DataFrame
 def practice(db: Db, f: Filters) -> Published:
     """Goals set and met by domain, goals in the first 30 days, referral linkage, check-ins and relapse, and
     completers who became mentors, for the filtered participants."""
-    n = len(queries.outcomes(db, f, ["participant_key"]))
+    n = queries.people(db, f)
     names = ["goals", "goals_first", "referrals", "check_ins", "check_in_regularity", "pathway"]
     if not disclosure.enough(n):
         return Published({k: pd.DataFrame() for k in names}, "", published._population(db, f, n), np.nan,

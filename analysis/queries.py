@@ -501,18 +501,38 @@ def attendance_weekly(db: Db, f: Filters) -> pd.DataFrame:
     return _marts(db, "marts.attendance_weekly", f, date_col="cohort_month")
 
 
+def people(db: Db, f: Filters) -> int:
+    """How many participants the filters select: the cells' people summed (aggregates.match_counts, measure
+    'enrolled'), not a row fetched per participant (10 million when programs are pooled)."""
+    where, params = f.where("cohort_month", small=small_cell_keys(db))
+    sql = f"select sum(n_people)::bigint as n from aggregates.match_counts where measure = 'enrolled' and {where}"
+    n = query(db, sql, params)["n"].iloc[0]
+    return 0 if pd.isna(n) else int(n)
+
+
+def match_counts(db: Db, f: Filters, measure: str, by: Sequence[str] = ("feature", "level", "value", "is_event")) -> pd.DataFrame:
+    """People of the filtered cells per `by` of one `measure` of aggregates.match_counts ('enrolled',
+    'rematches', 'days_to_match', 'retention', 'relapse'), as `n_people`: the Mentors & matching page's counts
+    and the Kaplan–Meier sufficient statistics of its outcomes by match feature. A participant sits in one
+    cell, so the cells' counts add up."""
+    where, params = f.where("cohort_month", small=small_cell_keys(db))
+    cols = ", ".join(by)
+    sql = (f"select {cols}, sum(n_people)::bigint as n_people from aggregates.match_counts where measure = ? and {where} "
+           f"group by {cols} order by {cols}")  # fmt: skip
+    return query(db, sql, [measure, *params])
+
+
 def mentor_caseloads(db: Db, f: Filters) -> pd.DataFrame:
-    """Per mentor: filtered participants ever matched and currently matched (open at the cutoff)."""
-    where, params = f.where(prefix="p.")
+    """Mentors by active caseload: `n_mentors` per `n_active`, the filtered participants whose match with the
+    mentor is open at the cutoff, among mentors matched with any of them (aggregates.caseload_counts: a
+    mentor's caseload in a union of cells is the sum of the cells', so a filter is a sum, not a join of every
+    match with every participant)."""
+    where, params = f.where("cohort_month", small=small_cell_keys(db))
     sql = f"""
-        select m.mentor_key,
-               count(distinct m.participant_key) as n_matched,
-               count(distinct m.participant_key) filter (
-                   where m.ended_on is null or m.ended_on > (select as_of from programs where program = p.program))
-               as n_active
-        from matches m join marts.participant_outcomes p using (participant_key)
-        where {where}
-        group by m.mentor_key"""
+        select n_active, count(*) as n_mentors
+        from (select mentor_key, sum(n_active)::bigint as n_active from aggregates.caseload_counts where {where}
+              group by mentor_key)
+        group by n_active order by n_active"""
     return query(db, sql, params)
 
 

@@ -1,6 +1,6 @@
-"""The check that a speed change left the published results of Engagement, Mentors & matching and Mentoring
-practice as they were: every frame, methods sentence, note and population line, for everyone, each site,
-each track and the first and last enrollment period.
+"""The check that a speed change left the published results of Engagement, Mentors & matching, Mentoring
+practice and the evidence pack's participants served as they were: every frame, methods sentence, note and
+population line, for everyone, each site, each track and the first and last enrollment period.
 
 Save the results of one version, then of another (an older commit exported as in bench_published.py, run
 with PYTHONPATH on a warehouse it can read), then compare:
@@ -24,7 +24,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-RESULTS = ("engagement", "mentors", "practice")  # each (db, Filters); mentor_practice(db) once
+RESULTS = ("engagement", "mentors", "practice", "participants_served")  # each (db, Filters); mentor_practice(db) once
 RTOL = 1e-9
 
 
