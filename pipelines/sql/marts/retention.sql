@@ -10,8 +10,8 @@ follow_up as (
 ),
 
 attended as (
-    -- one row per attended session inside follow-up
-    select participant_key, session_date from intermediate.visits where is_attended
+    -- one row per attended session inside follow-up, with its day since enrollment
+    select participant_key, session_date, day from intermediate.visits where is_attended
 ),
 
 attended_summary as (
@@ -21,30 +21,41 @@ attended_summary as (
 ),
 
 points as (
-    -- the dates between which a gap is measured: enrollment, each attended day, the end of follow-up
-    -- (two sessions on one day make a gap of 0 days, which never counts: no need for a costly distinct)
-    select participant_key, enrolled_on as point_on, 0 as is_end from follow_up
+    -- the days (since enrollment) between which a gap is measured: enrollment, each attended day, the end of
+    -- follow-up; each in its stretch of gap_days days (the participant's own program's gap rule)
+    select participant_key, 0 as day, 0 as stretch from follow_up
     union all
-    select participant_key, session_date, 0 from attended
+    select a.participant_key, a.day, a.day // f.gap_days
+    from attended as a
+    join follow_up as f using (participant_key)
     union all
-    select participant_key, follow_up_end_on, 1 from follow_up
+    select participant_key, follow_up_days, follow_up_days // gap_days from follow_up
+),
+
+stretches as (
+    -- a gap of gap_days or more without a point can only run from the last point of one stretch to the first
+    -- point of the next stretch that has one (within a stretch, points are closer than gap_days): so the first
+    -- and last day of each stretch are the only candidates, and the window below sorts a few rows per stretch
+    -- rather than every attended session
+    select participant_key, stretch, min(day) as first_day, max(day) as last_day
+    from points
+    group by participant_key, stretch
 ),
 
 gaps as (
     select
         participant_key,
-        lag(point_on) over (partition by participant_key order by point_on, is_end) as gap_from_on,
-        point_on as gap_to_on
-    from points
+        lag(last_day) over (partition by participant_key order by stretch) as gap_from_day,
+        first_day as gap_to_day
+    from stretches
 ),
 
 first_gap as (
-    -- the gap rule of the participant's own program (intermediate.follow_up gap_days)
-    select g.participant_key, min(g.gap_from_on) as gap_on
+    select f.participant_key, f.enrolled_on + min(g.gap_from_day) as gap_on
     from gaps as g
     join follow_up as f using (participant_key)
-    where g.gap_to_on - g.gap_from_on >= f.gap_days
-    group by g.participant_key
+    where g.gap_to_day - g.gap_from_day >= f.gap_days
+    group by f.participant_key, f.enrolled_on
 ),
 
 ends as (
