@@ -109,6 +109,8 @@ def compares_programs(f: Filters, offered: list[str]) -> bool:
     return len(set(f.programs or offered) & set(offered)) > 1
 
 
+SLOWEST = ("cox",)  # the result that takes longest (the relapse Cox model: 4 of 12 compute seconds at 100,000
+# people), started first so that it is not the last to finish while the charts wait for it
 COMPUTE_THREADS = 2  # results computed at once: DuckDB and numpy release the GIL, so one result's queries
 # overlap another's Python and the charts being drawn (two: the machine this is measured on has two cores)
 
@@ -144,9 +146,10 @@ def compute(
     then = then or (lambda _res, _key: None)
     pool = ThreadPoolExecutor(max_workers=COMPUTE_THREADS, thread_name_prefix="pack-compute")
     try:
-        ahead = {key: pool.submit(_published, db, f, fn, what) for key, (fn, what) in calls.items()}
-        for key, result in ahead.items():
-            res.pubs[key] = pub = result.result()
+        first = sorted(calls, key=lambda k: k not in SLOWEST)  # the longest starts at once; the rest in report order
+        started = {key: pool.submit(_published, db, f, *calls[key]) for key in first}
+        for key in calls:
+            res.pubs[key] = pub = started[key].result()
             if key not in ("practice", "mentor_practice"):
                 res.notes += [n for n in pub.notes if n not in res.notes]
             then(res, key)
@@ -303,10 +306,13 @@ def _build_pack(db: Path, out: Path, f: Filters, progress: bool, zip_path: Path 
         with charts_.loader:
             res = compute(db, f, then=charts_.add, by_program=compares_programs(f, offered["programs"]))
             res.notes += charts_.not_drawn
-            for image in charts_.renders:
-                image.result()
-            painter.finish()  # the browser shuts down while the PDF is written
-        return _write_pack(db, out, f, res, settings, opts, charts_, zip_path, tick, prog)
+            charts_.draw_svgs()  # after every PNG: the PDF, which needs the PNGs only, is written meanwhile
+            return _write_pack(db, out, f, res, settings, opts, charts_, zip_path, tick, prog)
+
+
+def _pdf_library() -> ImageCache:
+    load_fpdf()
+    return image_cache()
 
 
 @dataclass
@@ -318,19 +324,17 @@ class _Charts:
     tick: Callable[[str], None]
     pdf: list[Chart] = field(default_factory=list)
     renders: list[Future[None]] = field(default_factory=list)
+    svgs: list[tuple[dict, Path, int]] = field(default_factory=list)  # drawn once every PNG is (`draw_svgs`)
     loader: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))  # in chart order
     not_drawn: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.pdf_library = self.loader.submit(load_fpdf)  # first on the loader: imports while DuckDB computes
+        self._images = self.loader.submit(_pdf_library)  # first on the loader: imports while DuckDB computes
 
     @property
     def images(self) -> ImageCache:
-        """The PNGs decoded for the PDF as they arrive."""
-        if not hasattr(self, "_images"):
-            self.pdf_library.result()
-            self._images = image_cache()
-        return self._images
+        """The PNGs decoded for the PDF as they arrive (one cache, made on the loader thread)."""
+        return self._images.result()
 
     def add(self, res: Results, key: str) -> None:
         if key == "headline":
@@ -352,13 +356,36 @@ class _Charts:
             png, svg = self.out / "charts" / f"{it.figure.name}.png", self.out / "charts" / f"{it.figure.name}.svg"
             spec = fig.to_dict()  # once for both formats
             drawn = self.painter.render(spec, png, "png", WIDTH, height, PNG_SCALE)
-            self.renders += [drawn, self.painter.render(spec, svg, "svg", WIDTH, height),
-                             self.loader.submit(self._preload, drawn, png)]  # fmt: skip
-            self.pdf.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note))
+            ready = self.loader.submit(self._preload, drawn, png)
+            self.renders += [drawn, ready]
+            self.svgs.append((spec, svg, height))
+            self.pdf.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note, ready=ready))
 
     def _preload(self, drawn: Future[None], png: Path) -> None:
         drawn.result()  # the PNG is written
         preload(self.images, png)
+
+    def draw_svgs(self) -> None:
+        """Queue the SVGs behind the PNGs in the browser, and start closing it once the last image is drawn
+        (its shutdown overlaps the rest of the pack)."""
+        svgs = [self.painter.render(spec, path, "svg", WIDTH, height) for spec, path, height in self.svgs]
+        self.renders += svgs
+        left = [len(svgs)]
+
+        def one_done(_: Future[None]) -> None:
+            left[0] -= 1  # on the painter's one thread
+            if not left[0]:
+                self.painter.finish()
+
+        for svg in svgs:
+            svg.add_done_callback(one_done)
+        if not svgs:
+            self.painter.finish()
+
+    def wait(self) -> None:
+        """Every image written (a failed render raises here)."""
+        for image in self.renders:
+            image.result()
 
 
 def _write_pack(
@@ -379,8 +406,9 @@ def _write_pack(
                f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         notes=res.notes,
     )  # fmt: skip
-    pages = write_report(report, out / "report.pdf", charts_.images)
+    pages = write_report(report, out / "report.pdf", charts_.images)  # waits for each chart's PNG as it gets to it
     tick("wrote report.pdf")
+    charts_.wait()  # the SVGs, drawn while the PDF was written
     (out / "README.md").write_text(_readme(pages))
     manifest = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -52,6 +52,7 @@ class Painter:
         self._thread.start()
         self._browser = asyncio.run_coroutine_threadsafe(self._open(), self._loop)  # starts now
         self._closing: Future[None] | None = None
+        self._closing_lock = threading.Lock()  # `finish` may be called from the painter's thread and the caller's
 
     @staticmethod
     async def _open() -> _OnePage:
@@ -75,8 +76,9 @@ class Painter:
     def finish(self) -> None:
         """Start closing the browser, without waiting: every render the caller needs is done, and the browser's
         shutdown (~0.6 s) overlaps whatever the caller does next (the pack writes its PDF)."""
-        if self._closing is None:
-            self._closing = asyncio.run_coroutine_threadsafe(self._shut(), self._loop)
+        with self._closing_lock:
+            if self._closing is None:
+                self._closing = asyncio.run_coroutine_threadsafe(self._shut(), self._loop)
 
     async def _shut(self) -> None:
         if not self._browser.done() or self._browser.exception() is None:

@@ -11,6 +11,7 @@ print as written; without one it falls back to Helvetica and replaces what Latin
 from __future__ import annotations
 
 import functools
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ class Chart:
     width_px: int
     height_px: int
     caption: str = ""
+    ready: Future[None] | None = None  # done once the PNG is written and `preload`ed (the pack renders as it writes)
 
 
 @dataclass
@@ -157,6 +159,8 @@ def write_report(report: Report, path: Path, images: ImageCache | None = None) -
         h = usable * chart.height_px / chart.width_px
         if pdf.get_y() + h + 14 > pdf.h - 16:
             pdf.add_page()
+        if chart.ready is not None:
+            chart.ready.result()
         pdf.image(str(chart.png), x=pdf.l_margin, w=usable, h=h)  # the image carries its own title
         pdf.ln(1.5)
         para(f"Figure {i + 1}. {chart.title}. {chart.caption}".strip(), 8.5, MUTED)
