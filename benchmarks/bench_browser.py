@@ -4,6 +4,7 @@ filter change, from the click until the page is quiet.
     .venv/bin/python benchmarks/bench_browser.py                            # 100,000 people, built once in data/bench/
     .venv/bin/python benchmarks/bench_browser.py --db /tmp/dash100k.duckdb  # any existing warehouse
     .venv/bin/python benchmarks/bench_browser.py --participants 3000 --rounds 3
+    .venv/bin/python benchmarks/bench_browser.py --db WH --cold --pages Overview Retention "Relapse & milestones"
 
 "Quiet": the page has changed since the click, no element is marked stale, no running-status widget or
 skeleton shows, every plotly chart is drawn, and nothing in the page changes for 400 ms; the time taken
@@ -12,6 +13,11 @@ cache); a switch is a click on the page's sidebar link; a filter change picks a 
 the second period choice ("Last 12 months"), then "All" again (the median of the four). The baseline is the app's most trivial page ("About these numbers": text only),
 served by the same server and timed the same way in the same run, so every figure is also a ratio.
 Targets (issue 14): switch and filter ≤ 1 s, cold ≤ 3 s, slowest page ≤ 3× the trivial one.
+
+In a round, only the first page's cold visit is the server's first (imports, first connection, first
+query compile); the later ones find them paid. `--cold` times what a visit right after a start costs: for
+each page (the trivial one too), a server started for it alone and that one visit. `--pages` limits the walk to
+some pages (the trivial one is always timed, as the baseline).
 """
 
 from __future__ import annotations
@@ -153,6 +159,40 @@ def run_round(url: str, pages, shots: Path | None) -> dict[str, dict[str, float]
     return out
 
 
+def cold_visit(url: str, pg) -> float:
+    """Seconds from navigation until `pg` is quiet, in a fresh browser, on a server that served nothing yet."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.set_default_timeout(TIMEOUT_S * 1000)
+        page.add_init_script(WATCH_JS)
+        page.goto(f"{url}/{pg.url_path}", wait_until="commit")
+        seconds = settle(page, 0.0)
+        browser.close()
+    return seconds
+
+
+def cold_rounds(db: Path, port: int, pages, rounds: int) -> None:
+    """`--cold`: each page on a server started for it alone; medians over `rounds`, and ratios to the trivial page."""
+    base = next(p for p in pages if p.name == "about")
+    times: dict[str, list[float]] = {p.title: [] for p in pages}
+    for r in range(rounds):
+        for pg in pages:
+            proc = serve(db, port)
+            try:
+                times[pg.title].append(cold_visit(f"http://127.0.0.1:{port}", pg))
+            finally:
+                stop(proc)
+        print(f"round {r + 1}: " + ", ".join(f"{t} {v[-1]:.2f}" for t, v in times.items()), flush=True)
+    med = {t: statistics.median(v) for t, v in times.items()}
+    print(f"{db}: {rounds} rounds, a server started for each visit; medians; ratio = page / '{base.title}'")
+    print(f"{'page':28} {'cold s':>7} {'cold ×':>7}")
+    for t, m in med.items():
+        print(f"{t:28} {m:7.2f} {m / med[base.title]:7.1f}")
+
+
 def main() -> None:
     global TIMEOUT_S
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -163,11 +203,22 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="server restarts; each gives one cold figure")
     ap.add_argument("--port", type=int, default=8660)
     ap.add_argument("--shots", type=Path, help="folder for a screenshot of every page")
+    ap.add_argument("--pages", nargs="+", metavar="TITLE", help="only these pages (titles), and the trivial one")
+    ap.add_argument("--cold", action="store_true", help="only cold visits, each on a server just started for it")
     args = ap.parse_args()
     TIMEOUT_S = args.timeout
     from peer_outcomes.dashboard.app_pages import PAGES
 
+    if args.pages:
+        unknown = set(args.pages) - {p.title for p in PAGES}
+        if unknown:
+            raise SystemExit(f"No page is called {', '.join(sorted(unknown))}: the pages are {', '.join(p.title for p in PAGES)}.")
+        PAGES = tuple(p for p in PAGES if p.title in args.pages or p.name == "about")  # noqa: N806
+
     db = args.db or build(args.participants, BENCH_DATA / f"browser-{args.participants}", args.rebuild)
+    if args.cold:
+        cold_rounds(db, args.port, PAGES, args.rounds)
+        return
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
     rounds = []

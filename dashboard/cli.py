@@ -241,7 +241,8 @@ def dashboard(
         raise UserError(f"Serving on {address} lets other machines in, so it needs sign-in: add --auth FILE (docs/deploy.md).")
     cfg = auth.load_config(auth_file) if auth_file else None
     here = Path(__file__).parent
-    args = [sys.executable, "-m", "streamlit", "run", str(here / "app.py"),
+    # streamlit run, with the pages' heavy modules imported before the first visit (dashboard/serve.py)
+    args = [sys.executable, "-m", "peer_outcomes.dashboard.serve", "run", str(here / "app.py"),
             "--server.address", address, "--server.port", str(port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--server.enableCORS", "true",
             "--server.enableXsrfProtection", "true", "--server.runOnSave", str(dev).lower(),
