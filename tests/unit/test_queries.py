@@ -115,3 +115,18 @@ def test_milestone_counts_count_each_person_once_in_one_and_two_program_warehous
                                 f"where {where} group by 1 order by 1", params)
             assert got["n_observable"].tolist() == per_day["n"].tolist()
         assert len(opts["programs"]) == (2 if db == two_programs.final else 0)
+
+
+def test_overview_tiles_reuse_the_curves_counts_of_the_same_load(synth_warehouse: Path, monkeypatch) -> None:
+    """Headline counts people per time and event as the retention and relapse-free curves do: after those, it
+    scans the mart for neither again (queries.counts is kept per load), and its tiles are the same."""
+    f = Filters(sites=(published.filter_options(synth_warehouse)["sites"][-1],))
+    first = published.headline(synth_warehouse, f).frames["tiles"]
+    published.retention(synth_warehouse, f)
+    published.relapse_free(synth_warehouse, f)
+    seen: list[str] = []
+    real = queries.query
+    monkeypatch.setattr(queries, "query", lambda db, sql, params=None: seen.append(sql) or real(db, sql, params))
+    again = published.headline(synth_warehouse, f).frames["tiles"]
+    pd.testing.assert_frame_equal(first, again)
+    assert not [s for s in seen if "retention_days" in s or "relapse_days" in s]
