@@ -1,7 +1,8 @@
 """The evidence pack's PDF report: a few A4 pages a director or funder can read without the dashboard.
 
 Layout: page 1 holds the title, population, key findings in plain words and the headline table with
-95% confidence intervals; then the charts, two to a page, each with its caption; the last page holds the
+95% confidence intervals; then the charts, two to a page, each with its caption (the first one follows the
+headline table when that runs onto a second page); the last page holds the
 methods paragraph and the limitations. It only lays out what it is given: every number arrives already
 suppressed from `analysis.published`, every image already rendered by kaleido from `dashboard.charts`.
 fpdf2 with a Unicode TrueType font (Liberation Sans or DejaVu Sans from Debian) so "–", "≥" and "< 11"
@@ -153,10 +154,17 @@ def write_report(report: Report, path: Path, images: ImageCache | None = None) -
             para(note, 8.5, MUTED, "I")
 
     usable = pdf.w - pdf.l_margin - pdf.r_margin
+    # When the headline table and the notes run onto a second page (small programs hide many rows, whose
+    # "hidden (fewer than 11 people)" takes two lines), the first chart follows them there if it fits, rather
+    # than leaving that page nearly blank; the charts then pair up from the next one.
+    after_spill = 0
     for i, chart in enumerate(report.charts):
-        if i % 2 == 0:
-            pdf.add_page()
         h = usable * chart.height_px / chart.width_px
+        if i == 0 and pdf.page_no() > 1 and pdf.get_y() + 6 + h + 14 <= pdf.h - 16:
+            after_spill = 1
+            pdf.ln(6)
+        elif (i - after_spill) % 2 == 0:
+            pdf.add_page()
         if pdf.get_y() + h + 14 > pdf.h - 16:
             pdf.add_page()
         if chart.ready is not None:
