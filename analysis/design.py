@@ -59,7 +59,11 @@ def build_design(
             cols[cov] = s
             labels[cov] = cov
             continue
-        codes, found = pd.factorize(s.astype(str))  # compare integer codes, not strings, once per level
+        if isinstance(s.dtype, pd.CategoricalDtype) and not s.isna().any():  # its codes, no text per row
+            codes, found = pd.factorize(s.cat.codes.to_numpy())
+            found = s.cat.categories.astype(str)[found]
+        else:
+            codes, found = pd.factorize(s.astype(str))  # compare integer codes, not strings, once per level
         levels = sorted(found)
         ref = str(categorical.get(cov, levels[0]))
         if ref not in levels:

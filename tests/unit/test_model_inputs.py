@@ -63,3 +63,16 @@ def test_model_input_mistakes_end_in_one_sentence(df, call, message):
     with pytest.raises(AnalysisInputError) as info:
         call(df)
     assert str(info.value) == message
+
+
+def test_a_categorical_column_is_coded_as_its_text_would_be() -> None:
+    """The relapse page hands the Cox model its covariates as categoricals (codes, not text per row): the
+    design, labels and terms are those of the same values as text, unused categories never become columns."""
+    values = ["b", "a", "c", "a", "d", "b", "c", "a"]
+    text = pd.DataFrame({"g": values})
+    coded = pd.DataFrame({"g": pd.Categorical(values, categories=["d", "c", "b", "a", "unused"])})
+    for reference in ({"g": "c"}, None):
+        a, b = build_design(text, ["g"], reference), build_design(coded, ["g"], reference)
+        pd.testing.assert_frame_equal(a.x, b.x)
+        assert a.labels == b.labels and a.terms == b.terms
+    assert list(build_design(coded, ["g"], {"g": "c"}).x.columns) == ["g[T.a]", "g[T.b]", "g[T.d]"]
