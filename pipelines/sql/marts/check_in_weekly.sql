@@ -24,7 +24,7 @@ weeks as (
     from marts.dose_weekly
 ),
 
-weeks_with_check_ins as (
+final as (
     select
         w.participant_key,
         w.week,
@@ -32,31 +32,17 @@ weeks_with_check_ins as (
         w.stop_days,
         coalesce(c.n_check_ins, 0)::integer as n_check_ins,
         coalesce(c.n_reached, 0)::integer as n_reached,
+        -- the previous row is the previous week: a spell's weeks run from 0 without a gap (marts.dose_weekly),
+        -- and no check-in falls before week 0; one sort for both lags, no second join of the check-ins
+        coalesce(lag(c.n_reached) over (partition by w.participant_key order by w.week), 0)::integer
+            as n_reached_prev_week,
         w.n_attended,
+        coalesce(lag(w.n_attended) over (partition by w.participant_key order by w.week), 0)::integer
+            as n_attended_prev_week,
         w.is_relapse,
         w.is_disengaged
     from weeks as w
     left join per_week as c on c.participant_key = w.participant_key and c.week = w.week
-),
-
-final as (
-    -- the previous week's row is the row of week - 1: a spell's weeks run from 0 without a gap
-    -- (marts.dose_weekly), and no check-in falls before week 0; found by a hash join, not by sorting every
-    -- participant-week for a window
-    select
-        w.participant_key,
-        w.week,
-        w.start_days,
-        w.stop_days,
-        w.n_check_ins,
-        w.n_reached,
-        coalesce(p.n_reached, 0)::integer as n_reached_prev_week,
-        w.n_attended,
-        coalesce(p.n_attended, 0)::integer as n_attended_prev_week,
-        w.is_relapse,
-        w.is_disengaged
-    from weeks_with_check_ins as w
-    left join weeks_with_check_ins as p on p.participant_key = w.participant_key and p.week = w.week - 1
 )
 
 select * from final
