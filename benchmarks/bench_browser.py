@@ -17,7 +17,9 @@ Targets (issue 14): switch and filter ≤ 1 s, cold ≤ 3 s, slowest page ≤ 3�
 In a round, only the first page's cold visit is the server's first (imports, first connection, first
 query compile); the later ones find them paid. `--cold` times what a visit right after a start costs: for
 each page (the trivial one too), a server started for it alone and that one visit. `--pages` limits the walk to
-some pages (the trivial one is always timed, as the baseline).
+some pages (the trivial one is always timed, as the baseline). `--baseline-code DIR` (a checkout of older code,
+e.g. `git worktree add /tmp/old main~3`) serves the same walk from that code too, round by round in turn with
+this code, and prints each page's seconds as this code / older code, so the ratio holds on a loaded machine.
 """
 
 from __future__ import annotations
@@ -68,10 +70,12 @@ def build(participants: int, where: Path, rebuild: bool = False) -> Path:
     return db
 
 
-def serve(db: Path, port: int) -> subprocess.Popen:
+def serve(db: Path, port: int, code: Path | None = None) -> subprocess.Popen:
+    """`peer-outcomes dashboard` on `port`, from this checkout or from the checkout `code`."""
     cli = Path(sys.executable).with_name("peer-outcomes")
     proc = subprocess.Popen([str(cli), "dashboard", "--db", str(db), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env=code_env(code) if code else None)  # fmt: skip
     for _ in range(240):
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
@@ -80,6 +84,18 @@ def serve(db: Path, port: int) -> subprocess.Popen:
             time.sleep(0.25)
     proc.kill()
     raise SystemExit("the dashboard did not start")
+
+
+def code_env(src: Path) -> dict:
+    """An environment in which `import peer_outcomes` finds the checkout `src` (the package is its root folder)."""
+    link = BENCH_DATA / "baseline-code"
+    link.mkdir(parents=True, exist_ok=True)
+    pkg = link / "peer_outcomes"
+    if pkg.is_symlink() and pkg.resolve() != src.resolve():
+        pkg.unlink()
+    if not pkg.exists():
+        pkg.symlink_to(src.resolve(), target_is_directory=True)
+    return os.environ | {"PYTHONPATH": str(link)}
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -205,6 +221,7 @@ def main() -> None:
     ap.add_argument("--shots", type=Path, help="folder for a screenshot of every page")
     ap.add_argument("--pages", nargs="+", metavar="TITLE", help="only these pages (titles), and the trivial one")
     ap.add_argument("--cold", action="store_true", help="only cold visits, each on a server just started for it")
+    ap.add_argument("--baseline-code", type=Path, help="a checkout of older code, walked in turn with this one")
     args = ap.parse_args()
     TIMEOUT_S = args.timeout
     from peer_outcomes.dashboard.app_pages import PAGES
@@ -221,14 +238,15 @@ def main() -> None:
         return
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
-    rounds = []
+    rounds, older = [], []
     for _ in range(args.rounds):
-        proc = serve(db, args.port)
-        try:
-            rounds.append(run_round(f"http://127.0.0.1:{args.port}", PAGES, args.shots))
-            print(f"round {len(rounds)}: {rounds[-1]}", flush=True)
-        finally:
-            stop(proc)
+        for code, out in ((None, rounds), *([(args.baseline_code, older)] if args.baseline_code else [])):
+            proc = serve(db, args.port, code)
+            try:
+                out.append(run_round(f"http://127.0.0.1:{args.port}", PAGES, None if code else args.shots))
+                print(f"round {len(out)}{' (baseline code)' if code else ''}: {out[-1]}", flush=True)
+            finally:
+                stop(proc)
     titles = [p.title for p in PAGES]
     base = next(p.title for p in PAGES if p.name == "about")
     med = {t: {k: statistics.median(r[t][k] for r in rounds) for k in ("cold", "switch", "filter")} for t in titles}
@@ -240,6 +258,14 @@ def main() -> None:
               f"{m['switch'] / b['switch']:9.1f} {m['filter'] / b['filter']:9.1f}")  # fmt: skip
     slowest = max(titles, key=lambda t: med[t]["switch"])
     print(f"slowest switch: {slowest}, {med[slowest]['switch'] / med[base]['switch']:.1f}× the trivial page")
+    if older:
+        old = {t: {k: statistics.median(r[t][k] for r in older) for k in ("cold", "switch", "filter")} for t in titles}
+        print(f"baseline code {args.baseline_code}, same rounds in turn: seconds, and this code / baseline code")
+        print(f"{'page':28} {'cold s':>7} {'switch s':>9} {'filter s':>9} {'cold ×':>7} {'switch ×':>9} {'filter ×':>9}")
+        for t in titles:
+            m, o = med[t], old[t]
+            print(f"{t:28} {o['cold']:7.2f} {o['switch']:9.2f} {o['filter']:9.2f} {m['cold'] / o['cold']:7.2f} "
+                  f"{m['switch'] / o['switch']:9.2f} {m['filter'] / o['filter']:9.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
