@@ -36,6 +36,8 @@ STEP_TOL = 1e-10  # stop when every coordinate of the Newton step is below this
 MAX_TABLE_CELLS = 4_000_000  # event times × covariate patterns a RiskTable may hold (32 MB a matrix)
 MAX_STEPS = 30  # Newton steps (R's iter.max is 20; halving can add a few)
 MAX_HALVINGS = 30
+SPARSE_SHARE = 12  # a table is summed by its nonzero cells when fewer than 1 in SPARSE_SHARE are nonzero
+SPARSE_VALUES = 8_000_000  # ... and cells × summed columns stay below this (64 MB of products)
 CHUNK = 1_000_000  # deaths whose Efron terms are summed at once (efron_terms)
 
 
@@ -302,12 +304,39 @@ def newton(evaluate: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
+class _Cells:
+    """A T × P matrix by its nonzero cells, in row order: enough for a product with a P × c matrix."""
+
+    starts: np.ndarray  # the first cell of each row that has any
+    rows: np.ndarray  # ... and that row
+    col: np.ndarray  # each cell's column
+    value: np.ndarray  # ... and value
+    size: int  # rows of the matrix
+
+    @classmethod
+    def of(cls, dense: np.ndarray) -> _Cells:
+        r, c = np.nonzero(dense)
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]]) if len(r) else np.zeros(0, np.int64)
+        return cls(starts, r[starts], c, dense[r, c], dense.shape[0])
+
+    def times(self, right: np.ndarray) -> np.ndarray:
+        """This matrix times `right` (P × c): each cell's row of `right`, weighted, summed per row."""
+        out = np.zeros((self.size, right.shape[1]))
+        if len(self.col):
+            out[self.rows] = np.add.reduceat(self.value[:, None] * right[self.col], self.starts, axis=0)
+        return out
+
+
+@dataclass(frozen=True)
 class RiskTable:
     """Right-censored rows as counts per event time × covariate pattern (per stratum): see the module docstring.
 
     Rows of `at_risk` and `deaths` are the event times of each stratum in turn (`time` holds their values);
     columns are the distinct covariate rows (`x`, centred). Built in O(n) once; each evaluation then costs
-    O(T·P·p²) in two matrix products, independent of the number of people.
+    O(T·P·p²) in two matrix products, independent of the number of people. When most cells are empty (a
+    site's or a track's people: a few thousand cells of a table of hundreds of thousands), the sums over
+    those at risk are taken from the cells people leave the risk set at (`leaving`), summed per event time
+    and then from the latest time back, and the deaths' from their own cells: O(cells·p²), not O(T·P·p²).
     """
 
     x: np.ndarray  # P × p centred covariate patterns
@@ -316,6 +345,9 @@ class RiskTable:
     m: np.ndarray  # deaths per event time
     xsum: np.ndarray  # Σ x over each event time's deaths (T × p)
     time: np.ndarray  # the event times' values (T)
+    leaving: _Cells | None = None  # T × P: people at risk last at each event time (None: use the dense tables)
+    dying: _Cells | None = None  # the deaths' cells
+    blocks: tuple[int, ...] = ()  # event times of each stratum in turn
 
     @classmethod
     def of(
@@ -333,14 +365,15 @@ class RiskTable:
         blocks = [(s, np.unique(time[(strata == s) & dead])) for s in np.unique(strata)]
         if sum(len(ev) for _, ev in blocks) * size > MAX_TABLE_CELLS:
             return None
-        at_risk, deaths, times = [], [], []
+        at_risk, leaving, deaths, times = [], [], [], []
         for s, ev in blocks:
             rows = strata == s
             last = np.searchsorted(ev, time[rows], side="right") - 1  # at risk at event times 0..last
             seen = last >= 0
             cell = last[seen] * size + pattern[rows][seen]
             counts = np.bincount(cell, None if w is None else w[rows][seen], minlength=len(ev) * size)
-            at_risk.append(counts.reshape(len(ev), size)[::-1].cumsum(axis=0)[::-1])
+            leaving.append(counts.reshape(len(ev), size))
+            at_risk.append(leaving[-1][::-1].cumsum(axis=0)[::-1])
             d = rows & dead
             cell = np.searchsorted(ev, time[d]) * size + pattern[d]
             deaths.append(np.bincount(cell, None if w is None else w[d], minlength=len(ev) * size).reshape(len(ev), size))
@@ -349,8 +382,25 @@ class RiskTable:
         xc = x - mean  # centred, as R: smaller sums, less rounding
         patterns = xc[rep]
         death_counts = np.vstack(deaths).astype(float)
+        leave = np.vstack(leaving).astype(float)
+        columns = 1 + x.shape[1] + x.shape[1] * (x.shape[1] + 1) // 2  # what `_weighted_terms` sums
+        nonzero = int(np.count_nonzero(leave))
+        sparse = nonzero * SPARSE_SHARE < leave.size and nonzero * columns <= SPARSE_VALUES
         return cls(patterns, np.vstack(at_risk).astype(float), death_counts, death_counts.sum(axis=1),
-                   death_counts @ patterns, np.concatenate(times))
+                   death_counts @ patterns, np.concatenate(times), _Cells.of(leave) if sparse else None,
+                   _Cells.of(death_counts) if sparse else None, tuple(len(ev) for _, ev in blocks))
+
+    def _at_risk_sums(self, cols: np.ndarray) -> np.ndarray:
+        """Σ cols over those at risk at each event time: from the cells people leave at, summed from the latest
+        event time of each stratum back, when the table is mostly empty; else one dense product."""
+        if self.leaving is None:
+            return self.at_risk @ cols
+        out = self.leaving.times(cols)
+        start = 0
+        for n in self.blocks:
+            out[start:start + n] = out[start:start + n][::-1].cumsum(axis=0)[::-1]
+            start += n
+        return out
 
     def terms(self, beta: np.ndarray) -> tuple[EfronTerms, float]:
         """Each event time's Efron terms at β, and Σ η over the deaths (η = x·β less its maximum, the shift
@@ -358,8 +408,8 @@ class RiskTable:
         eta = self.x @ beta
         eta = eta - eta.max()
         w = np.exp(eta)
-        terms = _weighted_terms(self.m, self.xsum, self.x, w, lambda cols: self.at_risk @ cols,
-                                lambda cols: self.deaths @ cols)
+        terms = _weighted_terms(self.m, self.xsum, self.x, w, self._at_risk_sums,
+                                lambda cols: self.deaths @ cols if self.dying is None else self.dying.times(cols))
         return terms, float(self.deaths.sum(axis=0) @ eta)
 
     def evaluate(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

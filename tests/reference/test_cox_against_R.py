@@ -20,12 +20,14 @@ HERE = Path(__file__).parent
 ROSSI = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
 
 
-@pytest.fixture(params=["patterns", "rows"])
+@pytest.fixture(params=["patterns", "cells", "rows"])
 def cox_path(request, monkeypatch) -> str:
-    """Each right-censored case twice: tabulated by covariate pattern (efron.RiskTable, what categorical
-    covariates use) and row by row (what a table too large for MAX_TABLE_CELLS falls back to)."""
+    """Each right-censored case three times: tabulated by covariate pattern (efron.RiskTable, what categorical
+    covariates use) and summed as a dense table ("patterns") or by its nonzero cells ("cells", what a mostly
+    empty table uses), and row by row (what a table too large for MAX_TABLE_CELLS falls back to)."""
     if request.param == "rows":
         monkeypatch.setattr(efron, "MAX_TABLE_CELLS", 0)
+    monkeypatch.setattr(efron, "SPARSE_SHARE", 0 if request.param == "cells" else 10**18)
     return request.param
 
 
@@ -100,6 +102,7 @@ def test_stratified_cox_on_a_few_covariate_patterns_matches_r(compare, cox_path)
     cov = ["fin", "race", "wexp", "mar", "paro"]
     table = RiskTable.of(df["week"], df["arrest"], df[cov], df["old"])
     assert (table is None) == (cox_path == "rows")
+    assert cox_path == "rows" or (table.leaving is None) == (cox_path == "patterns")
     assert cox_path == "rows" or table.x.shape[0] == 26 and table.m.sum() == df["arrest"].sum()
     fit = fit_cox(df, "week", "arrest", cov, strata=["old"])
     compare("rossi strata coef vs R", cov, fit.summary["coef"],
