@@ -4,8 +4,9 @@ Participant-side results (marts.goals, goal_setting, referrals, check_in_weekly,
 pathway) are read from their counts per filter cell (program x site x track x enrollment month), built at
 load (pipelines/sql/aggregates/practice_counts.sql, week_counts.sql, week_bands.sql, over the windows a page
 reports: met within 180 days, connected within 30, mentoring within 365): a filter is a union of cells, so a
-result is a sum of a few hundred rows; marts.mentor_months describes all mentors, since a mentor belongs to
-no enrollment period or track. The definitions live in the marts (pipelines/sql/marts/, docs/outcomes.md);
+result is a sum of a few hundred rows. The mentor-side results describe all mentors, since a mentor belongs
+to no enrollment period or track: their counts per program (aggregates.mentor_counts, from marts.mentor_months
+and mentors) add up over programs, as a mentor belongs to one. The definitions live in the marts (pipelines/sql/marts/, docs/outcomes.md);
 analysis.published_practice suppresses what these return.
 """
 
@@ -22,7 +23,6 @@ from peer_outcomes.pipelines.warehouse import query
 Db = str | os.PathLike[str]
 
 PRACTICE_TABLES = ("goals", "check_ins", "referrals", "mentor_activity", "incidents")
-AS_OF = "(select as_of from programs where program = x.program)"  # the row's program's own cutoff
 # The windows counted in pipelines/sql/aggregates/practice_counts.sql, named here for the methods text
 # (tests/unit/test_practice_counts.py holds the counts to queries written with these numbers).
 GOAL_DAYS = 180  # a goal counts as met when met within this many days of being set
@@ -109,32 +109,31 @@ def pathway(db: Db, f: Filters) -> pd.DataFrame:
     return _one(_counts(db, f, "pathway"), {"n_items": "n_completers", "n_hits": "n_mentoring"})
 
 
+def _mentors(db: Db, measure: str, name: str) -> pd.DataFrame:
+    """aggregates.mentor_counts of one `measure` summed over programs per level (named `name`): a mentor
+    belongs to one program, so mentors add up. Counted per program at load, where scanning every
+    mentor-month on the page took half a minute at 10 million participants."""
+    sql = f"""
+        select level as {name}, sum(mentor_months)::bigint as mentor_months, sum(n_supervised)::bigint as n_supervised,
+               sum(n_incidents) as n_incidents, sum(n_mentors)::bigint as n_mentors
+        from aggregates.mentor_counts where measure = ? group by 1 order by 1"""
+    return query(db, sql, [measure])
+
+
 def supervision(db: Db) -> pd.DataFrame:
     """Per calendar quarter: active mentor-months (marts.mentor_months), those supervised as the policy says,
     and mentors active."""
-    sql = """
-        select strftime(month, '%Y') || '-Q' || cast(quarter(month) as varchar) as quarter,
-               count(*) as mentor_months, count(*) filter (where is_supervised = 1) as n_supervised,
-               count(distinct mentor_key) as n_mentors
-        from marts.mentor_months where is_active = 1 group by 1 order by 1"""
-    return query(db, sql)
+    return _mentors(db, "quarter", "quarter")[["quarter", "mentor_months", "n_supervised", "n_mentors"]]
 
 
 def incidents_by(db: Db, by: str) -> pd.DataFrame:
     """Incidents in active mentor-months (marts.mentor_months), mentor-months and mentors, by `by`:
-    'supervised' (the month met the policy) or 'site' (the mentor's)."""
-    group = {"supervised": "cast(is_supervised = 1 as varchar)", "site": "site"}[by]
-    sql = f"""
-        select {group} as {by}, count(*) as mentor_months, sum(n_incidents) as n_incidents,
-               count(distinct mentor_key) as n_mentors
-        from marts.mentor_months where is_active = 1 group by 1 order by 1"""
-    return query(db, sql)
+    'supervised' (the month met the policy: 'true', 'false') or 'site' (the mentor's)."""
+    return _mentors(db, {"supervised": "supervised", "site": "site"}[by], by)[[by, "mentor_months", "n_incidents", "n_mentors"]]
 
 
 def graduate_mentors(db: Db) -> pd.DataFrame:
-    """Mentors who started by the cutoff, and those who were once participants of the program."""
-    sql = f"""
-        select count(*) as n_mentors, count(*) filter (where former_participant_pid in
-               (select participant_pid from participants)) as n_graduates
-        from mentors x where started_on <= {AS_OF}"""
+    """Mentors who started by their program's cutoff, and those who were once participants of the program."""
+    sql = ("select coalesce(sum(n_mentors), 0)::bigint as n_mentors, coalesce(sum(n_graduates), 0)::bigint as n_graduates "
+           "from aggregates.mentor_counts where measure = 'graduates'")  # fmt: skip
     return query(db, sql)

@@ -31,6 +31,7 @@ PAGES = {
     "Engagement": ["engagement"],
     "Mentors & matching": ["mentors"],
     "Mentoring practice": ["practice"],
+    "Practice: all mentors": ["mentor_practice"],  # supervision, incidents, graduates: no filters, run twice
 }
 
 
@@ -50,9 +51,10 @@ def main() -> None:
             for f in (Filters(), Filters(sites=(site,))):
                 start, cpu = time.perf_counter(), time.process_time()
                 for name in names:
-                    module = published_practice if name == "practice" else published
+                    module = published_practice if name in ("practice", "mentor_practice") else published
+                    args_ = (args.db,) if name == "mentor_practice" else (args.db, f)
                     with contextlib.nullcontext() if args.per_query else warehouse.reading(args.db):
-                        getattr(module, name)(args.db, f)
+                        getattr(module, name)(*args_)
                 row += [time.perf_counter() - start, time.process_time() - cpu]
             print(f"{label:24} {row[0]:9.2f} {row[1]:6.2f} {row[2]:9.2f} {row[3]:6.2f}", flush=True)
 
