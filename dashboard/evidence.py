@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -120,8 +120,10 @@ def compute(
 ) -> Results:
     """Every published result the pack shows, in report order; a result that cannot be computed becomes a note.
 
-    The results are computed ahead on `COMPUTE_THREADS` threads and handed over in report order:
-    `then(results, key)` runs (on this thread) as each arrives, so the pack draws its charts meanwhile.
+    The results are computed ahead on `COMPUTE_THREADS` threads and handed over as each is ready, the headline
+    first: `then(results, key)` runs (on this thread) as each arrives, so the pack draws its charts meanwhile,
+    rather than wait behind a slower result that comes earlier in the report (the relapse model). The results
+    and their notes are in report order once all are in.
     `by_program`: also the curves compared by program (`BY_PROGRAM`; by default when `compares_programs`).
     """
     if by_program is None:
@@ -148,13 +150,17 @@ def compute(
     try:
         first = sorted(calls, key=lambda k: k not in SLOWEST)  # the longest starts at once; the rest in report order
         started = {key: pool.submit(_published, db, f, *calls[key]) for key in first}
-        for key in calls:
-            res.pubs[key] = pub = started[key].result()
-            if key not in ("practice", "mentor_practice"):
-                res.notes += [n for n in pub.notes if n not in res.notes]
+        key_of = {future: key for key, future in started.items()}
+        rest = as_completed([started[k] for k in calls if k != "headline"])
+        for key in ["headline", *(key_of[future] for future in rest)]:  # the headline first: it may refuse the pack
+            res.pubs[key] = started[key].result()
             then(res, key)
     finally:  # a refusal (or a bug) stops the results not yet started
         pool.shutdown(wait=True, cancel_futures=True)
+    res.pubs = {key: res.pubs[key] for key in calls}
+    for key, pub in res.pubs.items():
+        if key not in ("practice", "mentor_practice"):
+            res.notes += [n for n in pub.notes if n not in res.notes]
     if "practice" in res.pubs:
         for note in [*res.pubs["practice"].notes, *published_practice.missing_files(db).values()]:
             res.notes += [note] if note not in res.notes else []
@@ -204,6 +210,9 @@ PACK: tuple[tuple[str, figures.Figure, dict[str, str]], ...] = (
     ("mentor_practice", figures_practice.INCIDENTS, {"practice_incident_rates": "incidents",
                                                      "practice_incident_rates_by_site": "incidents_by_site"}),
 )  # fmt: skip
+
+
+PLACE = {(key, figure.name): i for i, (key, figure, _) in enumerate(PACK)}  # a chart's place in the report
 
 
 def items(r: Results, key: str | None = None) -> list[Item]:
@@ -305,7 +314,7 @@ def _build_pack(db: Path, out: Path, f: Filters, progress: bool, zip_path: Path 
         charts_ = _Charts(out, painter, tick)
         with charts_.loader:
             res = compute(db, f, then=charts_.add, by_program=compares_programs(f, offered["programs"]))
-            res.notes += charts_.not_drawn
+            res.notes += [charts_.not_drawn[i] for i in sorted(charts_.not_drawn)]  # in report order
             charts_.draw_svgs()  # after every PNG: the PDF, which needs the PNGs only, is written meanwhile
             return _write_pack(db, out, f, res, settings, opts, charts_, zip_path, tick, prog)
 
@@ -322,11 +331,11 @@ class _Charts:
     out: Path
     painter: Painter
     tick: Callable[[str], None]
-    pdf: list[Chart] = field(default_factory=list)
+    pdf: dict[int, Chart] = field(default_factory=dict)  # by place in PACK: the results arrive in any order
     renders: list[Future[None]] = field(default_factory=list)
     svgs: list[tuple[dict, Path, int]] = field(default_factory=list)  # drawn once every PNG is (`draw_svgs`)
     loader: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))  # in chart order
-    not_drawn: list[str] = field(default_factory=list)
+    not_drawn: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._images = self.loader.submit(_pdf_library)  # first on the loader: imports while DuckDB computes
@@ -343,14 +352,15 @@ class _Charts:
             _prepare(self.out)  # only now: a pack that cannot be made leaves the folder as it was
             return
         for it in items(res, key):
+            place = PLACE[key, it.figure.name]
             for name, frame in it.csvs.items():
                 csv = disclosure.csv_text(figures.shown(it.pub, frame))
                 (self.out / "data" / f"{name}.csv").write_text(csv)
             fig = it.build()
             self.tick(f"chart {it.figure.name}")
             if not charts.has_values(fig):  # an empty axis in a report says nothing: say why instead
-                self.not_drawn.append(f"{it.figure.title}: not drawn, because every value is zero or describes "
-                                      f"fewer than {disclosure.threshold()} people.")  # fmt: skip
+                self.not_drawn[place] = (f"{it.figure.title}: not drawn, because every value is zero or describes "
+                                         f"fewer than {disclosure.threshold()} people.")  # fmt: skip
                 continue
             height = int(fig.layout.height or 440)
             png, svg = self.out / "charts" / f"{it.figure.name}.png", self.out / "charts" / f"{it.figure.name}.svg"
@@ -359,7 +369,7 @@ class _Charts:
             ready = self.loader.submit(self._preload, drawn, png)
             self.renders += [drawn, ready]
             self.svgs.append((spec, svg, height))
-            self.pdf.append(Chart(it.figure.title, png, WIDTH, height, it.figure.note, ready=ready))
+            self.pdf[place] = Chart(it.figure.title, png, WIDTH, height, it.figure.note, ready=ready)
 
     def _preload(self, drawn: Future[None], png: Path) -> None:
         drawn.result()  # the PNG is written
@@ -400,7 +410,7 @@ def _write_pack(
     report = Report(
         title="Peer mentoring outcomes: evidence pack",
         population=res.pubs["headline"].population,
-        findings=findings(res.pubs), headline=rows, charts=charts_.pdf,
+        findings=findings(res.pubs), headline=rows, charts=[charts_.pdf[i] for i in sorted(charts_.pdf)],
         methods=methods(res.pubs, {**settings, "as_of": published.cutoff(db, f), "gap": published.gap_text(db, f)}, _period(f, opts)), limitations=limitations(res.pubs, tracks),
         footer=f"peer-outcomes · data version {str(settings.get('data_version'))[:12]} · "
                f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
