@@ -8,8 +8,10 @@ CSV downloads. Nothing here suppresses, computes an estimate or draws a chart of
 Speed: images are rendered in one browser for the whole pack (`render.Painter`: no page reload between
 images), started first so the browser boots while Python computes, and
 rendering while Python builds the next chart; the results are computed two at a time ahead of the charts
-(`COMPUTE_THREADS`: DuckDB and numpy release the GIL), each thread's reads sharing one read-only connection
-(`warehouse.reading`); fpdf2 is imported on a worker as the pack starts. `benchmarks/bench_evidence.py` times
+(`COMPUTE_THREADS`: DuckDB and numpy release the GIL), the slowest first, each thread's reads sharing one
+read-only connection (`warehouse.reading`), and each result's charts are made as soon as it is ready; fpdf2 is
+imported on a worker as the pack starts. The PNGs are rendered first: the PDF, which needs only them, is
+written while the browser draws the SVGs. `benchmarks/bench_evidence.py` times
 it against older code in the same run; `benchmarks/same_pack.py` checks that the pack did not change.
 """
 
