@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,8 +37,7 @@ STEP_TOL = 1e-10  # stop when every coordinate of the Newton step is below this
 MAX_TABLE_CELLS = 4_000_000  # event times × covariate patterns a RiskTable may hold (32 MB a matrix)
 MAX_STEPS = 30  # Newton steps (R's iter.max is 20; halving can add a few)
 MAX_HALVINGS = 30
-SPARSE_SHARE = 12  # a table is summed by its nonzero cells when fewer than 1 in SPARSE_SHARE are nonzero
-SPARSE_VALUES = 8_000_000  # ... and cells × summed columns stay below this (64 MB of products)
+SPARSE_SHARE = 2  # a RiskTable is summed by its nonzero cells (scipy.sparse) when under 1 in SPARSE_SHARE is
 CHUNK = 1_000_000  # deaths whose Efron terms are summed at once (efron_terms)
 
 
@@ -304,30 +304,6 @@ def newton(evaluate: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
-class _Cells:
-    """A T × P matrix by its nonzero cells, in row order: enough for a product with a P × c matrix."""
-
-    starts: np.ndarray  # the first cell of each row that has any
-    rows: np.ndarray  # ... and that row
-    col: np.ndarray  # each cell's column
-    value: np.ndarray  # ... and value
-    size: int  # rows of the matrix
-
-    @classmethod
-    def of(cls, dense: np.ndarray) -> _Cells:
-        r, c = np.nonzero(dense)
-        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]]) if len(r) else np.zeros(0, np.int64)
-        return cls(starts, r[starts], c, dense[r, c], dense.shape[0])
-
-    def times(self, right: np.ndarray) -> np.ndarray:
-        """This matrix times `right` (P × c): each cell's row of `right`, weighted, summed per row."""
-        out = np.zeros((self.size, right.shape[1]))
-        if len(self.col):
-            out[self.rows] = np.add.reduceat(self.value[:, None] * right[self.col], self.starts, axis=0)
-        return out
-
-
-@dataclass(frozen=True)
 class RiskTable:
     """Right-censored rows as counts per event time × covariate pattern (per stratum): see the module docstring.
 
@@ -335,8 +311,9 @@ class RiskTable:
     columns are the distinct covariate rows (`x`, centred). Built in O(n) once; each evaluation then costs
     O(T·P·p²) in two matrix products, independent of the number of people. When most cells are empty (a
     site's or a track's people: a few thousand cells of a table of hundreds of thousands), the sums over
-    those at risk are taken from the cells people leave the risk set at (`leaving`), summed per event time
-    and then from the latest time back, and the deaths' from their own cells: O(cells·p²), not O(T·P·p²).
+    those at risk are taken from the cells people leave the risk set at (`leaving`, a scipy.sparse matrix),
+    summed per event time and then from the latest time back, and the deaths' from their own cells:
+    O(cells·p²), not O(T·P·p²).
     """
 
     x: np.ndarray  # P × p centred covariate patterns
@@ -345,8 +322,8 @@ class RiskTable:
     m: np.ndarray  # deaths per event time
     xsum: np.ndarray  # Σ x over each event time's deaths (T × p)
     time: np.ndarray  # the event times' values (T)
-    leaving: _Cells | None = None  # T × P: people at risk last at each event time (None: use the dense tables)
-    dying: _Cells | None = None  # the deaths' cells
+    leaving: Any = None  # T × P sparse (CSR): people at risk last at each event time (None: the dense tables)
+    dying: Any = None  # the deaths, sparse
     blocks: tuple[int, ...] = ()  # event times of each stratum in turn
 
     @classmethod
@@ -383,19 +360,20 @@ class RiskTable:
         patterns = xc[rep]
         death_counts = np.vstack(deaths).astype(float)
         leave = np.vstack(leaving).astype(float)
-        columns = 1 + x.shape[1] + x.shape[1] * (x.shape[1] + 1) // 2  # what `_weighted_terms` sums
-        nonzero = int(np.count_nonzero(leave))
-        sparse = nonzero * SPARSE_SHARE < leave.size and nonzero * columns <= SPARSE_VALUES
+        leaving = dying = None
+        if int(np.count_nonzero(leave)) * SPARSE_SHARE < leave.size:
+            from scipy import sparse  # 0.3 s to import; the dashboard's server imports it at start (serve.py)
+
+            leaving, dying = sparse.csr_array(leave), sparse.csr_array(death_counts)
         return cls(patterns, np.vstack(at_risk).astype(float), death_counts, death_counts.sum(axis=1),
-                   death_counts @ patterns, np.concatenate(times), _Cells.of(leave) if sparse else None,
-                   _Cells.of(death_counts) if sparse else None, tuple(len(ev) for _, ev in blocks))
+                   death_counts @ patterns, np.concatenate(times), leaving, dying, tuple(len(ev) for _, ev in blocks))
 
     def _at_risk_sums(self, cols: np.ndarray) -> np.ndarray:
         """Σ cols over those at risk at each event time: from the cells people leave at, summed from the latest
         event time of each stratum back, when the table is mostly empty; else one dense product."""
         if self.leaving is None:
             return self.at_risk @ cols
-        out = self.leaving.times(cols)
+        out = np.asarray(self.leaving @ cols)
         start = 0
         for n in self.blocks:
             out[start:start + n] = out[start:start + n][::-1].cumsum(axis=0)[::-1]
@@ -409,7 +387,7 @@ class RiskTable:
         eta = eta - eta.max()
         w = np.exp(eta)
         terms = _weighted_terms(self.m, self.xsum, self.x, w, self._at_risk_sums,
-                                lambda cols: self.deaths @ cols if self.dying is None else self.dying.times(cols))
+                                lambda cols: self.deaths @ cols if self.dying is None else np.asarray(self.dying @ cols))
         return terms, float(self.deaths.sum(axis=0) @ eta)
 
     def evaluate(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

@@ -2,8 +2,8 @@
 
 `peer-outcomes dashboard` runs `python -m peer_outcomes.dashboard.serve run app.py …` (the arguments of
 `streamlit run`). Streamlit runs the app script in this process at every visit, and a module is imported
-once a process: pandas, plotly, DuckDB, the published layer and the curve pages' models (scipy.special)
-cost 1.2–2.7 s to import here, which the first visit after a start paid. Imported before the server
+once a process: pandas, plotly, DuckDB, the published layer and the curve pages' models (scipy.special,
+scipy.sparse) cost 1.2–2.7 s to import here, which the first visit after a start paid. Imported before the server
 answers, they are paid at start instead. Only modules that make no Streamlit call at import are loaded:
 the dashboard's own modules (caches, widgets) are left to the app, where Streamlit's runtime exists.
 """
@@ -18,6 +18,7 @@ def preload() -> None:
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
     import plotly.graph_objects  # noqa: F401
+    import scipy.sparse  # noqa: F401  (the relapse Cox model on a site's or track's mostly empty risk table)
 
     from peer_outcomes.analysis import competing, cox, km, published  # noqa: F401
 
