@@ -1,7 +1,8 @@
 """Benchmark loading one more program into a shared warehouse; prints seconds and the ratio to a same-run baseline.
 
-A load of program B copies every program's rows into the new file (etl.py: one writer, atomic swap) and
-rebuilds B's mart rows only, copying the others' (marts.build_marts; before, it rebuilt every program's).
+A load of program B starts its new file as a byte copy of the live one (warehouse.copy_live; before, every
+program's rows were copied over row by row, decoded and encoded again), upserts B's rows in it and rebuilds
+B's mart rows only (marts.build_marts; before that, it rebuilt every program's).
 Timed per round, alternated so the ratio holds on a loaded machine:
 
 - baseline: B's export (a synthetic program of `--n` people) loaded alone into an empty warehouse;
@@ -10,6 +11,15 @@ Timed per round, alternated so the ratio holds on a loaded machine:
   marts are rebuilt too. Each round also prints the seconds of the marts build alone.
 
     .venv/bin/python benchmarks/bench_programs.py --db /tmp/multiprog-100k/warehouse.duckdb --n 300 --rounds 2
+
+With `--carry-over-only`, only what a load pays for the rows it keeps is timed, on `--db` itself (read only):
+the byte copy (warehouse.copy_live) against copying every core, mart and aggregate row into a new file and
+checkpointing it (what a load did before), alternated; `--db` may be a 1M or 10M warehouse of any version:
+
+    .venv/bin/python benchmarks/bench_programs.py --db /tmp/tenmillion-1m/new/warehouse.duckdb --carry-over-only
+
+At 100,000 people beside (a warehouse this version built from /tmp/po-100k/export), 300 people cost 1.3x the
+CPU of loading them alone (0.9-1.1x the wall time); 7.3-7.7x (8.0-9.2x wall) when the rows were copied.
 """
 
 from __future__ import annotations
@@ -25,9 +35,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import duckdb  # noqa: E402
+
 from peer_outcomes.pipelines import marts  # noqa: E402
 from peer_outcomes.pipelines.etl import run_etl  # noqa: E402
 from peer_outcomes.pipelines.synth import generate  # noqa: E402
+from peer_outcomes.pipelines.warehouse import copy_live  # noqa: E402
 
 
 def cpu() -> float:
@@ -36,12 +49,42 @@ def cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def carry_over_only(db: Path, rounds: int) -> None:
+    """Seconds and CPU of the byte copy against the row-by-row copy of every table of `db`, alternated."""
+    schema = (Path(marts.__file__).parent / "sql" / "warehouse.sql").read_text()
+    with tempfile.TemporaryDirectory(prefix="bench-carry-") as tmp:
+        for r in range(1, rounds + 1):
+            copied, rows = Path(tmp) / f"copied{r}.duckdb", Path(tmp) / f"rows{r}.duckdb"
+            start, start_cpu = time.perf_counter(), cpu()
+            assert copy_live(db, copied, schema), f"{db} is not of this version's shape: it would be copied row by row"
+            t_copy, c_copy = time.perf_counter() - start, cpu() - start_cpu
+            copied.unlink()
+            start, start_cpu = time.perf_counter(), cpu()
+            with duckdb.connect(str(rows)) as con:
+                con.execute(f"attach '{db}' as old (read_only)")
+                for schema_name, table in con.execute(
+                    "select schema_name, table_name from duckdb_tables() where database_name = 'old'"
+                ).fetchall():
+                    con.execute(f'create schema if not exists "{schema_name}"')
+                    con.execute(f'create table "{schema_name}"."{table}" as select * from old."{schema_name}"."{table}"')
+                con.execute("detach old")
+                con.execute("checkpoint")
+            t_rows, c_rows = time.perf_counter() - start, cpu() - start_cpu
+            rows.unlink()
+            print(f"round {r}: {db} ({db.stat().st_size / 1e9:.2f} GB) byte copy {t_copy:.1f} s (CPU {c_copy:.1f} s),"
+                  f" row by row {t_rows:.1f} s (CPU {c_rows:.1f} s): {t_rows / t_copy:.1f}x the wall time")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, required=True, help="a warehouse holding the other programs (copied)")
     ap.add_argument("--n", type=int, default=300, help="participants in program B")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--carry-over-only", action="store_true", help="time only carrying --db's rows into a new file")
     args = ap.parse_args()
+    if args.carry_over_only:
+        carry_over_only(args.db, args.rounds)
+        return
     build, timings = marts.build_marts, []
 
     def timed_marts(con, **kwargs):
