@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
 from importlib import metadata
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -154,7 +155,7 @@ def compute(
         started = {key: pool.submit(_published, db, f, *calls[key]) for key in first}
         key_of = {future: key for key, future in started.items()}
         rest = as_completed([started[k] for k in calls if k != "headline"])
-        for key in ["headline", *(key_of[future] for future in rest)]:  # the headline first: it may refuse the pack
+        for key in chain(["headline"], (key_of[future] for future in rest)):  # the headline first: it may refuse the pack
             res.pubs[key] = started[key].result()
             then(res, key)
     finally:  # a refusal (or a bug) stops the results not yet started
