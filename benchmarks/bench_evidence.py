@@ -9,11 +9,16 @@
 3. With `--baseline-code DIR` (a checkout of an older commit, e.g. `git worktree add /tmp/old main~3`), the
    same command from that code, alternated with this one run by run, so the ratio holds on a loaded machine.
 
+4. With `--phases`, only where the time goes: one pack built in this process, printing when the browser is
+   up, each result computed (seconds on its thread), each chart made, each image drawn and the PDF written,
+   from the start of `build_pack`; and the process's CPU seconds and its browser's.
+
 The warehouse: `--db` if given, else a synthetic export of `--n` participants loaded by the real ETL into a
 temporary folder (with a throwaway pseudonym key).
 
     .venv/bin/python benchmarks/bench_evidence.py                                   # 3,000 people, built here
     .venv/bin/python benchmarks/bench_evidence.py --db /tmp/po-100k/warehouse.duckdb --repeat 3
+    .venv/bin/python benchmarks/bench_evidence.py --db /tmp/po-100k/warehouse.duckdb --phases
 """
 
 from __future__ import annotations
@@ -82,6 +87,52 @@ def images_painter(figs: list[tuple[dict, int]], tmp: Path) -> float:
     return time.perf_counter() - t
 
 
+def phases(db: Path, out: Path) -> None:
+    """`--phases`: one pack, with a line per step (seconds since `build_pack` started, the thread, what)."""
+    import threading
+
+    from peer_outcomes.dashboard import evidence, render
+
+    t0 = time.perf_counter()
+
+    def log(what: str) -> None:
+        print(f"{time.perf_counter() - t0:6.2f} s  {threading.current_thread().name[:12]:12}  {what}", flush=True)
+
+    def timing(fn, what):  # noqa: ANN001, ANN202 - a wrapper that logs each call's seconds
+        def wrapped(*a, **k):  # noqa: ANN002, ANN003, ANN202
+            t = time.perf_counter()
+            out = fn(*a, **k)
+            log(f"{what(*a)} ({time.perf_counter() - t:.2f} s)")
+            return out
+        return wrapped
+
+    opened, drawn = render.Painter._open, render.Painter.render
+
+    async def _open():  # noqa: ANN202
+        browser = await opened()
+        log("browser up")
+        return browser
+
+    def _render(self, spec, path, fmt, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        future = drawn(self, spec, path, fmt, *a, **k)
+        future.add_done_callback(lambda _: log(f"  drew {path.name}"))
+        return future
+
+    render.Painter._open = staticmethod(_open)
+    render.Painter.render = _render
+    evidence._published = timing(evidence._published, lambda db, f, fn, what: f"computed {getattr(fn, '__name__', fn)}")
+    evidence._Charts.add = timing(evidence._Charts.add, lambda self, res, key: f"charts and CSVs of {key}")
+    evidence.write_report = timing(evidence.write_report, lambda report, path, *a: "wrote report.pdf")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time()
+    log("build_pack starts (imports done)")
+    evidence.build_pack(db, out, Filters())
+    log("pack written, browser closed")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"CPU: this process {time.process_time() - cpu:.2f} s, its browser "
+          f"{after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime:.2f} s")
+
+
 def timed(args: list[str], env: dict | None = None) -> tuple[float, float]:
     """Wall and CPU seconds (the process and every child it waited for, e.g. the browser) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -107,10 +158,14 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="an existing warehouse")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each command (the median is shown)")
     ap.add_argument("--baseline-code", type=Path, help="a checkout of older code to time the same command with")
+    ap.add_argument("--phases", action="store_true", help="only a timeline of one pack's steps, in this process")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-evidence-") as tmp_name:
         tmp = Path(tmp_name)
         db = (args.db or demo_warehouse(args.n, tmp)).resolve()
+        if args.phases:
+            phases(db, tmp / "pack")
+            return
         figs = specs(db)
         t_sync = images_sync_server(figs)
         t_paint = images_painter(figs, tmp)
