@@ -137,7 +137,9 @@ def timed(args: list[str], env: dict | None = None) -> tuple[float, float]:
     """Wall and CPU seconds (the process and every child it waited for, e.g. the browser) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run(args, check=True, capture_output=True, env=env)
+    done = subprocess.run(args, capture_output=True, text=True, env=env)
+    if done.returncode:  # say why, not only that it failed
+        raise SystemExit(f"{' '.join(args[3:])} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
