@@ -130,3 +130,26 @@ def test_overview_tiles_reuse_the_curves_counts_of_the_same_load(synth_warehouse
     again = published.headline(synth_warehouse, f).frames["tiles"]
     pd.testing.assert_frame_equal(first, again)
     assert not [s for s in seen if "retention_days" in s or "relapse_days" in s]
+
+
+def test_the_server_reads_the_first_visits_lookups_at_start(synth_warehouse: Path, tmp_path: Path, monkeypatch) -> None:
+    """dashboard/serve.py's warm-up reads what every page asks for first (sidebar choices, small cells,
+    periods, the notes on groups left out) into the per-load memo under the keys the app uses, so the first
+    visit queries none of them; a warehouse it cannot read is left to the app's one sentence."""
+    from peer_outcomes.analysis import population
+    from peer_outcomes.dashboard import serve
+
+    live = tmp_path / "warehouse.duckdb"
+    shutil.copy(synth_warehouse, live)  # a file of its own: no other test has filled the memo for it
+    serve.warm(str(live))
+    seen: list[str] = []
+    real = queries.query
+    monkeypatch.setattr(queries, "query", lambda db, sql, params=None: seen.append(sql) or real(db, sql, params))
+    options = published.filter_options(str(live), (), ())
+    notes = population.left_out_notes(str(live), (), ())
+    queries.small_cell_keys(str(live))
+    queries.settings(str(live))
+    assert seen == []
+    assert options["sites"] and options == published.filter_options(synth_warehouse, (), ())
+    assert notes == population.left_out_notes(synth_warehouse, (), ())
+    serve.warm(str(tmp_path / "missing.duckdb"))  # no exception: the app says what is wrong at the visit
