@@ -96,6 +96,13 @@ MAX_GAP_DAYS = 3650  # ten years without a session: beyond any program's follow-
 SQL_TYPES = {"enum": "varchar", "text": "varchar", "int": "bigint", "bool": "boolean", "date": "date", "number": "double"}
 
 
+# DuckDB names a file's database after the file, up to its first dot: a warehouse called old.duckdb or
+# marts.duckdb would clash with a database the load attaches or a schema it builds (an "ambiguous reference",
+# or the live file taken for the new one).
+TAKEN_NAMES = frozenset({"old", "scratch", "intermediate", "previous_marts", "scoped", "main", "marts",
+                         "aggregates", "memory", "system", "temp"})  # fmt: skip
+
+
 def run_etl(
     export_dir: Path,
     db: Path,
@@ -127,6 +134,9 @@ def run_etl(
         raise WarehouseError(f"The folder for the warehouse {given} cannot be created ({exc.strerror}).") from None
     if db.is_dir():
         raise WarehouseError(f"The warehouse path {given} is a folder; give a file path such as {given}/warehouse.duckdb.")
+    if (stem := db.name.split(".")[0].lower()) in TAKEN_NAMES:
+        raise UserError(f"A warehouse cannot be named {given.name}, because “{stem}” is a name the load gives its "
+                        "own databases and schemas; name it, for example, warehouse.duckdb.")
     with _load_lock(db), _stoppable() as stop, _steps(progress) as shown:
 
         def step(message: str) -> None:

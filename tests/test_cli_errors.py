@@ -113,6 +113,16 @@ CASES: dict[str, Case] = {
         ["etl", str(TINY), "--db", "{wh}", "--gap-days", "99999999999"],
         "--gap-days must be a whole number of days from 1 to 3,650.",
     ),
+    "a load into a warehouse named old.duckdb": Case(
+        ["etl", str(TINY), "--db", "{tmp}/old.duckdb"],
+        "A warehouse cannot be named old.duckdb, because “old” is a name the load gives its own databases and "
+        "schemas; name it, for example, warehouse.duckdb.",
+    ),
+    "a load into a warehouse named Marts.db": Case(
+        ["etl", str(TINY), "--db", "{tmp}/Marts.db"],
+        "A warehouse cannot be named Marts.db, because “marts” is a name the load gives its own databases and "
+        "schemas; name it, for example, warehouse.duckdb.",
+    ),
     "status of an empty DuckDB file": Case(
         ["status", "--db", "{tmp}/empty.duckdb"],
         "The DuckDB file {tmp}/empty.duckdb is empty: " + FIRST_LINE,
