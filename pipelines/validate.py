@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from peer_outcomes.pipelines.contract import AGE_TOP_CODE, ENTITIES, FORMULA_STARTS, Column, unsafe_code
 from peer_outcomes.pipelines.errors import UserError
 from peer_outcomes.pipelines.mapping import Mapping, derived_sources
-from peer_outcomes.pipelines.readers import Source
+from peer_outcomes.pipelines.readers import INTEGERS, Source
 
 MAX_TEXT = 100  # text columns are short codes; longer values are likely free-text notes
 MIN_DATE = "1900-01-01"
@@ -32,6 +32,11 @@ DATE_ORDER = {
     "referrals": (("connected_on", "made_on"),),
 }
 REF_KEYS = {"participant_id": "participant_key", "mentor_id": "mentor_key", "session_id": "session_key"}
+# Contract kinds a Parquet column is taken as stored when its type matches (readers.NATIVE_TYPES): the value
+# the text path would parse from its text is the stored value itself, so every check and reason is the same.
+TYPED = {"date": ("DATE",), "int": INTEGERS, "bool": ("BOOLEAN",)}
+# read as text in participants: the age is derived from them together (_age_raw_expr), from their text
+AGE_INPUTS = {"age_at_enrollment", "date_of_birth", "birth_year", "enrolled_on"}
 
 
 class ColumnError(UserError):
@@ -161,14 +166,27 @@ def stage_sql(
     columns = list(mapping.columns_of(entity))
     formats = mapping.date_formats.get(entity, {})
     checks = Checks()
-    raw = [f"{text_value(c)} as s_{n}" for n, c in sorted(used.items())]
+    native = _native_columns(entity, source, mapping, used)
+    raw = [
+        f"cast(n{c[1:]} as {'bigint' if native[n] in INTEGERS else native[n]}) as n_{n}"
+        if n in native
+        else f"{text_value(c)} as s_{n}"
+        for n, c in sorted(used.items())
+    ]
     typed: list[str] = []  # t_* / k_* expressions over s_*, each computed once
     final: list[str] = []  # the staged columns
     conds: list[tuple[int, str, str | None]] = []  # (check index, condition, raw value kept)
     params: dict[str, int] = {}
 
     def s(name: str) -> str:
+        """A column's text (a stored Parquet value's text is made only where used: a kept bad value)."""
+        if name in native:
+            return f"cast(n_{name} as varchar)"
         return f"s_{name}" if name in used else "cast(null as varchar)"
+
+    def given(name: str) -> str:
+        """What `is null` tests for a value being given: the stored value itself when typed."""
+        return f"n_{name}" if name in native else s(name)
 
     if source.formulas:  # workbook cells that are formulas without a saved value (readers.read_xlsx)
         raw.append("_nf")
@@ -179,7 +197,7 @@ def stage_sql(
     for col in columns:
         v, t = s(col.name), f"t_{col.name}"
         if col.required:
-            conds.append((checks.add(col.name, f"{col.name} is missing"), f"{v} is null", None))
+            conds.append((checks.add(col.name, f"{col.name} is missing"), f"{given(col.name)} is null", None))
         if col.pseudonym:  # another entity's person id, stored as its keyed pseudonym (mentors.former_participant_id)
             value = f"{maps[col.name]}.value" if col.name in used and col.name in maps else "cast(null as varchar)"
             typed.append(f"{value} as p_{col.name}")
@@ -211,12 +229,12 @@ def stage_sql(
             final.append(f"{v} as {col.name}")
             continue
         if col.kind == "date":
-            typed.append(f"{_date_expr(v, formats.get(col.name))} as {t}")
+            typed.append(f"{given(col.name) if col.name in native else _date_expr(v, formats.get(col.name))} as {t}")
             expected = formats.get(col.name, "YYYY-MM-DD")
             conds.append(
                 (
                     checks.add(col.name, f"{col.name} is not a date (expected {expected})", True),
-                    f"{v} is not null and {t} is null",
+                    "false" if col.name in native else f"{v} is not null and {t} is null",
                     v,
                 )
             )
@@ -235,11 +253,15 @@ def stage_sql(
             )
             continue
         elif col.kind == "int":
-            typed.append(f"case when {_int_ok(v)} then {_int_value(v)} end as {t}")
+            if col.name in native:  # as `_int_ok` would take its text: at most 12 digits
+                n = given(col.name)
+                typed.append(f"case when {n} between -{MAX_INT} and {MAX_INT} then {n} end as {t}")
+            else:
+                typed.append(f"case when {_int_ok(v)} then {_int_value(v)} end as {t}")
             conds.append(
                 (
                     checks.add(col.name, f"{col.name} is not a whole number", True),
-                    f"{v} is not null and {t} is null",
+                    f"{given(col.name)} is not null and {t} is null",
                     v,
                 )
             )
@@ -277,14 +299,17 @@ def stage_sql(
             )
         elif col.kind == "bool":
             recode = _recode(mapping.recodes(entity, col.name), f"lower({v})")
-            typed.append(
-                f"case when {recode} in ('true','yes','y','1','t') then true "
-                f"when {recode} in ('false','no','n','0','f') then false end as {t}"
-            )
+            if col.name in native:
+                typed.append(f"{given(col.name)} as {t}")
+            else:
+                typed.append(
+                    f"case when {recode} in ('true','yes','y','1','t') then true "
+                    f"when {recode} in ('false','no','n','0','f') then false end as {t}"
+                )
             conds.append(
                 (
                     checks.add(col.name, f"{col.name} is not yes/no (true/false, yes/no, 1/0)", True),
-                    f"{v} is not null and {t} is null",
+                    "false" if col.name in native else f"{v} is not null and {t} is null",
                     v,
                 )
             )
@@ -332,7 +357,8 @@ def stage_sql(
         reason = "month is not the first day of a month (write 2025-03-01, or declare %Y-%m in mapping.yaml)"
         conds.append((checks.add("month", reason, True), "day(t_month) <> 1", s("month")))
 
-    problem = " ".join(f"when {c} then {i}" for i, c, _ in conds)
+    problem = " ".join(f"when {c} then {i}" for i, c, _ in conds if c != "false")
+    relation = source.typed if native else source.relation
     kept = " ".join(f"when {i} then left({val}, {MAX_TEXT})" for i, _, val in conds if val is not None)
     joins = "".join(
         f" left join {m} on {m}.raw_id = s_{ref}"
@@ -341,7 +367,7 @@ def stage_sql(
     )
     sql = (
         f"create or replace temp table {table} as "
-        f"with src as (select _line, {', '.join(raw) or 'null as s__'} from {source.relation}), "
+        f"with src as (select _line, {', '.join(raw) or 'null as s__'} from {relation}), "
         f"typed as (select src.*{''.join(', ' + x for x in typed)} from src{joins}), "
         f"checked as (select *, case {problem or 'when false then 0'} end as _p from typed) "
         f"select _line, {', '.join(final)}, _p, "
@@ -349,6 +375,32 @@ def stage_sql(
         f"from checked"
     )
     return Staging(sql, checks, columns, dropped, set(used), params)
+
+
+MAX_INT = 10**12 - 1  # `_int_ok`: up to 12 digits
+
+
+def _native_columns(entity: str, source: Source, mapping: Mapping, used: dict[str, str]) -> dict[str, str]:
+    """The contract columns staged from a Parquet column as stored (name → its type; see TYPED).
+
+    Only where the text path would give the stored value back unchanged: no date format or recodes declared
+    in mapping.yaml (they apply to text), and not the participants' columns the age is derived from.
+    """
+    if not source.native:
+        return {}
+    out = {}
+    for col in mapping.columns_of(entity):
+        dtype = source.native.get(used.get(col.name, ""))
+        if dtype is None or dtype not in TYPED.get(col.kind, ()) or col.pseudonym:
+            continue
+        if col.kind == "date" and col.name in mapping.date_formats.get(entity, {}):
+            continue
+        if col.kind == "bool" and mapping.recodes(entity, col.name):
+            continue
+        if entity == "participants" and col.name in AGE_INPUTS:
+            continue
+        out[col.name] = dtype
+    return out
 
 
 def _recode(recodes: dict[str, str], expr: str) -> str:
