@@ -4,9 +4,10 @@
     .venv/bin/python benchmarks/bench_etl.py --participants 170000   # 7.0 M attendance rows, 10.4 M rows in all
     .venv/bin/python benchmarks/bench_etl.py --bad-rows 1000000      # quarantine: 1 M malformed rows vs clean
     .venv/bin/python benchmarks/bench_etl.py --steps                 # also where the time goes, step by step
+    .venv/bin/python benchmarks/bench_etl.py --export DIR            # an export made before (CSV or Parquet)
 
-Baseline: `create table t as select * from read_csv(file)` for every file into a fresh DuckDB file (types
-sniffed, no checks, no pseudonyms). ETL: `run_etl` into a fresh warehouse (read as text, type, check,
+Baseline: `create table t as select * from read_csv(file)` (or `read_parquet`) for every file into a fresh
+DuckDB file (types sniffed or as stored, no checks, no pseudonyms). ETL: `run_etl` into a fresh warehouse (read as text, type, check,
 quarantine, pseudonymize, integer keys, upsert, checkpoint, swap), reported with and without the mart
 rebuild it ends with. Targets (issue 14): ETL without marts ≤ 1.2× the bare load, with marts ≤ 2×. The machine is shared and noisy:
 each round runs both loads back to back, and the ratio is also given round by round (median and range).
@@ -43,12 +44,12 @@ def cpu() -> float:
 
 
 def bare_load(export: Path, db: Path) -> tuple[float, int]:
-    """Seconds and rows for a plain read_csv → table of every CSV in the export."""
+    """Seconds and rows for a plain read_csv (read_parquet) → table of every CSV (Parquet) file in the export."""
     start = time.perf_counter()
     rows = 0
     with duckdb.connect(str(db)) as con:
-        for path in sorted(export.glob("*.csv")):
-            con.execute(f"create table {path.stem} as select * from read_csv('{path}')")
+        for path in sorted([*export.glob("*.csv"), *export.glob("*.parquet")]):
+            con.execute(f"create table {path.stem} as select * from read_{path.suffix[1:]}('{path}')")
             rows += con.execute(f"select count(*) from {path.stem}").fetchall()[0][0]
         con.execute("checkpoint")
     return time.perf_counter() - start, rows
@@ -58,6 +59,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--export", type=Path, help="time this export folder (CSV or Parquet, made before) instead of generating one"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/etl"))
     parser.add_argument("--rounds", type=int, default=5, help="rounds of bare load + ETL, alternated")
     parser.add_argument(
@@ -80,17 +84,16 @@ def main() -> None:
         quarantine_bench(args.bad_rows, args.out, args.rounds)
         return
 
-    export = args.out / f"export-{args.participants}-{args.seed}"
+    export = args.export or args.out / f"export-{args.participants}-{args.seed}"
     messy = args.out / f"export-{args.participants}-{args.seed}-messy"
     for folder, is_messy in ((export, False), (messy, True))[: 1 + args.messy]:
-        if not (folder / "truth.json").exists():
+        if not (folder / "truth.json").exists() and not args.export:
             t = time.perf_counter()
             generate(folder, participants=args.participants, seed=args.seed, messy=is_messy)
             print(f"generated {folder} in {time.perf_counter() - t:.1f} s")
-    sizes = {p.name: p.stat().st_size for p in export.glob("*.csv")}
-    print(
-        f"export: {sum(sizes.values()) / 1e6:.0f} MB of CSV, attendance.csv {sizes['attendance.csv'] / 1e6:.0f} MB"
-    )
+    sizes = {p.name: p.stat().st_size for p in [*export.glob("*.csv"), *export.glob("*.parquet")]}
+    largest = max(sizes, key=sizes.__getitem__)
+    print(f"export {export}: {sum(sizes.values()) / 1e6:.0f} MB, {largest} {sizes[largest] / 1e6:.0f} MB")
 
     work = Path(tempfile.mkdtemp(prefix="bench-etl-"))
     os.environ.setdefault("PEER_OUTCOMES_KEY_FILE", str(work / "bench.key"))

@@ -143,6 +143,7 @@ def _int_value(s: str) -> str:
 _RE2_ESCAPES = {"-": "\\-", "\t": "\\t", "\r": "\\r"}
 _FORMULA = "^[" + "".join(_RE2_ESCAPES.get(c, c) for c in FORMULA_STARTS) + "]"  # RE2 syntax
 _CONTROL = "[\\x00-\\x1f\\x7f]"
+_UNSAFE = f"{_FORMULA}|{_CONTROL}"  # either: one regex per value, the two above only for the rare match
 
 
 def stage_sql(
@@ -224,8 +225,10 @@ def stage_sql(
             conds.append((checks.add(col.name, long), f"length({v}) > {MAX_TEXT}", None))
             if not col.name.endswith("_id"):  # a code that may be published (a record id never is)
                 formula, control = unsafe_code("="), unsafe_code("\x00")
-                conds.append((checks.add(col.name, f"{col.name} {formula}"), f"regexp_matches({v}, {_q(_FORMULA)})", None))
-                conds.append((checks.add(col.name, f"{col.name} {control}"), f"regexp_matches({v}, {_q(_CONTROL)})", None))
+                # a third of staging sessions went to these two regexes per code; most values match neither
+                typed.append(f"regexp_matches({v}, {_q(_UNSAFE)}) as u_{col.name}")
+                conds.append((checks.add(col.name, f"{col.name} {formula}"), f"u_{col.name} and regexp_matches({v}, {_q(_FORMULA)})", None))
+                conds.append((checks.add(col.name, f"{col.name} {control}"), f"u_{col.name} and regexp_matches({v}, {_q(_CONTROL)})", None))
             final.append(f"{v} as {col.name}")
             continue
         if col.kind == "date":
