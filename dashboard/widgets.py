@@ -271,7 +271,7 @@ def chart(figure: figures.Figure, pub: Published, show_table: bool = False) -> N
                       mime="image/svg+xml", key=f"svg_{name}", on_click="ignore")  # fmt: skip
     table(pub, figure.frame, name, column=row)
     if show_table:
-        st.dataframe(_pretty(figures.shown(pub, figure.frame)), hide_index=True, width="stretch")
+        st.table(_pretty(figures.shown(pub, figure.frame)), hide_index=True)
 
 
 def sections(page: Page, parts: dict[str, Callable[[], None]]) -> None:

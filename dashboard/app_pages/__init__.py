@@ -33,8 +33,10 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("overview", "Overview", "how many people enrolled, how long they stay engaged, how many stay free of relapse."),
-    Page("retention", "Retention", "how long people stay engaged, by site, track, session format or enrollment quarter."),
-    Page("relapse", "Relapse & milestones", "how long people stay free of relapse, and how many reach 30, 90 or 365 days."),
+    Page("retention", "Retention", "how long people stay engaged, by site, track, session format or enrollment quarter.",
+         sections=("Time engaged", "By enrollment month")),
+    Page("relapse", "Relapse & milestones", "how long people stay free of relapse, and how many reach 30, 90 or 365 days.",
+         sections=("Relapse-free time", "What happens first", "Who relapses sooner", "Sobriety milestones")),
     Page("engagement", "Engagement", "whether coming to sessions more often goes with fewer relapses.",
          sections=("Attendance", "No-shows", "Dose and relapse")),
     Page("mentors", "Mentors & matching", "which mentor and match features go with people staying longer."),

@@ -12,15 +12,15 @@ widgets.intro(
     doc="data-contract.md",
 )
 pub = data.data_quality()
-widgets.table(pub, "freshness", show=True)
+widgets.table(pub, "freshness", show=True, static=True)
 st.subheader("Loads")
-widgets.table(pub, "batches", "load_batches", show=True)
+widgets.table(pub, "batches", "load_batches", show=True, static=True)
 st.subheader("Quarantined rows")
 if pub.frames["quarantine"].empty:
     st.success("No rows were quarantined.")
 else:
     widgets.chart(figures.QUARANTINE, pub)
-    widgets.table(pub, "quarantine", "quarantine_by_file", show=True)
+    widgets.table(pub, "quarantine", "quarantine_by_file", show=True, static=True)
 st.subheader("Missing optional fields")
 widgets.chart(figures.MISSING, pub)
 widgets.methods(pub)

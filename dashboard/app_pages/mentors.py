@@ -20,8 +20,8 @@ if not pub.empty:
     with b:
         widgets.chart(figures.REMATCHES, pub)
     st.subheader("Certification and time to first match")
-    widgets.table(pub, "coverage", "certification_coverage", show=True)
-    widgets.table(pub, "time_to_match", "time_to_first_match", show=True)
+    widgets.table(pub, "coverage", "certification_coverage", show=True, static=True)
+    widgets.table(pub, "time_to_match", "time_to_first_match", show=True, static=True)
     st.subheader("Outcomes by match features")
     a, b = st.columns(2)
     with a:

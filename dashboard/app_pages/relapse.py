@@ -1,8 +1,13 @@
-"""Relapse & milestones: relapse-free survival, competing outcomes, the Cox model and sobriety milestones."""
+"""Relapse & milestones: relapse-free survival, competing outcomes, the Cox model and sobriety milestones.
+
+One question per tab (`widgets.sections`): a page switch or a filter change computes and draws the open
+question's chart and table only, not four charts and three grids.
+"""
 
 import streamlit as st
 
 from peer_outcomes.dashboard import data, figures, widgets, words
+from peer_outcomes.dashboard.app_pages import PAGES
 
 st.title("Relapse & milestones")
 widgets.intro(
@@ -14,17 +19,23 @@ f = widgets.filters()
 by = widgets.compare_by("rel_by")
 pub = data.relapse_free(f, by)
 widgets.notes(pub)
-if not pub.empty:
+
+
+def relapse_free() -> None:
     widgets.chart(figures.RELAPSE_FREE, pub)
-    widgets.table(pub, "rates", "relapse_free_rates", show=True)
+    widgets.table(pub, "rates", "relapse_free_rates", show=True, static=True)
     widgets.methods(pub)
 
+
+def competing() -> None:
     st.subheader("What happens first: relapse, dropout or completion")
     cif = data.competing_risks(f)
     widgets.chart(figures.COMPETING, cif)
-    widgets.table(cif, "events", "competing_events", show=True)
+    widgets.table(cif, "events", "competing_events", show=True, static=True)
     widgets.methods(cif)
 
+
+def cox_model() -> None:
     st.subheader("Who relapses sooner: Cox model")
     cox = data.relapse_cox(f)
     widgets.notes(cox)
@@ -32,8 +43,15 @@ if not pub.empty:
         widgets.chart(figures.RELAPSE_COX, cox)
     widgets.methods(cox)
 
+
+def milestones() -> None:
     st.subheader("Sobriety milestones")
     st.markdown(words.MILESTONES_START)
     ms = data.milestones(f)
     widgets.chart(figures.MILESTONES, ms, show_table=True)
     widgets.methods(ms)
+
+
+if not pub.empty:
+    page = next(p for p in PAGES if p.name == "relapse")
+    widgets.sections(page, dict(zip(page.sections, (relapse_free, competing, cox_model, milestones), strict=True)))

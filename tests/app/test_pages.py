@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from page_text import each_section, tables
 from streamlit.testing.v1 import AppTest
 
 from peer_outcomes.analysis import published
@@ -108,10 +109,10 @@ def test_a_link_with_query_params_reproduces_the_view(synth_warehouse):
 def test_enrollment_period_filter_changes_retention(synth_warehouse):
     at = _app().run()
     at.switch_page("app_pages/retention.py").run()
-    before = [t.value for t in at.dataframe][0]
+    before = tables(at)[0]
     periods = published.filter_options(synth_warehouse)["periods"]
     _choose_months(at, 1, len(periods) - 1)
-    after = [t.value for t in at.dataframe][0]
+    after = tables(at)[0]
     assert not at.exception
     assert not before.equals(after)
 
@@ -121,10 +122,13 @@ def test_small_site_never_appears_on_retention_or_relapse_by_site(small_site):
     for page, key in (("retention", "ret_by"), ("relapse", "rel_by")):
         at.switch_page(f"app_pages/{page}.py").run()
         at.selectbox(key=key).set_value("site").run()
-        assert not at.exception
-        assert small_site not in _traces(at)
-        assert all(small_site not in df.value.astype(str).to_string() for df in at.dataframe)
-        assert any("fewer than 11 people" in i.value for i in at.info)
+        infos = []
+        for tab in each_section(at, page):  # every tab of the page, each drawn in turn
+            assert not tab.exception
+            assert small_site not in _traces(tab)
+            assert all(small_site not in df.astype(str).to_string() for df in tables(tab))
+            infos += [i.value for i in tab.info]
+        assert any("fewer than 11 people" in i for i in infos)
 
 
 def test_the_small_site_is_not_offered_and_a_link_naming_it_is_ignored(synth_warehouse, small_site):

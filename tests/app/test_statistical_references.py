@@ -46,6 +46,6 @@ def test_no_caption_or_note_a_director_reads_cites_a_statistical_reference(pages
 
 
 def test_the_references_are_in_the_methods_for_researchers(pages):
-    relapse = " ".join(m.value for x in pages["relapse"].expander for m in x.markdown)
+    relapse = " ".join(m.value for at in each_section(pages["relapse"], "relapse") for x in at.expander for m in x.markdown)
     for reference in ("as R survfit", "as R coxph", "Efron ties", "Schoenfeld residual test"):
         assert reference in relapse
