@@ -39,7 +39,8 @@ PAGES: tuple[Page, ...] = (
          sections=("Relapse-free time", "What happens first", "Who relapses sooner", "Sobriety milestones")),
     Page("engagement", "Engagement", "whether coming to sessions more often goes with fewer relapses.",
          sections=("Attendance", "No-shows", "Dose and relapse")),
-    Page("mentors", "Mentors & matching", "which mentor and match features go with people staying longer."),
+    Page("mentors", "Mentors & matching", "which mentor and match features go with people staying longer.",
+         sections=("Caseloads and rematches", "Certification and first match", "Outcomes by match")),
     Page("practice", "Mentoring practice", "whether goals are set and met, referrals connect, check-ins go with fewer "
          "relapses, mentors are supervised, where incidents happen and how many graduates now mentor.",
          sections=("Goals", "Referrals", "Check-ins", "Supervision", "Incidents", "Graduates who mentor")),

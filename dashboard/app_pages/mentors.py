@@ -1,8 +1,13 @@
-"""Mentors & matching: caseloads, certification, time to first match, rematches, outcomes by match."""
+"""Mentors & matching: caseloads, certification, time to first match, rematches, outcomes by match.
+
+One question per tab (`widgets.sections`): a page switch or a filter change draws the open question's charts
+or tables only, not four charts and two tables.
+"""
 
 import streamlit as st
 
 from peer_outcomes.dashboard import data, figures, widgets
+from peer_outcomes.dashboard.app_pages import PAGES
 
 st.title("Mentors & matching")
 widgets.intro(
@@ -13,19 +18,32 @@ widgets.intro(
 f = widgets.filters()
 pub = data.mentors(f)
 widgets.notes(pub)
-if not pub.empty:
+
+
+def caseloads() -> None:
     a, b = st.columns(2)
     with a:
         widgets.chart(figures.CASELOADS, pub)
     with b:
         widgets.chart(figures.REMATCHES, pub)
+
+
+def certification() -> None:
     st.subheader("Certification and time to first match")
     widgets.table(pub, "coverage", "certification_coverage", show=True, static=True)
     widgets.table(pub, "time_to_match", "time_to_first_match", show=True, static=True)
+
+
+def outcomes() -> None:
     st.subheader("Outcomes by match features")
     a, b = st.columns(2)
     with a:
         widgets.chart(figures.MATCH_RETAINED, pub)
     with b:
         widgets.chart(figures.MATCH_RELAPSE_FREE, pub)
+
+
+if not pub.empty:
+    page = next(p for p in PAGES if p.name == "mentors")
+    widgets.sections(page, dict(zip(page.sections, (caseloads, certification, outcomes), strict=True)))
 widgets.methods(pub)
