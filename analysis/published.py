@@ -510,8 +510,9 @@ def mentors(db: Db, f: Filters) -> Published:
         by_rematches.reindex(["0", "1", "2", "3+"], fill_value=0).rename_axis("rematches").rename("n").reset_index(), "n")
     rows, notes = [], []
     for feat in ["mentor_certified", "same_gender", "same_substance"]:
-        sub, dropped = disclosure.drop_small_groups(ret[ret["feature"].eq(feat)], ["level"], N)
-        notes += [f"{feat.replace('_', ' ')}: {d}" for d in dropped]
+        named = ret[ret["feature"].eq(feat)].rename(columns={"level": feat})  # the note names the feature's code
+        sub, dropped = disclosure.drop_small_groups(named, [feat], N)
+        sub, notes = sub.rename(columns={feat: "level"}), notes + dropped
         if sub.empty:
             continue
         ret_fit, ret_rows = _coarse_km(sub[["retention_days", "is_disengaged", "level", N]],

@@ -163,6 +163,14 @@ def test_a_note_shared_by_several_results_is_shown_once_per_page(pages):
         assert len(shown.notes) == len(set(shown.notes)), (page, shown.notes)
 
 
+def test_a_match_feature_left_out_is_named_in_words(pages):
+    """At 60 people one level of a match feature is small: the note names the feature as a director would
+    ("certified mentor"), not as a column ("mentor certified") or the model's own word for its levels."""
+    notes = [n for n in pages("size_60")["mentors"].notes if "left out to protect privacy" in n]
+    assert notes and all(" by level " not in n for n in notes), notes
+    assert any(n.startswith("1 group by certified mentor with fewer than 11 people") for n in notes), notes
+
+
 @pytest.mark.parametrize("name", ["one_site", "one_track", "no_relapses"])
 def test_no_page_shows_a_raw_code_or_column_name(pages, name):
     for page, shown in pages(name).items():
