@@ -6,28 +6,18 @@ enrollment period and a selection of no one. Quantiles from counted values equal
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from selections import selections
 
-from peer_outcomes.analysis import disclosure, population, queries
-from peer_outcomes.analysis.published import filter_options
+from peer_outcomes.analysis import disclosure, queries
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.pipelines.warehouse import query
 
 FEATURES = ["mentor_certified", "same_gender", "same_substance"]
-
-
-def _selections(db: Path) -> list[Filters]:
-    opts = filter_options(db)
-    periods = population.enrollment_periods(db)
-    return [Filters(), Filters(sites=(opts["sites"][0],)), Filters(tracks=(opts["tracks"][-1],)),
-            Filters(enrolled_from=periods[-1].start, enrolled_to=periods[-1].end),
-            replace(Filters(), enrolled_to=date(1990, 1, 31))]  # fmt: skip
 
 
 def _caseloads_from_matches(db: Path, f: Filters) -> dict[int, int]:
@@ -46,7 +36,7 @@ def _caseloads_from_matches(db: Path, f: Filters) -> dict[int, int]:
 @pytest.mark.parametrize("which", range(5))
 def test_match_counts_from_cells_equal_the_counts_of_one_row_per_participant(synth_warehouse: Path, which: int):
     db = synth_warehouse
-    f = _selections(db)[which]
+    f = selections(db)[which]
     rows = queries.outcomes(db, f)
     assert queries.people(db, f) == len(rows)
     enrolled = queries.match_counts(db, f, "enrolled", ["cohort_quarter", "site"])

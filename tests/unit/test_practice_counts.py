@@ -5,16 +5,13 @@ everyone, one site, one track, one enrollment period and a selection of no one."
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from selections import selections
 
-from peer_outcomes.analysis import population
 from peer_outcomes.analysis import practice_queries as pq
-from peer_outcomes.analysis.published import filter_options
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.pipelines.warehouse import query
 
@@ -51,17 +48,9 @@ def _direct(db: Path, f: Filters) -> dict[str, pd.DataFrame]:
     }  # fmt: skip
 
 
-def _selections(db: Path) -> list[Filters]:
-    opts = filter_options(db)
-    periods = population.enrollment_periods(db)
-    return [Filters(), Filters(sites=(opts["sites"][0],)), Filters(tracks=(opts["tracks"][-1],)),
-            Filters(enrolled_from=periods[-1].start, enrolled_to=periods[-1].end),
-            replace(Filters(), enrolled_to=date(1990, 1, 31))]  # fmt: skip
-
-
 @pytest.mark.parametrize("which", range(5))
 def test_practice_counts_from_cells_equal_the_counts_of_the_marts(synth_warehouse: Path, which: int):
-    f = _selections(synth_warehouse)[which]
+    f = selections(synth_warehouse)[which]
     want = _direct(synth_warehouse, f)
     by_type, treatment = pq.referral_linkage(synth_warehouse, f)
     got = {"goals": pq.goals_by_domain(synth_warehouse, f), "goal_setting": pq.goal_setting(synth_warehouse, f),
