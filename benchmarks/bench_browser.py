@@ -249,23 +249,34 @@ def main() -> None:
                 stop(proc)
     titles = [p.title for p in PAGES]
     base = next(p.title for p in PAGES if p.name == "about")
-    med = {t: {k: statistics.median(r[t][k] for r in rounds) for k in ("cold", "switch", "filter")} for t in titles}
+    med = medians(rounds, titles)
     print(f"{db}: {args.rounds} rounds, medians; ratio = page / '{base}' in the same round")
-    print(f"{'page':28} {'cold s':>7} {'switch s':>9} {'filter s':>9} {'cold ×':>7} {'switch ×':>9} {'filter ×':>9}")
-    for t in titles:
-        m, b = med[t], med[base]
-        print(f"{t:28} {m['cold']:7.2f} {m['switch']:9.2f} {m['filter']:9.2f} {m['cold'] / b['cold']:7.1f} "
-              f"{m['switch'] / b['switch']:9.1f} {m['filter'] / b['filter']:9.1f}")  # fmt: skip
+    table(med, {t: med[base] for t in titles}, 1)
     slowest = max(titles, key=lambda t: med[t]["switch"])
     print(f"slowest switch: {slowest}, {med[slowest]['switch'] / med[base]['switch']:.1f}× the trivial page")
     if older:
-        old = {t: {k: statistics.median(r[t][k] for r in older) for k in ("cold", "switch", "filter")} for t in titles}
+        old = medians(older, titles)
         print(f"baseline code {args.baseline_code}, same rounds in turn: seconds, and this code / baseline code")
-        print(f"{'page':28} {'cold s':>7} {'switch s':>9} {'filter s':>9} {'cold ×':>7} {'switch ×':>9} {'filter ×':>9}")
-        for t in titles:
-            m, o = med[t], old[t]
-            print(f"{t:28} {o['cold']:7.2f} {o['switch']:9.2f} {o['filter']:9.2f} {m['cold'] / o['cold']:7.2f} "
-                  f"{m['switch'] / o['switch']:9.2f} {m['filter'] / o['filter']:9.2f}")  # fmt: skip
+        table(old, med, 2, invert=True)
+
+
+KINDS = ("cold", "switch", "filter")
+
+
+def medians(rounds: list[dict], titles: list[str]) -> dict[str, dict[str, float]]:
+    """Each page's median seconds per kind of visit over `rounds`."""
+    return {t: {k: statistics.median(r[t][k] for r in rounds) for k in KINDS} for t in titles}
+
+
+def table(shown: dict, other: dict, digits: int, invert: bool = False) -> None:
+    """A line per page: the `shown` seconds, then shown / other (other / shown when `invert`: this code over the
+    baseline code's seconds, which are the ones shown)."""
+    print(f"{'page':28} {'cold s':>7} {'switch s':>9} {'filter s':>9} {'cold ×':>7} {'switch ×':>9} {'filter ×':>9}")
+    for t, m in shown.items():
+        o = other[t]
+        ratios = [(o[k] / m[k]) if invert else (m[k] / o[k]) for k in KINDS]
+        print(f"{t:28} {m['cold']:7.2f} {m['switch']:9.2f} {m['filter']:9.2f} {ratios[0]:7.{digits}f} "
+              f"{ratios[1]:9.{digits}f} {ratios[2]:9.{digits}f}")  # fmt: skip
 
 
 if __name__ == "__main__":
