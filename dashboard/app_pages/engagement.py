@@ -20,22 +20,21 @@ widgets.notes(pub)
 
 
 def attendance() -> None:
-    if not pub.empty:
-        widgets.chart(figures.ATTENDANCE, pub)
+    widgets.chart(figures.ATTENDANCE, pub)
 
 
 def no_shows() -> None:
-    if not pub.empty:
-        widgets.chart(figures.NO_SHOW, pub)
+    widgets.chart(figures.NO_SHOW, pub)
 
 
 def dose() -> None:
-    if not pub.empty:
-        widgets.chart(figures.DOSE, pub)
-        if not pub.frames["dose_cox"].empty:
-            widgets.table(pub, "dose_cox", show=True, static=True)
+    widgets.chart(figures.DOSE, pub)
+    if not pub.frames["dose_cox"].empty:
+        widgets.table(pub, "dose_cox", show=True, static=True)
 
 
 page = next(p for p in PAGES if p.name == "engagement")
-widgets.sections(page, dict(zip(page.sections, (attendance, no_shows, dose), strict=True)))
+# Every tab is about participants: with none to show, the note above says why, and no tab stands empty.
+if not pub.empty:
+    widgets.sections(page, dict(zip(page.sections, (attendance, no_shows, dose), strict=True)))
 widgets.methods(pub)

@@ -32,9 +32,16 @@ pub = data.practice(f)
 widgets.notes(pub)
 
 
+def about_participants() -> bool:
+    """Whether the population has figures to show; if not, the open tab says so instead of standing empty."""
+    if pub.empty:
+        st.caption("Nothing about participants is shown for this population: the note above says why.")
+    return not pub.empty
+
+
 def goals() -> None:
     st.subheader("Are goals being set and met?")
-    if not pub.empty and needs("goals"):
+    if about_participants() and needs("goals"):
         widgets.chart(figures_practice.GOALS, pub)
         widgets.table(pub, "goals_first", "goals_first_30_days", show=True, static=True)
     widgets.methods(pub)
@@ -42,14 +49,14 @@ def goals() -> None:
 
 def referrals() -> None:
     st.subheader("Do referrals to treatment turn into a connection?")
-    if not pub.empty and needs("referrals"):
+    if about_participants() and needs("referrals"):
         widgets.chart(figures_practice.REFERRALS, pub)
     widgets.methods(pub)
 
 
 def check_ins() -> None:
     st.subheader("Does regular check-in go with less relapse?")
-    if not pub.empty and needs("check_ins"):
+    if about_participants() and needs("check_ins"):
         widgets.table(pub, "check_in_regularity", show=True, static=True)
         widgets.chart(figures_practice.CHECK_INS, pub)
         if not pub.frames["check_in_cox"].empty:

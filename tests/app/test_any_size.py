@@ -171,6 +171,22 @@ def test_a_match_feature_left_out_is_named_in_words(pages):
     assert any(n.startswith("1 group by certified mentor with fewer than 11 people") for n in notes), notes
 
 
+@pytest.mark.parametrize("name", ["size_5", "size_26"])
+def test_no_open_tab_stands_empty(program, name, monkeypatch):
+    """A tab a director opens says something beyond its heading: with too few people to show, either the page
+    has no tabs (the note above them says why) or the tab says in a sentence that nothing is shown and why."""
+    monkeypatch.setenv("PEER_OUTCOMES_DB", str(program(name)))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    empty = []
+    for page in (p for p in PAGES if p.sections):
+        at.switch_page(page.script).run()
+        for label, section in zip(page.sections, each_section(at, page), strict=True):
+            shown = [c for t in section.tabs if t.label == label for c in t.children.values()]
+            if section.tabs and not [c for c in shown if type(c).__name__ != "Subheader"]:
+                empty.append(f"{page.name} / {label}")
+    assert not empty, empty
+
+
 @pytest.mark.parametrize("name", ["one_site", "one_track", "no_relapses"])
 def test_no_page_shows_a_raw_code_or_column_name(pages, name):
     for page, shown in pages(name).items():
