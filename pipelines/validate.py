@@ -140,6 +140,21 @@ def _int_value(s: str) -> str:
     return f"cast(split_part({s}, '.', 1) as bigint)"
 
 
+def _int_parse(s: str) -> str:
+    """The whole number in a text, NULL unless `_int_ok` takes it: the same value and verdict, cheaper.
+
+    Most values are written the way DuckDB writes a BIGINT ("60", "-3"): when the cast gives back the very
+    text, the value has at most 12 digits and no sign, fraction or other form, it is `_int_ok`'s value
+    itself. Only the others go through the regex ("+7", "007", "30.0" are taken; "1e3", "0x10", "1_000",
+    "12.5", "٣", which DuckDB's cast takes or rounds, are not): the cast alone is lenient.
+    """
+    n = f"try_cast({s} as bigint)"
+    return (
+        f"case when cast({n} as varchar) = {s} and {n} between -{MAX_INT} and {MAX_INT} then {n} "
+        f"when {_int_ok(s)} then {_int_value(s)} end"
+    )
+
+
 _RE2_ESCAPES = {"-": "\\-", "\t": "\\t", "\r": "\\r"}
 _FORMULA = "^[" + "".join(_RE2_ESCAPES.get(c, c) for c in FORMULA_STARTS) + "]"  # RE2 syntax
 _CONTROL = "[\\x00-\\x1f\\x7f]"
@@ -260,7 +275,7 @@ def stage_sql(
                 n = given(col.name)
                 typed.append(f"case when {n} between -{MAX_INT} and {MAX_INT} then {n} end as {t}")
             else:
-                typed.append(f"case when {_int_ok(v)} then {_int_value(v)} end as {t}")
+                typed.append(f"{_int_parse(v)} as {t}")
             conds.append(
                 (
                     checks.add(col.name, f"{col.name} is not a whole number", True),
@@ -305,10 +320,13 @@ def stage_sql(
             if col.name in native:
                 typed.append(f"{given(col.name)} as {t}")
             else:
-                typed.append(
+                parsed = (
                     f"case when {recode} in ('true','yes','y','1','t') then true "
-                    f"when {recode} in ('false','no','n','0','f') then false end as {t}"
+                    f"when {recode} in ('false','no','n','0','f') then false end"
                 )
+                if not mapping.recodes(entity, col.name):  # 'true' and 'false' as written skip lower() and the lists
+                    parsed = f"case {v} when 'true' then true when 'false' then false else {parsed} end"
+                typed.append(f"{parsed} as {t}")
             conds.append(
                 (
                     checks.add(col.name, f"{col.name} is not yes/no (true/false, yes/no, 1/0)", True),
