@@ -19,7 +19,8 @@ query compile); the later ones find them paid. `--cold` times what a visit right
 each page (the trivial one too), a server started for it alone and that one visit. `--pages` limits the walk to
 some pages (the trivial one is always timed, as the baseline). `--baseline-code DIR` (a checkout of older code,
 e.g. `git worktree add /tmp/old main~3`) serves the same walk from that code too, round by round in turn with
-this code, and prints each page's seconds as this code / older code, so the ratio holds on a loaded machine.
+this code (with `--cold`, visit by visit), and prints each page's seconds as this code / older code, so the
+ratio holds on a loaded machine.
 """
 
 from __future__ import annotations
@@ -157,7 +158,9 @@ def run_round(url: str, pages, shots: Path | None) -> dict[str, dict[str, float]
                 page.locator('[role="option"]').first.click()
                 page.keyboard.press("Escape")
                 filt.append(settle(page, start))
-            period = page.locator('[data-testid="stSidebar"] [data-testid="stRadio"] label')
+            # the choices' labels only: the first label of the widget is its name ("Enrolled"), which a click
+            # leaves as it was (this walk once clicked it and "All", timing two clicks that changed nothing)
+            period = page.locator('[data-testid="stSidebar"] [data-testid="stRadio"] [role="radiogroup"] label')
             if period.count() > 1:  # a recent stretch, then everyone again
                 for i in (1, 0):
                     start = arm(page)
@@ -190,23 +193,34 @@ def cold_visit(url: str, pg) -> float:
     return seconds
 
 
-def cold_rounds(db: Path, port: int, pages, rounds: int) -> None:
-    """`--cold`: each page on a server started for it alone; medians over `rounds`, and ratios to the trivial page."""
+def cold_rounds(db: Path, port: int, pages, rounds: int, older_code: Path | None = None) -> None:
+    """`--cold`: each page on a server started for it alone; medians over `rounds`, and ratios to the trivial
+    page. With `older_code`, each visit is made from that code too, right after this code's (the same page, the
+    same load on the machine), and a second table gives its seconds and this code / older code."""
     base = next(p for p in pages if p.name == "about")
-    times: dict[str, list[float]] = {p.title: [] for p in pages}
+    codes = (None, older_code) if older_code else (None,)
+    times: dict[Path | None, dict[str, list[float]]] = {c: {p.title: [] for p in pages} for c in codes}
     for r in range(rounds):
         for pg in pages:
-            proc = serve(db, port)
-            try:
-                times[pg.title].append(cold_visit(f"http://127.0.0.1:{port}", pg))
-            finally:
-                stop(proc)
-        print(f"round {r + 1}: " + ", ".join(f"{t} {v[-1]:.2f}" for t, v in times.items()), flush=True)
-    med = {t: statistics.median(v) for t, v in times.items()}
+            for code in codes:
+                proc = serve(db, port, code)
+                try:
+                    times[code][pg.title].append(cold_visit(f"http://127.0.0.1:{port}", pg))
+                finally:
+                    stop(proc)
+        for code in codes:
+            print(f"round {r + 1}{' (baseline code)' if code else ''}: "
+                  + ", ".join(f"{t} {v[-1]:.2f}" for t, v in times[code].items()), flush=True)  # fmt: skip
+    med = {c: {t: statistics.median(v) for t, v in times[c].items()} for c in codes}
     print(f"{db}: {rounds} rounds, a server started for each visit; medians; ratio = page / '{base.title}'")
     print(f"{'page':28} {'cold s':>7} {'cold ×':>7}")
-    for t, m in med.items():
-        print(f"{t:28} {m:7.2f} {m / med[base.title]:7.1f}")
+    for t, m in med[None].items():
+        print(f"{t:28} {m:7.2f} {m / med[None][base.title]:7.1f}")
+    if older_code:
+        print(f"baseline code {older_code}, each visit right after this code's: seconds, and this code / baseline code")
+        print(f"{'page':28} {'cold s':>7} {'this/old':>9}")
+        for t, m in med[older_code].items():
+            print(f"{t:28} {m:7.2f} {med[None][t] / m:9.2f}")
 
 
 def main() -> None:
@@ -234,7 +248,7 @@ def main() -> None:
 
     db = args.db or build(args.participants, BENCH_DATA / f"browser-{args.participants}", args.rebuild)
     if args.cold:
-        cold_rounds(db, args.port, PAGES, args.rounds)
+        cold_rounds(db, args.port, PAGES, args.rounds, args.baseline_code)
         return
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
