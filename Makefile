@@ -61,6 +61,8 @@ $(BENCH_DB): $(STAMP) $(wildcard pipelines/*.py pipelines/sql/*.sql pipelines/sq
 bench: system $(STAMP) $(BENCH_DB)
 	$(PY) benchmarks/bench_synth.py --participants $(BENCH_N)
 	$(PY) benchmarks/bench_etl.py --participants $(BENCH_N)
+	$(PY) benchmarks/bench_load_floor.py --export $(BENCH_DIR)/export --rounds 3
+	$(PY) benchmarks/bench_hash.py $(BENCH_DIR)/export
 	$(PY) benchmarks/bench_threads.py --rows $$(( $(BENCH_N) * 41 ))
 	$(PY) benchmarks/bench_marts.py --participants $(BENCH_N) --attendance $$(( $(BENCH_N) * 50 ))
 	$(PY) benchmarks/bench_analysis.py --n $(BENCH_N) --km-large $$(( $(BENCH_N) * 10 ))
