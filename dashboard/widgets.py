@@ -6,6 +6,7 @@ from `analysis.published` already suppressed; `figures.shown` says why each hidd
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import date
@@ -204,7 +205,7 @@ TILES_PER_ROW = 3
 
 # The app's one style sheet: tile labels wrap instead of ending in "…" (st.metric cuts them to one line).
 STYLE = """<style>
-[data-testid="stElementContainer"]:has(#po-chart-preload) { display: none; }
+[data-testid="stElementContainer"]:has(#po-preload) { display: none; }
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   height: auto !important;
@@ -213,31 +214,35 @@ STYLE = """<style>
 
 
 def style() -> None:
-    """Apply the app's style sheet and start loading the chart library in the background (once per run, from
-    app.py)."""
+    """Apply the app's style sheet and start loading the pages' element bundles in the background (once per
+    run, from app.py)."""
     st.html(STYLE)
-    if chart_bundle():
-        st.sidebar.html(PRELOAD.replace("CHUNK", chart_bundle()), unsafe_allow_javascript=True)
+    if element_bundles():
+        st.sidebar.html(PRELOAD.replace("BUNDLES", json.dumps(element_bundles())), unsafe_allow_javascript=True)
 
 
-# Streamlit fetches and compiles its chart-drawing bundle (plotly.js, 4.7 MB) the first time a page of the
-# tab shows a chart: 0.3-0.4 s of the browser's main thread, paid by whichever chart page came first after
-# a text page (the Overview after "About these numbers"). Imported when the browser is idle, from the URL
-# Streamlit's own lazy import resolves to, the module is compiled once and Streamlit's import finds it.
-# The element is hidden (it takes no space in the sidebar).
-PRELOAD = """<script id="po-chart-preload">
-(window.requestIdleCallback || setTimeout)(() => {
+# Streamlit fetches and compiles the code of an element kind (a chart, a tile, a table, a download button) the
+# first time a page of the browser tab shows one: plotly.js alone is 4.7 MB, 0.3-0.4 s of the browser's main
+# thread, paid on the click by whichever chart page came first after a text page (the Overview after "About
+# these numbers"). Imported when the browser is idle, from the URLs Streamlit's own lazy imports resolve to,
+# the modules are compiled once and Streamlit's imports find them. The element takes no room in the sidebar.
+PRELOAD = """<script id="po-preload">
+(window.requestIdleCallback || setTimeout)(async () => {
   const entry = document.querySelector('script[type="module"][src*="static/js/index."]');
-  if (entry) import(new URL("./CHUNK", entry.src).href).catch(() => {});
+  for (const name of entry ? BUNDLES : []) await import(new URL("./" + name, entry.src).href).catch(() => {});
 }, {timeout: 2000});
 </script>"""
 
+# The element kinds the pages draw (Streamlit's bundle names): tiles, downloads, the "Computing…" spinner, the
+# "Compare by" choice, static tables, and last (the largest) charts.
+ELEMENTS = ("Metric", "DownloadButton", "Spinner", "Selectbox", "Table", "PlotlyChart")
+
 
 @cache
-def chart_bundle() -> str:
-    """The file name of Streamlit's chart bundle (`PlotlyChart.<hash>.js`), "" if this Streamlit has none."""
-    found = sorted((Path(st.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))
-    return found[0].name if found else ""
+def element_bundles() -> tuple[str, ...]:
+    """The file names of the bundles of `ELEMENTS` in this Streamlit (`PlotlyChart.<hash>.js`, ...), those it has."""
+    folder = Path(st.__file__).parent / "static" / "static" / "js"
+    return tuple(found[0].name for kind in ELEMENTS if (found := sorted(folder.glob(f"{kind}.*.js"))))
 
 
 def tiles(frame: pd.DataFrame) -> None:
