@@ -34,6 +34,7 @@ try:
         reach += f" in {', '.join(names.get(p, p) for p in access.programs if p in names)}" if names else ""
         st.sidebar.caption(f"Signed in as {access.email}: {auth.ROLE_TITLES[access.role]}{reach}.")
         st.sidebar.button("Sign out", on_click=st.logout)
+    widgets.preload()  # the last thing in the sidebar
     page = next(p.name for p in pages if p.title == nav.title)
     st.session_state["audit_page"] = page
     gate.log_view(page, gate.restrict(f))

@@ -205,7 +205,7 @@ TILES_PER_ROW = 3
 
 # The app's one style sheet: tile labels wrap instead of ending in "…" (st.metric cuts them to one line).
 STYLE = """<style>
-[data-testid="stElementContainer"]:has(#po-preload) { display: none; }
+.st-key-po-preload { display: none; }
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   height: auto !important;
@@ -214,20 +214,25 @@ STYLE = """<style>
 
 
 def style() -> None:
-    """Apply the app's style sheet and start loading the pages' element bundles in the background (once per
-    run, from app.py)."""
+    """Apply the app's style sheet (once per run, from app.py)."""
     st.html(STYLE)
+
+
+def preload() -> None:
+    """Start loading the code of the elements the pages draw while the browser is idle (`PRELOAD`), from a
+    hidden element at the foot of the sidebar (its empty slot shifts nothing there)."""
     if element_bundles():
-        st.sidebar.html(PRELOAD.replace("BUNDLES", json.dumps(element_bundles())), unsafe_allow_javascript=True)
+        st.sidebar.container(key="po-preload").html(PRELOAD.replace("BUNDLES", json.dumps(element_bundles())),
+                                                    unsafe_allow_javascript=True)  # fmt: skip
 
 
 # Streamlit fetches and compiles the code of an element kind (a chart, a tile, a table, a download button) the
 # first time a page of the browser tab shows one: plotly.js alone is 4.7 MB, 0.3-0.4 s of the browser's main
 # thread, paid on the click by whichever chart page came first after a text page (the Overview after "About
 # these numbers"). Imported when the browser is idle, from the URLs Streamlit's own lazy imports resolve to,
-# the modules are compiled once and Streamlit's imports find them. The element takes no room in the sidebar.
-PRELOAD = """<script id="po-preload">
-(window.requestIdleCallback || setTimeout)(async () => {
+# the modules are compiled once and Streamlit's imports find them; once per tab, whatever the reruns.
+PRELOAD = """<script>
+if (!window.poPreload) window.poPreload = (window.requestIdleCallback || setTimeout)(async () => {
   const entry = document.querySelector('script[type="module"][src*="static/js/index."]');
   for (const name of entry ? BUNDLES : []) await import(new URL("./" + name, entry.src).href).catch(() => {});
 }, {timeout: 2000});

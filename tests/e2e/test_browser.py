@@ -168,7 +168,7 @@ def test_a_text_page_loads_the_pages_element_code_while_idle_so_the_next_page_fi
             settle(page)
             page.wait_for_function(f"() => ({fetched})().includes({bundles[-1]!r})", timeout=30_000)
             assert set(bundles) <= set(page.evaluate(fetched))
-            holder = page.locator('[data-testid="stElementContainer"]:has(#po-preload)')
+            holder = page.locator(".st-key-po-preload")
             assert holder.count() == 1 and holder.bounding_box() is None  # hidden: no room taken in the sidebar
             for title in ("Overview", "Retention"):
                 page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
