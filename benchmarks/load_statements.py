@@ -4,11 +4,11 @@
 seconds), with the files read in the foreground so each read is counted on its own, and the marts left out.
 Then a bare `create table as select * from read_csv / read_parquet` of every file, in the same process.
 
-With `--straight`, staging attendance (CSV) is also timed, alternated three times, read into `scratch` then
-typed, checked and joined to the id maps (as the load did before etl.STRAIGHT), and straight from `read_csv`
-in one statement (no line numbers), once as DuckDB plans it and once with its build-side optimizer off (as the
-load does now): DuckDB cannot estimate a CSV's rows, so it builds the session join's hash table on the 4 M
-attendance rows. The variants' time counts in that run's totals: read the totals from a run without it.
+With `--straight`, staging attendance (CSV) is also timed, alternated three times, as the load runs it
+(read into `scratch`, then typed, checked and joined to the id maps) and straight from `read_csv` in one
+statement (no line numbers), once as DuckDB plans it and once with its build-side optimizer off: DuckDB cannot
+estimate a CSV's rows, so it builds the session join's hash table on the 4 M attendance rows. The variants'
+time counts in that run's totals: read the totals from a run without `--straight`.
 
     .venv/bin/python benchmarks/load_statements.py EXPORT WORK_DIR [--min-cpu 0.05] [--straight]
 """
@@ -45,7 +45,6 @@ class Timed:
             READS["attendance"] = sql.removeprefix("create or replace table scratch.raw_attendance as select * from ")
         if self._straight and sql.startswith("create or replace temp table stg_attendance as"):
             straight_variants(self._con, sql)
-            self._straight = False  # once: the fallback of a file with rows to quarantine stages it again
         wall, used = time.perf_counter(), cpu()
         self._con.execute(sql, *args, **kwargs)
         self._log.append((time.perf_counter() - wall, cpu() - used, " ".join(sql.split())[:100]))
@@ -64,20 +63,14 @@ READS: dict[str, str] = {}  # entity -> the read_csv(...) the load read it with
 def straight_variants(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """Staging attendance from its text copy in `scratch` (as the load does) and straight from read_csv."""
     raw = "(select rowid + 2 as _line, * from scratch.raw_attendance)"
-    lineless = "(select cast(null as bigint) as _line, * from "
-    if lineless in sql:  # the load stages it straight (etl.STRAIGHT): the reader is in the statement
-        reader = sql[sql.index(lineless) + len(lineless) : sql.index("max_line_size=")]
-        reader += sql[sql.index("max_line_size=") :].split(")", 1)[0] + ")"
-        straight, sql = sql, sql.replace(f"{lineless}{reader})", raw)
-    elif raw in sql and "attendance" in READS:
-        reader = READS["attendance"]
-        straight = sql.replace(raw, f"{lineless}{reader})")
-    else:
+    reader = READS.get("attendance")
+    if raw not in sql or reader is None:  # not a CSV read into scratch
         return
+    straight = sql.replace(raw, f"(select null::bigint as _line, * from {reader})")
     variants = {
-        "read into scratch, then staged (before)": ["reset disabled_optimizers", f"create or replace table scratch.raw_attendance as select * from {reader}", sql],
+        "read into scratch, then staged (the load)": ["reset disabled_optimizers", f"create or replace table scratch.raw_attendance as select * from {reader}", sql],
         "straight from read_csv": ["reset disabled_optimizers", straight],
-        "straight, build sides as written (the load)": ["set disabled_optimizers = 'build_side_probe_side'", straight],
+        "straight, build sides as written": ["set disabled_optimizers = 'build_side_probe_side'", straight],
     }
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(3):
@@ -107,10 +100,7 @@ def main() -> None:
 
     def read_now(_reader, cursor, file, mp) -> Future:
         done: Future = Future()
-        if hasattr(etl, "_source"):  # what the load's reader thread runs (older code: open_source)
-            done.set_result(etl._source(cursor, file, mp))
-        else:
-            done.set_result(open_source(cursor, file, f"scratch.raw_{file.entity}", settle_lines=False, zone=mp.timezone))
+        done.set_result(open_source(cursor, file, f"scratch.raw_{file.entity}", settle_lines=False, zone=mp.timezone))
         return done
 
     etl.duckdb.connect = lambda *a, **k: Timed(connect(*a, **k), log, args.straight)

@@ -13,7 +13,7 @@ read → check → pseudonymize → load → marts → swap (docs/data-contract.
    loaded (upsert.py), then its raw and staged rows are dropped, so at most one large entity is staged at a
    time (docs/scale.md). A CSV or workbook is read as text by a background connection into the attached
    in-memory database `scratch` while the file before it is checked; Parquet is read where it lies, never
-   copied; attendance as CSV is staged straight from DuckDB's reader unless a row needs its line (STRAIGHT). Raw ids become keyed pseudonyms and stable integer keys (idmaps.py), whose map lives in the
+   copied. Raw ids become keyed pseudonyms and stable integer keys (idmaps.py), whose map lives in the
    warehouse tables themselves. Raw values only ever sit in memory (`scratch` and TEMP tables, and DuckDB's
    spill folder, removed with the building file), never in the warehouse file.
 4. Bad rows go to the quarantine; rows read = rows loaded + rows quarantined is checked for every file.
@@ -81,10 +81,9 @@ from peer_outcomes.pipelines.readers import (
     find_export,
     open_source,
     parquet_damaged,
-    straight_csv,
 )
-from peer_outcomes.pipelines.report import FileReport, LoadReport
-from peer_outcomes.pipelines.upsert import LATE, NeedLines, load_entity
+from peer_outcomes.pipelines.report import LoadReport
+from peer_outcomes.pipelines.upsert import LATE, load_entity
 from peer_outcomes.pipelines.validate import REF_KEYS, Staging, resolve_columns, stage_sql, text_value
 from peer_outcomes.pipelines.warehouse import WarehouseError, copy_live, swap_in, warehouse_kind
 
@@ -93,9 +92,6 @@ CORE_TABLES = (*LOAD_ORDER, "load_batches", "quarantine")
 PROGRAM_TABLES = ("programs", "matched_tracks")
 # LATE (attendance), the biggest file, has no dates of its own (so it cannot move the default cutoff): it is
 # read last, after the tables it refers to are loaded, so its checks need no join beyond the id maps.
-# As CSV it is staged straight from DuckDB's reader, without a text copy (readers.straight_csv, _check_and_load):
-# 1.65 against 1.89 CPU s at 100k (benchmarks/load_statements.py --straight).
-STRAIGHT = frozenset({LATE})
 MAX_GAP_DAYS = 3650  # ten years without a session: beyond any program's follow-up, and within every date type
 SQL_TYPES = {"enum": "varchar", "text": "varchar", "int": "bigint", "bool": "boolean", "date": "date", "number": "double"}
 
@@ -381,9 +377,12 @@ def _build(tmp, db, files, mp, as_of, gap_days, code, step, stop: Stop) -> LoadR
                     reads[order[i + 1]] = _read(reader, cursor, files[order[i + 1]], mp)
                 if entity == LATE:
                     final_maps(con, code)
-                day, report = _check_and_load(con, entity, source, mp, key, labels, code, cutoff, batch_id, scans[entity])
-                latest.append(day)
-                reports.append(report)
+                with _parquet_read(source):
+                    _, st = _stage(con, entity, source, mp, key, labels, code)
+                latest.append(_latest_date(con, {entity: (source, st)}))
+                reports.append(
+                    _load(con, entity, source, st, cutoff, batch_id, key, labels, scans[entity], code)
+                )
                 _refuse_changed(files[entity], stats[entity])
                 _free(con, entity)
             hashes = {e: scan.result() for e, scan in scans.items()}
@@ -664,14 +663,7 @@ def _stage(
             pseudonym_table(con, f"pid_{entity}_{col.name}", ids, col.pseudonym, key)
             maps[col.name] = f"pid_{entity}_{col.name}"
     st = stage_sql(entity, source, mp, table, maps, labels)
-    if source.lined:
-        con.execute(st.sql, st.params)
-    else:  # DuckDB cannot estimate a CSV's rows: it would build the id maps' hash tables on the file's rows
-        con.execute("set disabled_optimizers = 'build_side_probe_side'")
-        try:
-            con.execute(st.sql, st.params)
-        finally:
-            con.execute("reset disabled_optimizers")
+    con.execute(st.sql, st.params)
     if entity in PERSONS:
         assign_person_keys(con, entity, program)
     return source, st
@@ -679,46 +671,7 @@ def _stage(
 
 def _read(reader: ThreadPoolExecutor, cursor, file, mp: Mapping):
     """Submit one file's read to the background reader (its own connection, into `scratch`)."""
-    return reader.submit(_source, cursor, file, mp)
-
-
-def _source(con, file: ExportFile, mp: Mapping) -> Source:
-    """One file's rows for staging: a STRAIGHT CSV read by staging itself, any other as text in `scratch`."""
-    if file.entity in STRAIGHT and file.format == "csv" and (straight := straight_csv(file)) is not None:
-        return straight
-    return open_source(con, file, f"scratch.raw_{file.entity}", settle_lines=False, zone=mp.timezone)
-
-
-# DuckDB refuses a CSV it cannot parse strictly with one of its errors; these others are not about the file
-NOT_THE_FILE = (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException, duckdb.OutOfMemoryException,
-                duckdb.InterruptException)  # fmt: skip
-
-
-def _check_and_load(con, entity, source, mp, key, labels, code, cutoff, batch_id, scan) -> tuple[dt.date | None, FileReport]:
-    """Stage, cross-check and load one file; return its latest valid date (before cross-checks) and report.
-
-    A file staged straight from DuckDB's reader (no line numbers) that has a row to quarantine or a repeated
-    key, or that DuckDB cannot parse strictly, is staged again from a lined read, before anything is written:
-    its quarantine and lines are those of every other file.
-    """
-    if not source.lined:
-        try:
-            st = _stage(con, entity, source, mp, key, labels, code)[1]
-        except duckdb.Error as exc:  # DuckDB's message quotes the line it could not parse: never passed on
-            if isinstance(exc, NOT_THE_FILE):
-                raise
-        else:
-            day = _latest_date(con, {entity: (source, st)})
-            try:
-                return day, _load(con, entity, source, st, cutoff, batch_id, key, labels, scan, code)
-            except NeedLines:
-                pass
-        con.execute(f"drop table if exists stg_{entity}")
-        source = open_source(con, source.file, f"scratch.raw_{entity}", settle_lines=False, zone=mp.timezone)
-    with _parquet_read(source):
-        _, st = _stage(con, entity, source, mp, key, labels, code)
-    day = _latest_date(con, {entity: (source, st)})
-    return day, _load(con, entity, source, st, cutoff, batch_id, key, labels, scan, code)
+    return reader.submit(open_source, cursor, file, f"scratch.raw_{file.entity}", settle_lines=False, zone=mp.timezone)
 
 
 def _load(con, entity, source, st, cutoff, batch_id, key, labels, scan, code):

@@ -10,9 +10,7 @@ CSV has two paths. The fast one is DuckDB's `read_csv` (strict RFC 4180, UTF-8, 
 it skips blank rows, so a file with blank rows inside either takes the exact path or, in the ETL, has the
 lines of its quarantined rows corrected afterwards (`settle_lines`). When DuckDB cannot parse a file,
 `read_text_csv` reads it with Python's csv module instead: slower, but it numbers every row exactly and
-turns each malformed row into an "unreadable" entry for the quarantine instead of failing the load.
-`straight_csv` hands staging DuckDB's reader itself, without line numbers, for a file staged again from a
-lined read if any row needs its line (etl.STRAIGHT). Source
+turns each malformed row into an "unreadable" entry for the quarantine instead of failing the load. Source
 columns are exposed as c0, c1, … so that odd header texts never reach SQL; `headers` keeps the original
 names.
 """
@@ -111,8 +109,6 @@ class Source:
     # (`native`: c<i> → DuckDB type) is one staging can take as it is (validate.TYPED)
     native: dict[str, str] = field(default_factory=dict)
     typed: str | None = None
-    # False: `relation` reads the CSV itself and `_line` is NULL (`straight_csv`): staged only if no row needs a line
-    lined: bool = True
 
     @property
     def names(self) -> list[str]:
@@ -254,39 +250,20 @@ def read_fast_csv(con: duckdb.DuckDBPyConnection, file: ExportFile, table: str) 
     headers = _read_header(file)
     if file.path.stat().st_size == 0:
         return None
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers))) + "}"
     # With insertion order preserved (DuckDB's default; a global setting, so it is left on), a parallel read
     # stores rows in file order, and a fresh table's rowid is the row's position in the file (cheaper than
     # row_number(), which reads on one thread).
     con.execute("set preserve_insertion_order = true")
     try:
-        con.execute(f"{_create(table)} as select * from {_csv_reader(file, len(headers))}")
+        con.execute(
+            f"{_create(table)} as select * from read_csv({_sql_path(file.path)}, "
+            f"columns={columns}, header=true, delim=',', quote='\"', escape='\"', auto_detect=false, "
+            f"strict_mode=true, max_line_size={MAX_LINE_BYTES})"
+        )
     except duckdb.Error:  # its message quotes the offending line: never pass it on
         return None
     return Source(file, headers, f"(select rowid + 2 as _line, * from {table})", fast=True)
-
-
-def _csv_reader(file: ExportFile, width: int) -> str:
-    """DuckDB's strict reader of a CSV, every column as text (c0, c1, ...)."""
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-    return (
-        f"read_csv({_sql_path(file.path)}, columns={columns}, header=true, delim=',', quote='\"', escape='\"', "
-        f"auto_detect=false, strict_mode=true, max_line_size={MAX_LINE_BYTES})"
-    )
-
-
-def straight_csv(file: ExportFile) -> Source | None:
-    """A CSV staged straight from DuckDB's reader, with no text copy and no line numbers (`_line` NULL).
-
-    Copying a large file's text into `scratch` and scanning it again costs more than its checks. Staging
-    straight from the reader is only right when no row needs its line: the caller stages the file again from
-    a lined read (`open_source`) when a row is to be quarantined, a key is repeated or DuckDB cannot parse it.
-    None for an empty file (no header row to read).
-    """
-    headers = _read_header(file)
-    if file.path.stat().st_size == 0:
-        return None
-    relation = f"(select cast(null as bigint) as _line, * from {_csv_reader(file, len(headers))})"
-    return Source(file, headers, relation, fast=True, lines_settled=False, lined=False)
 
 
 def _register(

@@ -22,10 +22,6 @@ from peer_outcomes.pipelines.validate import REF_KEYS, Staging
 LATE = "attendance"  # checked through its id maps (etl.py reads it last), not through joins
 
 
-class NeedLines(Exception):
-    """A file staged without line numbers (readers.straight_csv) has a row to mark: stage it again, lined."""
-
-
 def final_columns(entity: str, st: Staging) -> list[str]:
     out = []
     for col in st.columns:
@@ -58,8 +54,6 @@ def load_entity(
     Rows are upserted on (program, natural key): only rows of `program` are ever replaced (etl.py).
     """
     table, checks, file = f"stg_{entity}", st.checks, source.file
-    if not source.lined and con.execute(f"select count(_p) from {table}").fetchall()[0][0]:
-        raise NeedLines
     names = final_columns(entity, st)
     cols = {c.name for c in st.columns}
     post: list[tuple[int, str, str | None]] = []  # (check index, condition, raw value kept) in order
@@ -176,10 +170,7 @@ def load_entity(
                 from {table} s {" ".join(joins)} where s._p is null {prefilter})
             where _p1 is not null"""
     )
-    marked = con.execute(f"select count(*) from post_{entity}").fetchall()[0][0]
-    if not source.lined and (marked or dups):  # nothing is written yet: the caller stages the file lined
-        raise NeedLines
-    if marked:
+    if con.execute(f"select count(*) from post_{entity}").fetchall()[0][0]:
         con.execute(
             f"""update {table} set _p = b._p1, _bad_value = b._v1, _detail = case when b._p1 = {dup} then b._d1 end
                 from post_{entity} b where {table}._line = b._line"""
