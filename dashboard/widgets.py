@@ -229,13 +229,20 @@ def preload() -> None:
 # Streamlit fetches and compiles the code of an element kind (a chart, a tile, a table, a download button) the
 # first time a page of the browser tab shows one: plotly.js alone is 4.7 MB, 0.3-0.4 s of the browser's main
 # thread, paid on the click by whichever chart page came first after a text page (the Overview after "About
-# these numbers"). Imported when the browser is idle, from the URLs Streamlit's own lazy imports resolve to,
-# the modules are compiled once and Streamlit's imports find them; once per tab, whatever the reruns.
+# these numbers"). Imported once the page's run is over and the browser idle (a cold page loads what it draws
+# itself first), from the URLs Streamlit's own lazy imports resolve to, the modules are compiled once and
+# Streamlit's imports find them; once per tab, whatever the reruns.
 PRELOAD = """<script>
-if (!window.poPreload) window.poPreload = (window.requestIdleCallback || setTimeout)(async () => {
-  const entry = document.querySelector('script[type="module"][src*="static/js/index."]');
-  for (const name of entry ? BUNDLES : []) await import(new URL("./" + name, entry.src).href).catch(() => {});
-}, {timeout: 2000});
+if (!window.poPreload) {
+  window.poPreload = true;
+  const load = async () => {
+    const entry = document.querySelector('script[type="module"][src*="static/js/index."]');
+    for (const name of entry ? BUNDLES : []) await import(new URL("./" + name, entry.src).href).catch(() => {});
+  };
+  const wait = () => document.querySelector('[data-test-script-state="notRunning"]')
+    ? (window.requestIdleCallback || setTimeout)(load, {timeout: 2000}) : setTimeout(wait, 100);
+  wait();
+}
 </script>"""
 
 # The element kinds the pages draw (Streamlit's bundle names): tiles, downloads, the "Computing…" spinner, the
