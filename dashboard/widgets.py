@@ -220,8 +220,10 @@ def style() -> None:
 
 def preload() -> None:
     """Start loading the code of the elements the pages draw while the browser is idle (`PRELOAD`), from a
-    hidden element at the foot of the sidebar (its empty slot shifts nothing there)."""
-    if element_bundles():
+    hidden element at the foot of the sidebar (its empty slot shifts nothing there), sent on a session's
+    first run only: its script keeps going once started, and later runs carry nothing more to render."""
+    if element_bundles() and not st.session_state.get("preload_sent"):
+        st.session_state["preload_sent"] = True
         st.sidebar.container(key="po-preload").html(PRELOAD.replace("BUNDLES", json.dumps(element_bundles())),
                                                     unsafe_allow_javascript=True)  # fmt: skip
 
@@ -237,7 +239,7 @@ if (!window.poPreload) {
   window.poPreload = true;
   const load = async () => {
     const entry = document.querySelector('script[type="module"][src*="static/js/index."]');
-    for (const name of entry ? BUNDLES : []) await import(new URL("./" + name, entry.src).href).catch(() => {});
+    if (entry) await Promise.all(BUNDLES.map(name => import(new URL("./" + name, entry.src).href).catch(() => {})));
   };
   const wait = () => document.querySelector('[data-test-script-state="notRunning"]')
     ? (window.requestIdleCallback || setTimeout)(load, {timeout: 2000}) : setTimeout(wait, 100);
@@ -245,9 +247,9 @@ if (!window.poPreload) {
 }
 </script>"""
 
-# The element kinds the pages draw (Streamlit's bundle names): tiles, downloads, the "Computing…" spinner, the
-# "Compare by" choice, static tables, and last (the largest) charts.
-ELEMENTS = ("Metric", "DownloadButton", "Spinner", "Selectbox", "Table", "PlotlyChart")
+# The element kinds the pages draw (Streamlit's bundle names), all fetched at once: charts, tiles, downloads, the
+# "Computing…" spinner, the "Compare by" choice and static tables.
+ELEMENTS = ("PlotlyChart", "Metric", "DownloadButton", "Spinner", "Selectbox", "Table")
 
 
 @cache
