@@ -23,7 +23,7 @@ from peer_outcomes.analysis.population import Period, snap
 from peer_outcomes.analysis.published import GROUPINGS, PROGRAM, Published
 from peer_outcomes.analysis.queries import Filters
 from peer_outcomes.dashboard import charts, data, figures, gate, words
-from peer_outcomes.dashboard.app_pages import Page
+from peer_outcomes.dashboard.app_pages import PAGES
 
 FILTER_KEYS = ("f_preset", "f_from", "f_to", "f_sites", "f_tracks", "f_programs")
 
@@ -319,13 +319,15 @@ def chart(figure: figures.Figure, pub: Published, show_table: bool = False) -> N
         st.table(_pretty(figures.shown(pub, figure.frame)), hide_index=True)
 
 
-def sections(page: Page, parts: dict[str, Callable[[], None]]) -> None:
-    """A page's sections as tabs (`page.sections`, in order), of which only the open one runs: a page switch or
-    a filter change computes, sends and draws one section's charts and tables, not the whole page's. The
-    open tab is kept for the session (`page.section_key`), and every chart is one click away."""
-    if tuple(parts) != page.sections:
-        raise ValueError(f"{page.name}: sections {tuple(parts)} are not {page.sections}")
-    for tab, part in zip(st.tabs(page.sections, key=page.section_key, on_change="rerun"), parts.values(), strict=True):
+def sections(name: str, *parts: Callable[[], None]) -> None:
+    """Page `name`'s sections as tabs (`Page.sections`, drawn by `parts` in that order), of which only the open
+    one runs: a page switch or a filter change computes, sends and draws one section's charts and tables, not
+    the whole page's. The open tab is kept for the session (`page.section_key`), and every chart is one click
+    away."""
+    page = next(p for p in PAGES if p.name == name)
+    if len(parts) != len(page.sections):
+        raise ValueError(f"{name}: {len(parts)} parts for the sections {page.sections}")
+    for tab, part in zip(st.tabs(page.sections, key=page.section_key, on_change="rerun"), parts, strict=True):
         if tab.open is not False:  # None: a tab that does not track state shows its content
             with tab:
                 part()

@@ -6,7 +6,6 @@ One chart per tab (`widgets.sections`): a page switch or a filter change draws t
 import streamlit as st
 
 from peer_outcomes.dashboard import data, figures, widgets
-from peer_outcomes.dashboard.app_pages import PAGES
 
 st.title("Engagement")
 widgets.intro(
@@ -33,8 +32,7 @@ def dose() -> None:
         widgets.table(pub, "dose_cox", show=True, static=True)
 
 
-page = next(p for p in PAGES if p.name == "engagement")
 # Every tab is about participants: with none to show, the note above says why, and no tab stands empty.
 if not pub.empty:
-    widgets.sections(page, dict(zip(page.sections, (attendance, no_shows, dose), strict=True)))
+    widgets.sections("engagement", attendance, no_shows, dose)
 widgets.methods(pub)

@@ -7,7 +7,6 @@ or tables only, not four charts and two tables.
 import streamlit as st
 
 from peer_outcomes.dashboard import data, figures, widgets
-from peer_outcomes.dashboard.app_pages import PAGES
 
 st.title("Mentors & matching")
 widgets.intro(
@@ -44,6 +43,5 @@ def outcomes() -> None:
 
 
 if not pub.empty:
-    page = next(p for p in PAGES if p.name == "mentors")
-    widgets.sections(page, dict(zip(page.sections, (caseloads, certification, outcomes), strict=True)))
+    widgets.sections("mentors", caseloads, certification, outcomes)
 widgets.methods(pub)

@@ -7,7 +7,6 @@ and tables only, not all six charts and seven tables.
 import streamlit as st
 
 from peer_outcomes.dashboard import data, figures_practice, widgets
-from peer_outcomes.dashboard.app_pages import PAGES
 from peer_outcomes.dashboard.words import plain
 
 st.title("Mentoring practice")
@@ -98,5 +97,4 @@ def graduates() -> None:
     widgets.methods(mentors)
 
 
-page = next(p for p in PAGES if p.name == "practice")
-widgets.sections(page, dict(zip(page.sections, (goals, referrals, check_ins, supervision, incidents, graduates), strict=True)))
+widgets.sections("practice", goals, referrals, check_ins, supervision, incidents, graduates)

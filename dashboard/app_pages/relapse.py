@@ -7,7 +7,6 @@ question's chart and table only, not four charts and three grids.
 import streamlit as st
 
 from peer_outcomes.dashboard import data, figures, widgets, words
-from peer_outcomes.dashboard.app_pages import PAGES
 
 st.title("Relapse & milestones")
 widgets.intro(
@@ -53,5 +52,4 @@ def milestones() -> None:
 
 
 if not pub.empty:
-    page = next(p for p in PAGES if p.name == "relapse")
-    widgets.sections(page, dict(zip(page.sections, (relapse_free, competing, cox_model, milestones), strict=True)))
+    widgets.sections("relapse", relapse_free, competing, cox_model, milestones)

@@ -7,7 +7,6 @@ heatmap; a page switch or a filter change computes and draws the open one only.
 import streamlit as st
 
 from peer_outcomes.dashboard import data, figures, widgets
-from peer_outcomes.dashboard.app_pages import PAGES
 from peer_outcomes.pipelines.config import HEADLINE_DAYS
 
 st.title("Retention")
@@ -41,6 +40,5 @@ def cohorts() -> None:
 
 
 if not pub.empty:
-    page = next(p for p in PAGES if p.name == "retention")
-    widgets.sections(page, dict(zip(page.sections, (curve, cohorts), strict=True)))
+    widgets.sections("retention", curve, cohorts)
 widgets.methods(pub)
